@@ -1,0 +1,1 @@
+"""Composition root: builds concrete adapters from configuration."""

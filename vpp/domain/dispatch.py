@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,7 +104,7 @@ def check_intervals(intervals: Sequence[Interval]) -> tuple[Interval, ...]:
     ivs = tuple(intervals)
     if not ivs:
         raise InvalidValue("a dispatch needs at least one interval")
-    for a, b in zip(ivs, ivs[1:], strict=False):
+    for a, b in itertools.pairwise(ivs):
         if b.start < a.end:
             raise InvalidValue(f"intervals overlap or are out of order at {b.start.isoformat()}")
     return ivs

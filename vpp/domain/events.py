@@ -54,4 +54,6 @@ class DispatchStatusChanged:
     kind: str = "dispatch_status_changed"
 
 
-DomainEvent = DerRegistered | PlantDefined | DerHealthChanged | DispatchRequested | DispatchStatusChanged
+DomainEvent = (
+    DerRegistered | PlantDefined | DerHealthChanged | DispatchRequested | DispatchStatusChanged
+)

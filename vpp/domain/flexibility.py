@@ -137,9 +137,7 @@ def fleet_envelope(
     members: dict[str, Envelope] = {}
     missing: list[str] = []
     for der in ders:
-        env = der_envelope(
-            der, readings.get(der.der_id), now, max_age=max_age, sustain_s=sustain_s
-        )
+        env = der_envelope(der, readings.get(der.der_id), now, max_age=max_age, sustain_s=sustain_s)
         if env is None:
             missing.append(der.der_id)
             continue

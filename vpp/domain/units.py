@@ -68,10 +68,7 @@ def require_aware(ts: datetime, what: str = "timestamp") -> datetime:
 def format_rfc3339(ts: datetime) -> str:
     """RFC 3339 with ``Z``; microseconds kept when present."""
     ts = require_aware(ts)
-    text = ts.strftime("%Y-%m-%dT%H:%M:%S")
-    if ts.microsecond:
-        text += f".{ts.microsecond:06d}"
-    return text + "Z"
+    return ts.replace(tzinfo=None).isoformat() + "Z"
 
 
 def parse_rfc3339(text: str) -> datetime:

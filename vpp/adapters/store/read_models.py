@@ -1,0 +1,339 @@
+"""The read-model store: registry, latest state, telemetry, roll-ups, projection positions.
+
+Writes of a projection happen in one short transaction together with its stream
+position, so a restarted projector resumes exactly where the committed data ends.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, delete, select
+from sqlalchemy.engine import Connection
+
+from vpp.adapters.store import schema as s
+from vpp.adapters.store.engine import make_engine
+from vpp.adapters.store.retry import with_retry
+from vpp.adapters.store.upsert import insert_new, upsert, upsert_newer
+from vpp.domain.der import Der, DerKind, DerRatings
+from vpp.domain.plant import Plant, Tenant
+from vpp.domain.telemetry import Reading
+from vpp.domain.units import Quality
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a projection stands in a stream (the last message it committed)."""
+
+    projection: str
+    stream: str
+    stream_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    der_id: str
+    bucket: datetime
+    n: int
+    p_w_avg: float
+    p_w_min: float
+    p_w_max: float
+    q_var_avg: float | None
+    soc_last: float | None
+    n_bad: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def reading_row(r: Reading) -> dict[str, Any]:
+    return {
+        "der_id": r.der_id,
+        "ts": r.ts,
+        **{f: getattr(r, f) for f in s.READING_FIELDS},
+        "quality": r.quality.value,
+    }
+
+
+def row_reading(row: Mapping[str, Any]) -> Reading:
+    return Reading(
+        der_id=row["der_id"],
+        ts=row["ts"],
+        quality=Quality(row["quality"]),
+        **{f: row[f] for f in s.READING_FIELDS},
+    )
+
+
+def der_row(der: Der, *, protocol: str | None = None, address: str | None = None) -> dict[str, Any]:
+    r = der.ratings
+    return {
+        "der_id": der.der_id,
+        "gateway_id": der.gateway_id,
+        "site_id": der.site_id,
+        "kind": der.kind.value,
+        "name": der.name,
+        "protocol": protocol,
+        "address": address,
+        "p_min_w": r.p_min_w,
+        "p_max_w": r.p_max_w,
+        "energy_wh": r.energy_wh,
+        "ramp_w_per_s": r.ramp_w_per_s,
+        "eff_charge": r.eff_charge,
+        "eff_discharge": r.eff_discharge,
+        "min_stable_w": r.min_stable_w,
+        "soc_min": r.soc_min,
+        "soc_max": r.soc_max,
+        "q_max_var": r.q_max_var,
+        "updated_at": _now(),
+    }
+
+
+def row_der(row: Mapping[str, Any]) -> Der:
+    ratings = DerRatings(
+        **{
+            k: row[k]
+            for k in (
+                "p_min_w",
+                "p_max_w",
+                "energy_wh",
+                "ramp_w_per_s",
+                "eff_charge",
+                "eff_discharge",
+                "min_stable_w",
+                "soc_min",
+                "soc_max",
+                "q_max_var",
+            )
+        }
+    )
+    return Der(
+        der_id=row["der_id"],
+        kind=DerKind(row["kind"]),
+        ratings=ratings,
+        gateway_id=row["gateway_id"],
+        site_id=row["site_id"],
+        name=row["name"],
+    )
+
+
+def minute(ts: datetime) -> datetime:
+    return ts.replace(second=0, microsecond=0)
+
+
+class SqlReadModelStore:
+    """Read models on SQLite or a MySQL-protocol server (TiDB, MariaDB, MySQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str | None = None) -> SqlReadModelStore:
+        return cls(make_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _write(self, fn: Any) -> Any:
+        def attempt() -> Any:
+            with self.engine.begin() as con:
+                return fn(con)
+
+        return with_retry(attempt)
+
+    # registry -------------------------------------------------------------------------
+    def save_tenant(self, tenant: Tenant) -> None:
+        row = {"tenant_id": tenant.tenant_id, "name": tenant.name, "created_at": _now()}
+        self._write(lambda con: upsert(con, s.tenants, [row]))
+
+    def save_ders(self, ders: Iterable[tuple[Der, str | None, str | None]]) -> None:
+        """Register or update DERs: ``(der, protocol, address)`` triples."""
+        rows = [der_row(d, protocol=p, address=a) for d, p, a in ders]
+        self._write(lambda con: upsert(con, s.ders, rows))
+
+    def save_plant(self, plant: Plant, name: str | None = None) -> None:
+        """Create or replace a plant and its membership in one transaction."""
+
+        def write(con: Connection) -> None:
+            upsert(
+                con,
+                s.plants,
+                [
+                    {
+                        "plant_id": plant.plant_id,
+                        "tenant_id": plant.tenant_id,
+                        "name": name if name is not None else plant.name,
+                        "created_at": _now(),
+                    }
+                ],
+            )
+            con.execute(delete(s.plant_members).where(s.plant_members.c.plant_id == plant.plant_id))
+            insert_new(
+                con,
+                s.plant_members,
+                [{"plant_id": plant.plant_id, "der_id": d} for d in sorted(plant.members)],
+            )
+
+        self._write(write)
+
+    def ders(self, der_ids: Iterable[str] | None = None) -> dict[str, Der]:
+        q = select(s.ders)
+        if der_ids is not None:
+            q = q.where(s.ders.c.der_id.in_(list(der_ids)))
+        with self.engine.connect() as con:
+            return {row.der_id: row_der(row._mapping) for row in con.execute(q)}
+
+    def plants(self, tenant_id: str | None = None) -> list[Plant]:
+        q = select(s.plants)
+        if tenant_id is not None:
+            q = q.where(s.plants.c.tenant_id == tenant_id)
+        with self.engine.connect() as con:
+            rows = list(con.execute(q.order_by(s.plants.c.plant_id)))
+            members: dict[str, set[str]] = defaultdict(set)
+            for m in con.execute(select(s.plant_members)):
+                members[m.plant_id].add(m.der_id)
+        return [
+            Plant(r.plant_id, r.tenant_id, frozenset(members[r.plant_id]), r.name) for r in rows
+        ]
+
+    def plant(self, plant_id: str) -> Plant | None:
+        with self.engine.connect() as con:
+            row = con.execute(select(s.plants).where(s.plants.c.plant_id == plant_id)).first()
+            if row is None:
+                return None
+            members = con.execute(
+                select(s.plant_members.c.der_id).where(s.plant_members.c.plant_id == plant_id)
+            ).scalars()
+            return Plant(row.plant_id, row.tenant_id, frozenset(members), row.name)
+
+    # telemetry ------------------------------------------------------------------------
+    def record_readings(
+        self, readings: Sequence[Reading], position: Position | None = None
+    ) -> None:
+        """Store readings idempotently and advance ``position`` in the same transaction.
+
+        Telemetry rows are keyed by ``(der_id, ts)``: a replay inserts nothing new.  The
+        latest state only moves forward in source time.  Roll-ups of every touched minute
+        are recomputed from the telemetry rows, so replays cannot double-count them.
+        Keep batches to a few thousand readings (TiDB transaction size).
+        """
+        rows = [reading_row(r) for r in readings]
+        latest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            seen = latest.get(row["der_id"])
+            if seen is None or row["ts"] >= seen["ts"]:
+                latest[row["der_id"]] = row
+        received = _now()
+        latest_rows = [{**row, "received_at": received} for row in latest.values()]
+
+        def write(con: Connection) -> None:
+            insert_new(con, s.telemetry, rows)
+            upsert_newer(con, s.latest_state, latest_rows)
+            if rows:
+                self._refresh_rollups(con, rows)
+            if position is not None:
+                self._save_position(con, position)
+
+        self._write(write)
+
+    def _refresh_rollups(self, con: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        buckets: dict[str, set[datetime]] = defaultdict(set)
+        for row in rows:
+            buckets[row["der_id"]].add(minute(row["ts"]))
+        lo = min(min(b) for b in buckets.values())
+        hi = max(max(b) for b in buckets.values()) + timedelta(minutes=1)
+        t = s.telemetry
+        q = (
+            select(t.c.der_id, t.c.ts, t.c.p_w, t.c.q_var, t.c.soc, t.c.quality)
+            .where(and_(t.c.der_id.in_(list(buckets)), t.c.ts >= lo, t.c.ts < hi))
+            .order_by(t.c.der_id, t.c.ts)
+        )
+        groups: dict[tuple[str, datetime], list[Any]] = defaultdict(list)
+        for r in con.execute(q):
+            b = minute(r.ts)
+            if b in buckets[r.der_id]:
+                groups[(r.der_id, b)].append(r)
+        out = []
+        for (der, bucket), rs in groups.items():
+            ps = [r.p_w for r in rs]
+            qs = [r.q_var for r in rs if r.q_var is not None]
+            socs = [r.soc for r in rs if r.soc is not None]
+            out.append(
+                {
+                    "der_id": der,
+                    "bucket": bucket,
+                    "n": len(rs),
+                    "p_w_avg": sum(ps) / len(ps),
+                    "p_w_min": min(ps),
+                    "p_w_max": max(ps),
+                    "q_var_avg": sum(qs) / len(qs) if qs else None,
+                    "soc_last": socs[-1] if socs else None,
+                    "n_bad": sum(1 for r in rs if r.quality != Quality.GOOD.value),
+                }
+            )
+        upsert(con, s.telemetry_1m, out)
+
+    def latest_readings(self, der_ids: Iterable[str] | None = None) -> dict[str, Reading]:
+        q = select(s.latest_state)
+        if der_ids is not None:
+            q = q.where(s.latest_state.c.der_id.in_(list(der_ids)))
+        with self.engine.connect() as con:
+            return {r.der_id: row_reading(r._mapping) for r in con.execute(q)}
+
+    def telemetry(self, der_id: str, start: datetime, end: datetime) -> list[Reading]:
+        t = s.telemetry
+        q = (
+            select(t)
+            .where(and_(t.c.der_id == der_id, t.c.ts >= start, t.c.ts < end))
+            .order_by(t.c.ts)
+        )
+        with self.engine.connect() as con:
+            return [row_reading(r._mapping) for r in con.execute(q)]
+
+    def count_telemetry(self) -> int:
+        from sqlalchemy import func
+
+        with self.engine.connect() as con:
+            return int(con.execute(select(func.count()).select_from(s.telemetry)).scalar_one())
+
+    def rollups(self, der_id: str, start: datetime, end: datetime) -> list[Rollup]:
+        t = s.telemetry_1m
+        q = (
+            select(t)
+            .where(and_(t.c.der_id == der_id, t.c.bucket >= start, t.c.bucket < end))
+            .order_by(t.c.bucket)
+        )
+        with self.engine.connect() as con:
+            return [Rollup(**r._mapping) for r in con.execute(q)]
+
+    # positions ------------------------------------------------------------------------
+    @staticmethod
+    def _save_position(con: Connection, p: Position) -> None:
+        upsert(
+            con,
+            s.projection_positions,
+            [
+                {
+                    "projection": p.projection,
+                    "stream": p.stream,
+                    "stream_seq": p.stream_seq,
+                    "updated_at": _now(),
+                }
+            ],
+        )
+
+    def save_position(self, position: Position) -> None:
+        self._write(lambda con: self._save_position(con, position))
+
+    def position(self, projection: str) -> int:
+        """Last committed stream sequence of ``projection`` (0 before the first)."""
+        pp = s.projection_positions
+        with self.engine.connect() as con:
+            seq = con.execute(
+                select(pp.c.stream_seq).where(pp.c.projection == projection)
+            ).scalar_one_or_none()
+        return int(seq or 0)

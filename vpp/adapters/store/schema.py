@@ -1,0 +1,253 @@
+"""Tables of the read models (DESIGN.md, "Store").
+
+TiDB rules: natural primary keys (no AUTO_INCREMENT ordering assumptions), no triggers,
+procedures, FULLTEXT or SPATIAL, ``DATETIME(6)``, every string with a length.  Powers in
+W, energies in Wh, state of charge 0..1, timestamps UTC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from vpp.adapters.store.types import UtcDateTime
+
+ID = 64  # [A-Za-z0-9_-]{1,64}
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(ID), primary_key=True),
+    Column("tenant_id", String(ID), ForeignKey("tenants.tenant_id"), nullable=False),
+    Column("key_hash", String(128), nullable=False),
+    Column("scopes", String(200), nullable=False),  # space-separated: read dispatch admin
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index("ix_api_keys_tenant_id", "tenant_id"),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("site_id", String(ID), primary_key=True),
+    Column("tenant_id", String(ID), ForeignKey("tenants.tenant_id"), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+)
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("gateway_id", String(ID), primary_key=True),
+    Column("site_id", String(ID), nullable=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("last_seen", UtcDateTime(), nullable=True),
+)
+
+ders = Table(
+    "ders",
+    metadata,
+    Column("der_id", String(ID), primary_key=True),
+    Column("gateway_id", String(ID), nullable=False),
+    Column("site_id", String(ID), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("protocol", String(16), nullable=True),  # iec61850 | sunspec
+    Column("address", String(300), nullable=True),  # host:port/unit or host:port/IED/LD
+    Column("p_min_w", Float, nullable=False),
+    Column("p_max_w", Float, nullable=False),
+    Column("energy_wh", Float, nullable=True),
+    Column("ramp_w_per_s", Float, nullable=True),
+    Column("eff_charge", Float, nullable=False, default=1.0),
+    Column("eff_discharge", Float, nullable=False, default=1.0),
+    Column("min_stable_w", Float, nullable=False, default=0.0),
+    Column("soc_min", Float, nullable=False, default=0.0),
+    Column("soc_max", Float, nullable=False, default=1.0),
+    Column("q_max_var", Float, nullable=False, default=0.0),
+    Column("healthy", Boolean, nullable=False, default=True),
+    Column("health_reason", String(500), nullable=False, default=""),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_ders_gateway_id", "gateway_id"),
+)
+
+plants = Table(
+    "plants",
+    metadata,
+    Column("plant_id", String(ID), primary_key=True),
+    Column("tenant_id", String(ID), ForeignKey("tenants.tenant_id"), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_plants_tenant_id", "tenant_id"),
+)
+
+plant_members = Table(
+    "plant_members",
+    metadata,
+    Column("plant_id", String(ID), ForeignKey("plants.plant_id"), primary_key=True),
+    Column("der_id", String(ID), primary_key=True),
+    Index("ix_plant_members_der_id", "der_id"),
+)
+
+_reading_columns = (
+    ("p_w", Float, False),
+    ("q_var", Float, True),
+    ("soc", Float, True),
+    ("energy_wh", Float, True),
+    ("p_avail_w", Float, True),
+    ("connected", Boolean, True),
+    ("v_v", Float, True),
+    ("hz", Float, True),
+)
+READING_FIELDS: tuple[str, ...] = tuple(name for name, _, _ in _reading_columns)
+
+
+def _reading_cols() -> list[Column[object]]:
+    return [Column(name, type_, nullable=nullable) for name, type_, nullable in _reading_columns]
+
+
+latest_state = Table(
+    "latest_state",
+    metadata,
+    Column("der_id", String(ID), primary_key=True),
+    Column("ts", UtcDateTime(), nullable=False),
+    *_reading_cols(),
+    Column("quality", String(16), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+telemetry = Table(
+    "telemetry",
+    metadata,
+    Column("der_id", String(ID), primary_key=True),
+    Column("ts", UtcDateTime(), primary_key=True),
+    *_reading_cols(),
+    Column("quality", String(16), nullable=False),
+    Index("ix_telemetry_ts", "ts"),
+)
+
+telemetry_1m = Table(
+    "telemetry_1m",
+    metadata,
+    Column("der_id", String(ID), primary_key=True),
+    Column("bucket", UtcDateTime(), primary_key=True),  # start of the minute
+    Column("n", Integer, nullable=False),
+    Column("p_w_avg", Float, nullable=False),
+    Column("p_w_min", Float, nullable=False),
+    Column("p_w_max", Float, nullable=False),
+    Column("q_var_avg", Float, nullable=True),
+    Column("soc_last", Float, nullable=True),
+    Column("n_bad", Integer, nullable=False),  # questionable or invalid readings
+)
+
+dispatches = Table(
+    "dispatches",
+    metadata,
+    Column("dispatch_id", String(ID), primary_key=True),
+    Column("tenant_id", String(ID), nullable=False),
+    Column("plant_id", String(ID), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("end", UtcDateTime(), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("shortfall_w", Float, nullable=False, default=0.0),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("tenant_id", "idempotency_key"),
+    Index("ix_dispatches_plant_id", "plant_id"),
+)
+
+dispatch_intervals = Table(
+    "dispatch_intervals",
+    metadata,
+    Column("dispatch_id", String(ID), primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("start", UtcDateTime(), nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("p_w_requested", Float, nullable=False),  # absolute target after baseline
+    Column("p_w_planned", Float, nullable=True),  # what the plan could reach
+    Column("energy_wh_requested", Float, nullable=False),
+    Column("energy_wh_delivered", Float, nullable=False, default=0.0),
+    Column("p_w_measured_last", Float, nullable=True),
+)
+
+setpoints = Table(
+    "setpoints",
+    metadata,
+    Column("dispatch_id", String(ID), primary_key=True),
+    Column("idx", Integer, primary_key=True, autoincrement=False),
+    Column("der_id", String(ID), primary_key=True),
+    Column("p_w", Float, nullable=False),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("command_id", String(ID), primary_key=True),
+    Column("dispatch_id", String(ID), nullable=True),
+    Column("der_id", String(ID), nullable=False),
+    Column("gateway_id", String(ID), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("p_w", Float, nullable=False),
+    Column("valid_from", UtcDateTime(), nullable=False),
+    Column("valid_until", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_commands_dispatch_id", "dispatch_id"),
+    Index("ix_commands_der_id_seq", "der_id", "seq"),
+)
+
+acks = Table(
+    "acks",
+    metadata,
+    Column("command_id", String(ID), primary_key=True),
+    Column("der_id", String(ID), nullable=False),
+    Column("gateway_id", String(ID), nullable=False),
+    Column("dispatch_id", String(ID), nullable=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("p_w_requested", Float, nullable=False),
+    Column("p_w_applied", Float, nullable=True),
+    Column("clamped", Boolean, nullable=False, default=False),
+    Column("reason", String(500), nullable=False, default=""),
+    Column("ts", UtcDateTime(), nullable=False),
+    Index("ix_acks_dispatch_id", "dispatch_id"),
+)
+
+projection_positions = Table(
+    "projection_positions",
+    metadata,
+    Column("projection", String(ID), primary_key=True),
+    Column("stream", String(ID), nullable=False),
+    Column("stream_seq", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

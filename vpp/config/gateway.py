@@ -1,0 +1,98 @@
+"""``gateway.yaml``: one field gateway, its uplink and its devices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from vpp.config.common import Host, Id, Port, RatingsConfig, Strict, check_kind_ratings
+from vpp.domain.der import DerKind
+
+
+class NatsConfig(Strict):
+    url: str = "nats://127.0.0.1:4222"
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    creds_file: Path | None = None
+
+
+class DefaultMode(Strict):
+    """What a device does when the VPP is gone: its own autonomous mode, or a fixed power."""
+
+    mode: Literal["autonomous", "fixed"] = "autonomous"
+    p_w: float = 0.0
+
+
+class _DeviceBase(Strict):
+    der_id: Id
+    kind: DerKind
+    host: Host = "127.0.0.1"
+    ratings: RatingsConfig | Literal["device"] = "device"
+    poll_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 1.0
+    timeout_s: Annotated[float, Field(gt=0.0, le=60.0)] = 2.0
+    default: DefaultMode = DefaultMode()
+    name: str = ""
+
+    @model_validator(mode="after")
+    def _kind_ratings(self) -> _DeviceBase:
+        check_kind_ratings(self.kind, self.ratings)
+        return self
+
+
+class SunSpecDevice(_DeviceBase):
+    protocol: Literal["sunspec"]
+    port: Port = 502
+    unit_id: Annotated[int, Field(ge=0, le=247)] = 1
+
+
+class Iec61850Device(_DeviceBase):
+    protocol: Literal["iec61850"]
+    port: Port = 102
+    ied: Id
+    ld: Id
+    scl_file: Path | None = None  # default: models/iec61850-7-420/<kind>.icd
+
+
+DeviceConfig = Annotated[SunSpecDevice | Iec61850Device, Field(discriminator="protocol")]
+
+
+class SafetyConfig(Strict):
+    """If no valid command or heartbeat arrives for ``command_timeout_s``, or the uplink is
+    lost for that long, every device returns to its default mode."""
+
+    command_timeout_s: Annotated[float, Field(gt=0.0, le=86400.0)] = 60.0
+    device_reversion_s: Annotated[float, Field(gt=0.0, le=86400.0)] = 60.0
+
+
+class BufferConfig(Strict):
+    """Store-and-forward while NATS is unreachable."""
+
+    max_bytes: Annotated[int, Field(ge=1_000_000)] = 1_000_000_000
+
+
+class MetricsConfig(Strict):
+    host: Host = "127.0.0.1"
+    port: Port | None = None  # None: no /metrics endpoint
+
+
+class GatewayConfig(Strict):
+    gateway_id: Id
+    site_id: Id | None = None
+    nats: NatsConfig = NatsConfig()
+    data_dir: Path = Path("gateway-data")
+    safety: SafetyConfig = SafetyConfig()
+    buffer: BufferConfig = BufferConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    devices: list[DeviceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> GatewayConfig:
+        seen: set[str] = set()
+        for dev in self.devices:
+            if dev.der_id in seen:
+                raise ValueError(f"der_id {dev.der_id!r} appears twice")
+            seen.add(dev.der_id)
+        return self

@@ -9,6 +9,7 @@ The contract (shared with :mod:`vpp.research`, which runs the same physics in-pr
     model.setpoint_w                           # float | None; None = autonomous default mode
     model.set_setpoint(p_w)                    # W, positive = injection; None = default mode
     model.set_enabled(on)                      # start / stop (stopped = 0 W)
+    model.set_limit_w(p_w)                     # cap on injection (curtailment); None = none
     model.step(now, dt_s)                      # advance dt_s seconds ending at now (aware UTC)
     model.reading(now)                         # vpp.domain.Reading: noise, quality, soc, ...
     model.p_w                                  # true power now (W), no noise

@@ -45,6 +45,7 @@ class DerModel:
         self.params = p
         self.seed = seed
         self.setpoint_w: float | None = None
+        self.limit_w: float | None = None
         self.enabled = True
         # time constant of the first-order response to a new target (s); 0 = immediate
         self.response_s = float(p.get("response_s", self.default_response_s()))
@@ -65,6 +66,10 @@ class DerModel:
     def set_setpoint(self, p_w: float | None) -> None:
         """Ask for ``p_w`` (W, sign convention of DESIGN.md); ``None`` = default mode."""
         self.setpoint_w = None if p_w is None else require_finite(p_w, "setpoint")
+
+    def set_limit_w(self, p_w: float | None) -> None:
+        """Cap injection at ``p_w`` whatever the setpoint (curtailment); ``None`` = no cap."""
+        self.limit_w = None if p_w is None else require_finite(p_w, "limit")
 
     def set_enabled(self, on: bool) -> None:
         """Start / stop the unit.  A stopped unit runs at 0 W whatever its setpoint."""
@@ -115,9 +120,8 @@ class DerModel:
     def _target(self, now: datetime) -> float:
         if not self.enabled:
             return 0.0
-        if self.setpoint_w is None:
-            return self._autonomous_w(now)
-        return self.setpoint_w
+        target = self._autonomous_w(now) if self.setpoint_w is None else self.setpoint_w
+        return target if self.limit_w is None else min(target, self.limit_w)
 
     def _bounds(self, now: datetime, dt_s: float) -> tuple[float, float]:
         return self.ratings.p_min_w, self.ratings.p_max_w

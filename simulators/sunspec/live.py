@@ -1,0 +1,67 @@
+"""Live point values of a SunSpec device, computed from its physics at read time.
+
+701 carries the measurement (``W`` positive = injection, negative = absorption, as the
+model defines it), 713 the state of charge; an EV charger without a car reports ``SoC``
+and ``WHAvail`` as not implemented (0xFFFF) and ``InvSt`` STANDBY.  715 ``DERHb`` counts
+physics steps.  Remaining reversion time appears in ``*RvrtRem``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from simulators.sunspec.image import raw
+from simulators.sunspec.points import PointDef
+
+if TYPE_CHECKING:
+    from simulators.sunspec.device import SunSpecDevice
+
+ST_OFF, ST_ON = 0, 1
+INV_OFF, INV_RUNNING, INV_THROTTLED, INV_STANDBY = 0, 3, 4, 7
+UNIMPLEMENTED_U16 = 0xFFFF
+
+
+def live_values(dev: SunSpecDevice, now: datetime) -> Iterator[tuple[PointDef, int]]:
+    m, sf, pt = dev.model, dev.sf, dev.image.point
+    rd = m.reading(now)
+    w = raw(rd.p_w, sf.w)
+    v = raw(rd.v_v or 230.0, sf.v)
+    throttled = m.limit_w is not None or m.setpoint_w is not None
+    if not m.enabled:
+        inv_st = INV_OFF
+    elif rd.p_w == 0.0:
+        inv_st = INV_STANDBY
+    else:
+        inv_st = INV_THROTTLED if throttled else INV_RUNNING
+    yield pt(701, "St"), ST_ON if m.enabled else ST_OFF
+    yield pt(701, "InvSt"), inv_st
+    yield pt(701, "ConnSt"), 1
+    yield pt(701, "Alrm"), 0
+    yield pt(701, "DERMode"), 1  # GRID_FOLLOWING
+    yield pt(701, "W"), w
+    yield pt(701, "VA"), abs(w)
+    yield pt(701, "Var"), raw(rd.q_var or 0.0, sf.w)
+    yield pt(701, "A"), raw(abs(rd.p_w) / (rd.v_v or 230.0), sf.a)
+    yield pt(701, "LNV"), v
+    yield pt(701, "Hz"), raw(rd.hz or 50.0, sf.hz)
+    yield pt(701, "TotWhInj"), int(dev.counters.wh_injected)
+    yield pt(701, "TotWhAbs"), int(dev.counters.wh_absorbed)
+    yield pt(701, "WL1"), w
+    yield pt(701, "VL1"), v
+    yield pt(701, "TotWh_SF"), 0
+    yield pt(701, "Hz_SF"), sf.hz
+    yield pt(701, "A_SF"), sf.a
+    yield pt(704, "WSetRvrtRem"), dev.wset_timer.remaining_s(now)
+    yield pt(704, "WMaxLimPctRvrtRem"), dev.wmaxlim_timer.remaining_s(now)
+    yield pt(715, "DERHb"), dev.counters.heartbeat
+    if m.kind.has_storage:
+        r = m.ratings
+        if rd.soc is None:
+            yield pt(713, "SoC"), UNIMPLEMENTED_U16
+            yield pt(713, "WHAvail"), UNIMPLEMENTED_U16
+        else:
+            avail = max(0.0, rd.soc - r.soc_min) * (r.energy_wh or 0.0)
+            yield pt(713, "SoC"), raw(rd.soc * 100.0, sf.pct)
+            yield pt(713, "WHAvail"), raw(avail, sf.wh)

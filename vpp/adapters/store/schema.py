@@ -179,6 +179,7 @@ dispatches = Table(
     Column("request_hash", String(64), nullable=False),
     Column("start", UtcDateTime(), nullable=False),
     Column("end", UtcDateTime(), nullable=False),
+    Column("baseline_w", Float, nullable=True),  # plant power when planned (relative mode)
     Column("detail", Text, nullable=True),
     Column("shortfall_w", Float, nullable=False, default=0.0),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -194,9 +195,10 @@ dispatch_intervals = Table(
     Column("idx", Integer, primary_key=True, autoincrement=False),
     Column("start", UtcDateTime(), nullable=False),
     Column("duration_s", Float, nullable=False),
-    Column("p_w_requested", Float, nullable=False),  # absolute target after baseline
-    Column("p_w_planned", Float, nullable=True),  # what the plan could reach
-    Column("energy_wh_requested", Float, nullable=False),
+    Column("p_w_requested", Float, nullable=False),  # as requested (absolute or relative)
+    Column("p_w_target", Float, nullable=True),  # absolute plant target, set when planned
+    Column("p_w_planned", Float, nullable=True),  # what the plan can reach (<= envelope)
+    Column("energy_wh_target", Float, nullable=True),
     Column("energy_wh_delivered", Float, nullable=False, default=0.0),
     Column("p_w_measured_last", Float, nullable=True),
 )

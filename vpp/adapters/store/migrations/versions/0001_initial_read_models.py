@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 14:12:10.101249
+Create Date: 2026-11-26 14:16:49.043462
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import vpp.adapters.store.types
+
 
 revision = "0001"
 down_revision = None
@@ -89,8 +90,9 @@ def upgrade() -> None:
         sa.Column("start", vpp.adapters.store.types.UtcDateTime(), nullable=False),
         sa.Column("duration_s", sa.Float(), nullable=False),
         sa.Column("p_w_requested", sa.Float(), nullable=False),
+        sa.Column("p_w_target", sa.Float(), nullable=True),
         sa.Column("p_w_planned", sa.Float(), nullable=True),
-        sa.Column("energy_wh_requested", sa.Float(), nullable=False),
+        sa.Column("energy_wh_target", sa.Float(), nullable=True),
         sa.Column("energy_wh_delivered", sa.Float(), nullable=False),
         sa.Column("p_w_measured_last", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("dispatch_id", "idx", name=op.f("pk_dispatch_intervals")),
@@ -106,6 +108,7 @@ def upgrade() -> None:
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("start", vpp.adapters.store.types.UtcDateTime(), nullable=False),
         sa.Column("end", vpp.adapters.store.types.UtcDateTime(), nullable=False),
+        sa.Column("baseline_w", sa.Float(), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("shortfall_w", sa.Float(), nullable=False),
         sa.Column("created_at", vpp.adapters.store.types.UtcDateTime(), nullable=False),

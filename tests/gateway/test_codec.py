@@ -1,0 +1,134 @@
+"""Wire formats: round trips, deterministic message ids, clear errors on malformed input."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from vpp.adapters.nats import codec
+from vpp.domain import AckOutcome, CommandAck, Quality, Reading, SetpointCommand
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _cmd(**kw: object) -> SetpointCommand:
+    base: dict[str, object] = dict(
+        command_id="c1",
+        der_id="bat-1",
+        gateway_id="gw1",
+        seq=3,
+        p_w=-2500.0,
+        valid_from=T0,
+        valid_until=T0 + timedelta(minutes=5),
+        dispatch_id="d-9",
+    )
+    base.update(kw)
+    return SetpointCommand(**base)  # type: ignore[arg-type]
+
+
+def test_telemetry_round_trip_keeps_units_signs_quality_and_source_ts() -> None:
+    readings = [
+        Reading("pv-1", T0, 4200.5, q_var=-10.0, v_v=231.0, hz=50.01, p_avail_w=5000.0),
+        Reading(
+            "bat-1",
+            T0 + timedelta(microseconds=250),
+            -3000.0,
+            soc=0.42,
+            quality=Quality.QUESTIONABLE,
+        ),
+        Reading("ev-1", T0, 0.0, connected=False, quality=Quality.INVALID),
+    ]
+    data = codec.encode_telemetry("gw1", readings)
+    obj = json.loads(data)
+    assert obj["v"] == 1 and obj["gateway_id"] == "gw1"
+    assert obj["readings"][1]["ts"] == "2026-01-01T12:00:00.000250Z"
+    batch = codec.decode_telemetry(data)
+    assert batch.gateway_id == "gw1"
+    assert batch.readings == tuple(readings)
+
+
+def test_telemetry_msg_id_is_deterministic_and_content_keyed() -> None:
+    a = [Reading("pv-1", T0, 1.0), Reading("pv-2", T0, 2.0)]
+    b = [Reading("pv-1", T0, 1.0), Reading("pv-2", T0 + timedelta(seconds=1), 2.0)]
+    assert codec.telemetry_msg_id("gw1", a) == codec.telemetry_msg_id("gw1", list(a))
+    assert codec.telemetry_msg_id("gw1", a) != codec.telemetry_msg_id("gw1", b)
+    assert codec.telemetry_msg_id("gw1", a) != codec.telemetry_msg_id("gw2", a)
+
+
+def test_command_round_trip_takes_gateway_from_subject() -> None:
+    cmd = _cmd()
+    data = codec.encode_command(cmd)
+    assert "gateway_id" not in json.loads(data)
+    assert codec.decode_command(data, "gw1") == cmd
+
+
+def test_ack_round_trip() -> None:
+    ack = CommandAck(
+        "c1",
+        "bat-1",
+        "gw1",
+        3,
+        AckOutcome.APPLIED,
+        T0,
+        -6000.0,
+        -5000.0,
+        clamped=True,
+        reason="clamped",
+        dispatch_id="d-9",
+    )
+    assert codec.decode_ack(codec.encode_ack(ack)) == ack
+    refused = CommandAck("c2", "bat-1", "gw1", 4, AckOutcome.REJECTED, T0, 1.0, reason="x")
+    assert codec.decode_ack(codec.encode_ack(refused)) == refused
+    assert codec.ack_msg_id(ack) != codec.ack_msg_id(refused)
+
+
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1,2]", "JSON object"),
+        (b'{"v": 2}', "version"),
+        (b'{"v": 1, "der_id": "a"}', "missing field"),
+        (
+            b'{"v":1,"command_id":"c","der_id":"a","seq":"1","p_w":1,'
+            b'"valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-01-01T00:01:00Z"}',
+            "seq",
+        ),
+        (
+            b'{"v":1,"command_id":"c","der_id":"a.b","seq":1,"p_w":1,'
+            b'"valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-01-01T00:01:00Z"}',
+            "der_id",
+        ),
+        (
+            b'{"v":1,"command_id":"c","der_id":"a","seq":1,"p_w":1,'
+            b'"valid_from":"2026-01-01T00:00:00","valid_until":"2026-01-01T00:01:00Z"}',
+            "timestamp",
+        ),
+        (
+            b'{"v":1,"command_id":"c","der_id":"a","seq":1,"p_w":"x",'
+            b'"valid_from":"2026-01-01T00:00:00Z","valid_until":"2026-01-01T00:01:00Z"}',
+            "number",
+        ),
+    ],
+)
+def test_malformed_commands_raise_codec_error_with_reason(payload: bytes, needle: str) -> None:
+    with pytest.raises(codec.CodecError) as err:
+        codec.decode_command(payload, "gw1")
+    assert needle in str(err.value)
+
+
+def test_malformed_telemetry_and_ack_raise_codec_error() -> None:
+    with pytest.raises(codec.CodecError, match="readings"):
+        codec.decode_telemetry(b'{"v":1,"gateway_id":"g","readings":{}}')
+    with pytest.raises(codec.CodecError, match="soc"):
+        codec.decode_telemetry(
+            b'{"v":1,"gateway_id":"g","readings":[{"der_id":"a","ts":"2026-01-01T00:00:00Z",'
+            b'"p_w":1,"soc":1.5}]}'
+        )
+    with pytest.raises(codec.CodecError, match="AckOutcome"):
+        codec.decode_ack(
+            b'{"v":1,"command_id":"c","der_id":"a","gateway_id":"g","seq":1,"outcome":"meh",'
+            b'"ts":"2026-01-01T00:00:00Z","p_w_requested":1}'
+        )

@@ -1,0 +1,269 @@
+"""JSON wire formats of telemetry, commands and acks (DESIGN.md, "NATS JetStream").
+
+Pure functions, no I/O: ``encode_*`` turn domain values into bytes, ``decode_*`` turn
+bytes into domain values or raise :class:`CodecError` naming what is wrong.  Every
+payload carries ``"v": 1``.  The gateway, the dispatcher and the projector all use this
+module, so the three agree on the wire by construction.
+
+``*_msg_id`` give the deterministic ``Nats-Msg-Id`` of a message from its natural key,
+so a retried publish is deduplicated by JetStream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand
+from vpp.domain.errors import InvalidValue, VppError
+from vpp.domain.telemetry import Reading
+from vpp.domain.units import Quality, format_rfc3339, parse_rfc3339
+
+VERSION = 1
+
+_READING_OPTIONAL = ("q_var", "soc", "energy_wh", "p_avail_w", "v_v", "hz")
+
+
+class CodecError(VppError, ValueError):
+    """A payload is not valid JSON of the expected shape; ``reason`` says what is wrong."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        super().__init__(f"malformed {what}: {reason}")
+        self.what = what
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class TelemetryBatch:
+    gateway_id: str
+    readings: tuple[Reading, ...]
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _dumps(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _load_object(data: bytes | str, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CodecError(what, f"not JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise CodecError(what, f"expected a JSON object, got {type(obj).__name__}")
+    if obj.get("v") != VERSION:
+        raise CodecError(what, f"unsupported schema version v={obj.get('v')!r}")
+    return obj
+
+
+def _field(obj: dict[str, Any], name: str, what: str) -> Any:
+    if name not in obj:
+        raise CodecError(what, f"missing field {name!r}")
+    return obj[name]
+
+
+def _number(value: Any, name: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CodecError(what, f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _digest(parts: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode())
+        h.update(b"\n")
+    return h.hexdigest()[:32]
+
+
+# -- telemetry ---------------------------------------------------------------------------
+
+
+def reading_to_dict(r: Reading) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "der_id": r.der_id,
+        "ts": format_rfc3339(r.ts),
+        "p_w": r.p_w,
+        "quality": r.quality.value,
+    }
+    for name in _READING_OPTIONAL:
+        value = getattr(r, name)
+        if value is not None:
+            out[name] = value
+    if r.connected is not None:
+        out["connected"] = r.connected
+    return out
+
+
+def reading_from_dict(obj: Any, what: str = "reading") -> Reading:
+    if not isinstance(obj, dict):
+        raise CodecError(what, "a reading must be a JSON object")
+    try:
+        ts = parse_rfc3339(_field(obj, "ts", what))
+        kwargs: dict[str, Any] = {
+            name: _number(obj[name], name, what)
+            for name in _READING_OPTIONAL
+            if obj.get(name) is not None
+        }
+        connected = obj.get("connected")
+        if connected is not None and not isinstance(connected, bool):
+            raise CodecError(what, f"connected must be a boolean, got {connected!r}")
+        return Reading(
+            der_id=_field(obj, "der_id", what),
+            ts=ts,
+            p_w=_number(_field(obj, "p_w", what), "p_w", what),
+            quality=Quality(obj.get("quality", "good")),
+            connected=connected,
+            **kwargs,
+        )
+    except (InvalidValue, ValueError) as exc:
+        if isinstance(exc, CodecError):
+            raise
+        raise CodecError(what, str(exc)) from None
+
+
+def encode_telemetry(gateway_id: str, readings: Sequence[Reading]) -> bytes:
+    return _dumps(
+        {
+            "v": VERSION,
+            "gateway_id": gateway_id,
+            "readings": [reading_to_dict(r) for r in readings],
+        }
+    )
+
+
+def decode_telemetry(data: bytes | str) -> TelemetryBatch:
+    obj = _load_object(data, "telemetry")
+    gateway_id = _field(obj, "gateway_id", "telemetry")
+    if not isinstance(gateway_id, str):
+        raise CodecError("telemetry", "gateway_id must be a string")
+    items = _field(obj, "readings", "telemetry")
+    if not isinstance(items, list):
+        raise CodecError("telemetry", "readings must be a list")
+    readings = tuple(reading_from_dict(x, f"telemetry reading [{i}]") for i, x in enumerate(items))
+    return TelemetryBatch(gateway_id, readings)
+
+
+def telemetry_msg_id(gateway_id: str, readings: Sequence[Reading]) -> str:
+    """Deterministic from the readings' natural keys ``(der_id, ts)``."""
+    keys = [f"{r.der_id}@{format_rfc3339(r.ts)}" for r in readings]
+    return f"t-{gateway_id}-{len(keys)}-{_digest(keys)}"
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def encode_command(cmd: SetpointCommand) -> bytes:
+    """The gateway id is not in the payload: it is in the subject ``vpp.command.<gw>.<der>``."""
+    return _dumps(
+        {
+            "v": VERSION,
+            "command_id": cmd.command_id,
+            "der_id": cmd.der_id,
+            "seq": cmd.seq,
+            "p_w": cmd.p_w,
+            "valid_from": format_rfc3339(cmd.valid_from),
+            "valid_until": format_rfc3339(cmd.valid_until),
+            "dispatch_id": cmd.dispatch_id,
+        }
+    )
+
+
+def decode_command(data: bytes | str, gateway_id: str) -> SetpointCommand:
+    """``gateway_id`` comes from the subject the command arrived on."""
+    what = "command"
+    obj = _load_object(data, what)
+    seq = _field(obj, "seq", what)
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise CodecError(what, f"seq must be an integer, got {seq!r}")
+    try:
+        return SetpointCommand(
+            command_id=_field(obj, "command_id", what),
+            der_id=_field(obj, "der_id", what),
+            gateway_id=gateway_id,
+            seq=seq,
+            p_w=_number(_field(obj, "p_w", what), "p_w", what),
+            valid_from=parse_rfc3339(_field(obj, "valid_from", what)),
+            valid_until=parse_rfc3339(_field(obj, "valid_until", what)),
+            dispatch_id=obj.get("dispatch_id"),
+        )
+    except InvalidValue as exc:
+        raise CodecError(what, str(exc)) from None
+
+
+def command_msg_id(cmd: SetpointCommand) -> str:
+    return f"c-{cmd.command_id}"
+
+
+# -- acks --------------------------------------------------------------------------------
+
+
+def encode_ack(ack: CommandAck) -> bytes:
+    return _dumps(
+        {
+            "v": VERSION,
+            "command_id": ack.command_id,
+            "der_id": ack.der_id,
+            "gateway_id": ack.gateway_id,
+            "seq": ack.seq,
+            "outcome": ack.outcome.value,
+            "ts": format_rfc3339(ack.ts),
+            "p_w_requested": ack.p_w_requested,
+            "p_w_applied": ack.p_w_applied,
+            "clamped": ack.clamped,
+            "reason": ack.reason,
+            "dispatch_id": ack.dispatch_id,
+        }
+    )
+
+
+def decode_ack(data: bytes | str) -> CommandAck:
+    what = "ack"
+    obj = _load_object(data, what)
+    seq = _field(obj, "seq", what)
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise CodecError(what, f"seq must be an integer, got {seq!r}")
+    applied = obj.get("p_w_applied")
+    clamped = obj.get("clamped", False)
+    reason = obj.get("reason", "")
+    if not isinstance(clamped, bool) or not isinstance(reason, str):
+        raise CodecError(what, "clamped must be a boolean and reason a string")
+    try:
+        return CommandAck(
+            command_id=_field(obj, "command_id", what),
+            der_id=_field(obj, "der_id", what),
+            gateway_id=_field(obj, "gateway_id", what),
+            seq=seq,
+            outcome=AckOutcome(_field(obj, "outcome", what)),
+            ts=parse_rfc3339(_field(obj, "ts", what)),
+            p_w_requested=_number(_field(obj, "p_w_requested", what), "p_w_requested", what),
+            p_w_applied=None if applied is None else _number(applied, "p_w_applied", what),
+            clamped=clamped,
+            reason=reason,
+            dispatch_id=obj.get("dispatch_id"),
+        )
+    except (InvalidValue, ValueError) as exc:
+        if isinstance(exc, CodecError):
+            raise
+        raise CodecError(what, str(exc)) from None
+
+
+def ack_msg_id(ack: CommandAck) -> str:
+    """One ack per command and outcome: a re-published ack is deduplicated."""
+    return f"a-{ack.command_id}-{ack.outcome.value}"
+
+
+def dead_letter_payload(subject: str, reason: str, data: bytes) -> bytes:
+    return _dumps(
+        {
+            "v": VERSION,
+            "subject": subject,
+            "reason": reason,
+            "payload": data.decode("utf-8", errors="replace"),
+        }
+    )

@@ -1,0 +1,1 @@
+"""Modbus TCP adapter: SunSpec register codec and the SunSpec device driver."""

@@ -16,9 +16,11 @@ from sqlalchemy import Engine, and_, delete, select
 from sqlalchemy.engine import Connection
 
 from vpp.adapters.store import schema as s
+from vpp.adapters.store.changes import canal_json
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.retry import with_retry
 from vpp.adapters.store.upsert import insert_new, upsert, upsert_newer
+from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.der import Der, DerKind, DerRatings
 from vpp.domain.plant import Plant, Tenant
 from vpp.domain.telemetry import Reading
@@ -213,13 +215,14 @@ class SqlReadModelStore:
     # telemetry ------------------------------------------------------------------------
     def record_readings(
         self, readings: Sequence[Reading], position: Position | None = None
-    ) -> None:
+    ) -> list[dict[str, Any]]:
         """Store readings idempotently and advance ``position`` in the same transaction.
 
         Telemetry rows are keyed by ``(der_id, ts)``: a replay inserts nothing new.  The
         latest state only moves forward in source time.  Roll-ups of every touched minute
         are recomputed from the telemetry rows, so replays cannot double-count them.
-        Keep batches to a few thousand readings (TiDB transaction size).
+        Keep batches to a few thousand readings (TiDB transaction size).  Returns the
+        committed row changes as canal-json records (:mod:`vpp.adapters.store.changes`).
         """
         rows = [reading_row(r) for r in readings]
         latest: dict[str, dict[str, Any]] = {}
@@ -239,6 +242,73 @@ class SqlReadModelStore:
                 self._save_position(con, position)
 
         self._write(write)
+        return self._changes(
+            [(s.telemetry, rows, "INSERT"), (s.latest_state, latest_rows, "UPDATE")]
+        )
+
+    @staticmethod
+    def _changes(
+        parts: Sequence[tuple[Any, Sequence[dict[str, Any]], str]],
+    ) -> list[dict[str, Any]]:
+        ms = int(_now().timestamp() * 1000)
+        return [canal_json(t, rows, kind, commit_ms=ms) for t, rows, kind in parts if rows]
+
+    def record_commands(
+        self, cmds: Sequence[SetpointCommand], position: Position | None = None
+    ) -> list[dict[str, Any]]:
+        """Commands as sent (the COMMANDS stream); a replay inserts nothing new."""
+        now = _now()
+        rows = [
+            {
+                "command_id": c.command_id,
+                "dispatch_id": c.dispatch_id,
+                "der_id": c.der_id,
+                "gateway_id": c.gateway_id,
+                "seq": c.seq,
+                "p_w": c.p_w,
+                "valid_from": c.valid_from,
+                "valid_until": c.valid_until,
+                "created_at": now,
+            }
+            for c in cmds
+        ]
+
+        def write(con: Connection) -> None:
+            insert_new(con, s.commands, rows)
+            if position is not None:
+                self._save_position(con, position)
+
+        self._write(write)
+        return self._changes([(s.commands, rows, "INSERT")])
+
+    def record_acks(
+        self, acks: Sequence[CommandAck], position: Position | None = None
+    ) -> list[dict[str, Any]]:
+        """Command outcomes; the newest outcome of a command wins (by ack ts)."""
+        rows = [
+            {
+                "command_id": a.command_id,
+                "der_id": a.der_id,
+                "gateway_id": a.gateway_id,
+                "dispatch_id": a.dispatch_id,
+                "seq": a.seq,
+                "outcome": a.outcome.value,
+                "p_w_requested": a.p_w_requested,
+                "p_w_applied": a.p_w_applied,
+                "clamped": a.clamped,
+                "reason": a.reason[:500],
+                "ts": a.ts,
+            }
+            for a in acks
+        ]
+
+        def write(con: Connection) -> None:
+            upsert_newer(con, s.acks, rows)
+            if position is not None:
+                self._save_position(con, position)
+
+        self._write(write)
+        return self._changes([(s.acks, rows, "UPDATE")])
 
     def _refresh_rollups(self, con: Connection, rows: Sequence[dict[str, Any]]) -> None:
         buckets: dict[str, set[datetime]] = defaultdict(set)
@@ -312,7 +382,7 @@ class SqlReadModelStore:
 
     # positions ------------------------------------------------------------------------
     @staticmethod
-    def _save_position(con: Connection, p: Position) -> None:
+    def _save_position(con: Connection, p: Any) -> None:
         upsert(
             con,
             s.projection_positions,

@@ -1,0 +1,123 @@
+"""The projector against a real nats-server and both store backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import nats
+import pytest
+
+from vpp.adapters.nats import codec, subjects
+from vpp.adapters.nats.streams import ensure_streams
+from vpp.adapters.store import migrate
+from vpp.adapters.store.read_models import SqlReadModelStore
+from vpp.bootstrap import run_projector
+from vpp.domain import AckOutcome, CommandAck, Reading, SetpointCommand
+
+T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def batch(gw: str, i0: int, n: int, ders: int = 5) -> list[Reading]:
+    return [
+        Reading(f"{gw}-der{d}", T0 + timedelta(seconds=i), float(100 * d + i), soc=0.5)
+        for i in range(i0, i0 + n)
+        for d in range(ders)
+    ]
+
+
+async def publish_telemetry(js: object, gw: str, readings: list[Reading]) -> None:
+    await js.publish(  # type: ignore[attr-defined]
+        subjects.telemetry(gw),
+        codec.encode_telemetry(gw, readings),
+        headers={"Nats-Msg-Id": codec.telemetry_msg_id(gw, readings)},
+    )
+
+
+async def wait_for(pred: object, timeout: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await asyncio.to_thread(pred):  # type: ignore[arg-type]
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
+    nats_server_factory: object, db_url: str
+) -> None:
+    server = nats_server_factory()  # type: ignore[operator]
+    migrate.upgrade(db_url)
+    store = SqlReadModelStore.from_url(db_url)
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    dl = await nc.subscribe(f"{subjects.DEAD_LETTER_PREFIX}.>")
+
+    for i in range(10):  # 10 messages x 20 readings
+        await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
+    await js.publish(
+        subjects.telemetry("gw1"), b'{"v": 1, "gateway_id": "gw1", "readings": [{"der_id": "x"}]}'
+    )
+    await js.publish(subjects.telemetry("gw1"), b"\xff not json")
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_projector(server.url, db_url, stop))
+    await wait_for(lambda: store.count_telemetry() == 200)
+    stop.set()
+    stats = await asyncio.wait_for(task, 30)
+    assert stats["telemetry"]["dead_letters"] == 2
+    first = await dl.next_msg(timeout=5)
+    assert "missing field 'ts'" in json.loads(first.data)["reason"]
+
+    # more data while the projector is down, including a replay of old messages
+    for i in range(10, 20):
+        await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
+    await js.publish(  # replay beyond the dedupe key: a different message id, same rows
+        subjects.telemetry("gw1"), codec.encode_telemetry("gw1", batch("gw1", 0, 4))
+    )
+    cmd = SetpointCommand("c1", "gw1-der1", "gw1", 1, 500.0, T0, T0 + timedelta(minutes=5), "d1")
+    await js.publish(subjects.command("gw1", "gw1-der1"), codec.encode_command(cmd))
+    ack = CommandAck(
+        "c1", "gw1-der1", "gw1", 1, AckOutcome.APPLIED, T0, 500.0, 500.0, dispatch_id="d1"
+    )
+    await js.publish(subjects.ack("gw1", "gw1-der1"), codec.encode_ack(ack))
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_projector(server.url, db_url, stop))
+    await wait_for(lambda: store.count_telemetry() == 400 and store.position("acks") > 0)
+    await asyncio.sleep(1.0)  # anything doubled or late would show now
+    stop.set()
+    stats = await asyncio.wait_for(task, 30)
+    assert store.count_telemetry() == 400
+    assert stats["telemetry"]["items"] == 220  # 10 new messages + the replayed one
+    assert store.position("telemetry") == 23  # 10 + 2 garbage + 10 + 1 replay
+    latest = store.latest_readings(["gw1-der3"])["gw1-der3"]
+    assert latest.ts == T0 + timedelta(seconds=79) and latest.p_w == 379.0
+    with store.engine.connect() as con:
+        from sqlalchemy import text
+
+        assert con.execute(text("select outcome from acks")).scalar_one() == "applied"
+        assert con.execute(text("select p_w from commands")).scalar_one() == 500.0
+    await nc.close()
+    store.close()
+
+
+async def test_change_records_are_canal_json(nats_server_factory: object, sqlite_url: str) -> None:
+    server = nats_server_factory()  # type: ignore[operator]
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    sub = await nc.subscribe(f"{subjects.PREFIX}.change.telemetry")
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_projector(server.url, sqlite_url, stop))
+    await publish_telemetry(js, "gw2", batch("gw2", 0, 1, ders=3))
+    msg = await sub.next_msg(timeout=15)
+    record = json.loads(msg.data)
+    assert record["table"] == "telemetry" and record["type"] == "INSERT"
+    assert record["pkNames"] == ["der_id", "ts"]
+    assert record["mysqlType"]["ts"] == "datetime(6)"
+    assert sorted(r["der_id"] for r in record["data"]) == ["gw2-der0", "gw2-der1", "gw2-der2"]
+    assert all(isinstance(v, str) or v is None for r in record["data"] for v in r.values())
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    await nc.close()

@@ -1,0 +1,128 @@
+"""Projections: events from the streams become read-model rows, exactly once.
+
+Each projection commits its rows and its stream position in one store transaction.  A
+message at or below the committed position has been projected already and is skipped;
+the store is idempotent anyway (natural keys), which covers replays that outlive
+JetStream's dedupe window.  After each commit the row changes are published (canal-json)
+for live queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vpp.domain.commands import CommandAck, SetpointCommand
+from vpp.domain.telemetry import Reading
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    projection: str
+    stream: str
+    stream_seq: int
+
+
+class ProjectionStore(Protocol):
+    def position(self, projection: str) -> int: ...
+
+    def record_readings(
+        self, readings: Sequence[Reading], position: Any = None
+    ) -> list[dict[str, Any]]: ...
+
+    def record_commands(
+        self, cmds: Sequence[SetpointCommand], position: Any = None
+    ) -> list[dict[str, Any]]: ...
+
+    def record_acks(
+        self, acks: Sequence[CommandAck], position: Any = None
+    ) -> list[dict[str, Any]]: ...
+
+
+class ChangePublisher(Protocol):
+    async def publish_changes(self, changes: Sequence[dict[str, Any]]) -> None: ...
+
+
+@dataclass
+class ProjectionStats:
+    batches: int = 0
+    items: int = 0
+    skipped: int = 0
+    last_seq: int = 0
+    change_errors: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Projection:
+    """Project decoded items of one stream; ``write`` is the store call for them."""
+
+    def __init__(
+        self,
+        name: str,
+        stream: str,
+        store: ProjectionStore,
+        changes: ChangePublisher | None = None,
+    ) -> None:
+        self.name = name
+        self.stream = stream
+        self.store = store
+        self.changes = changes
+        self.stats = ProjectionStats()
+        self._position: int | None = None
+
+    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def position(self) -> int:
+        if self._position is None:
+            self._position = await asyncio.to_thread(self.store.position, self.name)
+        return self._position
+
+    async def project(self, batch: Sequence[tuple[int, Sequence[Any]]], last_seq: int) -> None:
+        """``batch``: (stream sequence, decoded items) pairs; ``last_seq``: the highest
+        sequence of the fetched batch, including messages that were dead-lettered."""
+        done = await self.position()
+        if last_seq <= done:
+            self.stats.skipped += sum(len(items) for _, items in batch)
+            return
+        items = [it for seq, its in batch if seq > done for it in its]
+        self.stats.skipped += sum(len(its) for seq, its in batch if seq <= done)
+        pos = StreamPosition(self.name, self.stream, last_seq)
+        changes = await asyncio.to_thread(self._write, items, pos)
+        self._position = last_seq
+        self.stats.batches += 1
+        self.stats.items += len(items)
+        self.stats.last_seq = last_seq
+        if self.changes is not None and changes:
+            try:
+                await self.changes.publish_changes(changes)
+            except Exception as exc:  # the rows are committed; a lost change is counted
+                self.stats.change_errors += 1
+                self.stats.notes.append(f"change publish failed: {exc}")
+                del self.stats.notes[:-20]
+
+
+class TelemetryProjection(Projection):
+    def __init__(self, store: ProjectionStore, changes: ChangePublisher | None = None) -> None:
+        super().__init__("telemetry", "TELEMETRY", store, changes)
+
+    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+        return self.store.record_readings(items, position)
+
+
+class CommandProjection(Projection):
+    def __init__(self, store: ProjectionStore, changes: ChangePublisher | None = None) -> None:
+        super().__init__("commands", "COMMANDS", store, changes)
+
+    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+        return self.store.record_commands(items, position)
+
+
+class AckProjection(Projection):
+    def __init__(self, store: ProjectionStore, changes: ChangePublisher | None = None) -> None:
+        super().__init__("acks", "ACKS", store, changes)
+
+    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+        return self.store.record_acks(items, position)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+
+def projector(
+    nats_url: Annotated[str, typer.Option("--nats", help="NATS URL")] = "nats://127.0.0.1:4222",
+    db: Annotated[str | None, typer.Option("--db", help="Store URL (default: SQLite)")] = None,
+) -> None:
+    """Project TELEMETRY, COMMANDS and ACKS into the read models until SIGINT/SIGTERM."""
+    from vpp.bootstrap import run_projector
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    async def main() -> dict[str, object]:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_projector(nats_url, db, stop)
+
+    stats = asyncio.run(main())
+    typer.echo(json.dumps(stats, default=str))

@@ -1,13 +1,134 @@
+"""``vpp gateway --config gateway.yaml`` and ``vpp gateway config-from endpoints.json``."""
+
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+import yaml
 
-from vpp.cli._notyet import not_built
+app = typer.Typer(
+    invoke_without_command=True,
+    help="Field gateway: poll devices, publish telemetry, apply commands safely.",
+)
 
-app = typer.Typer(no_args_is_help=True)
+RATING_FIELDS = (
+    "p_min_w",
+    "p_max_w",
+    "energy_wh",
+    "ramp_w_per_s",
+    "eff_charge",
+    "eff_discharge",
+    "min_stable_w",
+    "soc_min",
+    "soc_max",
+    "q_max_var",
+)
 
 
-@app.command("run")
-def run() -> None:
-    """Run the field gateway (not built yet)."""
-    not_built("gateway", "the gateway issue")
+def gateway_config_from_endpoints(
+    endpoints: list[dict[str, Any]],
+    *,
+    gateway_id: str = "gw1",
+    nats_url: str = "nats://127.0.0.1:4222",
+    data_dir: str = "gateway-data",
+    poll_s: float = 1.0,
+) -> dict[str, Any]:
+    """A ``gateway.yaml`` document (as a dict) for the devices of a simulator endpoint list."""
+    devices: list[dict[str, Any]] = []
+    for e in endpoints:
+        dev: dict[str, Any] = {
+            "der_id": e["der_id"],
+            "kind": e["kind"],
+            "protocol": e["protocol"],
+            "host": e.get("host", "127.0.0.1"),
+            "port": int(e["port"]),
+            "poll_s": poll_s,
+        }
+        if e["protocol"] == "sunspec":
+            dev["unit_id"] = int(e.get("unit_id", 1))
+        else:
+            dev["ied"] = e["ied"]
+            dev["ld"] = e["ld"]
+            if e.get("scl"):
+                dev["scl_file"] = e["scl"]
+        ratings = e.get("ratings")
+        if isinstance(ratings, dict):
+            dev["ratings"] = {k: v for k, v in ratings.items() if k in RATING_FIELDS}
+        else:
+            dev["ratings"] = "device"
+        devices.append(dev)
+    return {
+        "gateway_id": gateway_id,
+        "nats": {"url": nats_url},
+        "data_dir": data_dir,
+        "devices": devices,
+    }
+
+
+@app.command("config-from")
+def config_from(
+    endpoints: Annotated[Path, typer.Argument(help="endpoints JSON of `vpp sim serve`")],
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    gateway_id: Annotated[str, typer.Option("--gateway-id")] = "gw1",
+    nats_url: Annotated[str, typer.Option("--nats-url")] = "nats://127.0.0.1:4222",
+    data_dir: Annotated[str, typer.Option("--data-dir")] = "gateway-data",
+    poll_s: Annotated[float, typer.Option("--poll-s")] = 1.0,
+) -> None:
+    """Write a gateway.yaml for the devices of a simulator endpoint list."""
+    from vpp.config.gateway import GatewayConfig
+
+    data = json.loads(endpoints.read_text(encoding="utf-8"))
+    if isinstance(data, dict):
+        data = data.get("endpoints", data.get("devices", []))
+    doc = gateway_config_from_endpoints(
+        data, gateway_id=gateway_id, nats_url=nats_url, data_dir=data_dir, poll_s=poll_s
+    )
+    GatewayConfig.model_validate(doc)  # refuse to write a file the gateway would refuse
+    text = yaml.safe_dump(doc, sort_keys=False)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output} ({len(doc['devices'])} devices)", err=True)
+
+
+async def _serve(config: Any) -> None:
+    from vpp.bootstrap import build_gateway
+
+    built = build_gateway(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, built.stop)
+    await built.run()
+
+
+@app.callback()
+def gateway(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="gateway.yaml")] = None,
+    log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
+) -> None:
+    """Run the field gateway until SIGINT/SIGTERM (devices are released on the way out)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if config is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+    from vpp.config import ConfigError, load_yaml
+    from vpp.config.gateway import GatewayConfig
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        cfg = load_yaml(config, GatewayConfig)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    asyncio.run(_serve(cfg))

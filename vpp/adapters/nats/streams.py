@@ -32,7 +32,11 @@ def stream_config(spec: StreamSpec, max_age_s: float | None = None) -> StreamCon
 
 
 async def ensure_stream(
-    js: JetStreamContext, spec: StreamSpec, max_age_s: float | None = None
+    js: JetStreamContext,
+    spec: StreamSpec,
+    max_age_s: float | None = None,
+    *,
+    update_existing: bool = True,
 ) -> None:
     config = stream_config(spec, max_age_s)
     try:
@@ -40,18 +44,23 @@ async def ensure_stream(
     except NotFoundError:
         await js.add_stream(config)
         return
-    await js.update_stream(config)
+    if update_existing:
+        await js.update_stream(config)
 
 
 async def ensure_streams(
     js: JetStreamContext,
     specs: Iterable[StreamSpec] = ALL_STREAMS,
     max_age_s: dict[str, float] | None = None,
+    *,
+    update_existing: bool = True,
 ) -> None:
     """Create missing streams, bring existing ones to the configured limits.
 
     ``max_age_s`` overrides the default age per stream name (e.g. ``{"TELEMETRY": 86400}``).
+    ``update_existing=False`` only creates what is missing (a gateway must not override
+    what the operator configured centrally).
     """
     overrides = max_age_s or {}
     for spec in specs:
-        await ensure_stream(js, spec, overrides.get(spec.name))
+        await ensure_stream(js, spec, overrides.get(spec.name), update_existing=update_existing)

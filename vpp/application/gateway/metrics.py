@@ -55,3 +55,26 @@ class GatewayMetrics:
             "vpp_gateway_reverted", "Devices returned to their default mode", ["reason"], registry=r
         )
         self.uplink_up = Gauge("vpp_gateway_uplink_up", "1 if NATS is connected", registry=r)
+
+
+class MetricsEndpoint:
+    """``/metrics`` over HTTP for one registry (a service of the gateway)."""
+
+    def __init__(self, metrics: GatewayMetrics, host: str, port: int) -> None:
+        self.metrics, self.host, self.port = metrics, host, port
+        self._server: object | None = None
+        self._thread: object | None = None
+
+    async def start(self) -> None:
+        from prometheus_client import start_http_server
+
+        self._server, self._thread = start_http_server(
+            self.port, addr=self.host, registry=self.metrics.registry
+        )
+        self.port = int(self._server.server_port)  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()  # type: ignore[attr-defined]
+            self._server.server_close()  # type: ignore[attr-defined]
+            self._server = None

@@ -1,0 +1,148 @@
+"""The gateway's durable pull consumer on ``vpp.command.<gateway>.*`` (COMMANDS stream).
+
+Each message is decoded with :mod:`codec`; one that cannot be decoded goes to the
+dead-letter subject with its reason and is acked (it would never decode on redelivery).
+A decoded command is handed to ``handler``, which applies it and publishes its ack; only
+then is the message acked.  If the handler raises (e.g. the ack could not be published),
+the message is nak'ed and comes again; the gateway's ledger makes that harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from vpp.adapters.nats import codec, subjects
+from vpp.adapters.nats.publisher import MSG_ID
+from vpp.adapters.nats.streams import ensure_streams
+from vpp.adapters.nats.uplink import NatsUplink
+from vpp.domain.commands import SetpointCommand
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[SetpointCommand], Awaitable[None]]
+DeadLetterHook = Callable[[str], None]
+
+
+def consumer_name(gateway_id: str) -> str:
+    return f"gateway-{gateway_id}"
+
+
+class NatsCommandConsumer:
+    def __init__(
+        self,
+        uplink: NatsUplink,
+        gateway_id: str,
+        handler: CommandHandler,
+        *,
+        on_dead_letter: DeadLetterHook | None = None,
+        batch: int = 64,
+        fetch_timeout_s: float = 1.0,
+    ) -> None:
+        self.uplink = uplink
+        self.gateway_id = gateway_id
+        self.handler = handler
+        self.on_dead_letter = on_dead_letter
+        self.batch = batch
+        self.fetch_timeout_s = fetch_timeout_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._consume_forever(), name="command-consumer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _subscribe(self):  # type: ignore[no-untyped-def]
+        js = self.uplink.js
+        assert js is not None
+        await ensure_streams(js, update_existing=False)
+        return await js.pull_subscribe(
+            subjects.commands_for_gateway(self.gateway_id),
+            durable=consumer_name(self.gateway_id),
+            stream=subjects.COMMANDS.name,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=30.0,
+                max_ack_pending=1000,
+            ),
+        )
+
+    async def _consume_forever(self) -> None:
+        sub = None
+        while True:
+            if not self.uplink.connected:
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                if sub is None:
+                    sub = await self._subscribe()
+                msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout_s)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("command consumer: %s; resubscribing", exc)
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+                sub = None
+                await asyncio.sleep(0.5)
+                continue
+            for msg in msgs:
+                await self._one(msg)
+
+    async def _one(self, msg: Msg) -> None:
+        try:
+            cmd = codec.decode_command(msg.data, self.gateway_id)
+            der_token = msg.subject.rsplit(".", 1)[-1]
+            if cmd.der_id != der_token:
+                raise codec.CodecError(
+                    "command", f"der_id {cmd.der_id!r} does not match subject {msg.subject!r}"
+                )
+        except codec.CodecError as exc:
+            await self._dead_letter(msg, exc.reason)
+            return
+        try:
+            await self.handler(cmd)
+        except Exception as exc:
+            log.warning("command %s not handled yet (%s); will come again", cmd.command_id, exc)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=1.0)
+            return
+        with contextlib.suppress(Exception):
+            await msg.ack()
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+        log.warning("dead-lettering command on %s: %s", msg.subject, reason)
+        if self.on_dead_letter:
+            self.on_dead_letter(reason)
+        js = self.uplink.js
+        meta_seq = msg.metadata.sequence.stream if msg.reply else 0
+        try:
+            assert js is not None
+            await js.publish(
+                subjects.dead_letter(subjects.COMMANDS.name),
+                codec.dead_letter_payload(msg.subject, reason, msg.data),
+                timeout=5.0,
+                headers={MSG_ID: f"dl-commands-{meta_seq}"},
+            )
+        except Exception as exc:
+            log.warning("dead letter not published (%s); will come again", exc)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=1.0)
+            return
+        with contextlib.suppress(Exception):
+            await msg.ack()

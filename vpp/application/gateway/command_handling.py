@@ -1,0 +1,111 @@
+"""Apply one setpoint command by the domain's rules and answer it with an ack.
+
+Order of work, chosen so that a crash anywhere is harmless:
+
+1. a command id already in the ledger is answered with the ack it got (duplicate
+   delivery), never applied again;
+2. :func:`vpp.domain.commands.decide` (known DER, not expired, newer sequence, ratings —
+   a clamp is reported in the ack);
+3. the device write, if the rules say so (a device error becomes a ``failed`` ack);
+4. the ack is recorded in the ledger (with the new last sequence), then published; if
+   publishing fails the caller does not ack the message, it comes again and step 1
+   answers it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from vpp.application.gateway.device_runner import DeviceRunner
+from vpp.application.gateway.metrics import GatewayMetrics
+from vpp.application.gateway.ports import CommandLedger
+from vpp.application.ports import AckPublisher, Clock, DeviceError
+from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
+
+log = logging.getLogger(__name__)
+
+
+class GatewayCommandHandler:
+    def __init__(
+        self,
+        gateway_id: str,
+        runners: Mapping[str, DeviceRunner],
+        ledger: CommandLedger,
+        acks: AckPublisher,
+        clock: Clock,
+        *,
+        command_timeout_s: float,
+        metrics: GatewayMetrics | None = None,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.runners = runners
+        self.ledger = ledger
+        self.acks = acks
+        self.clock = clock
+        self.command_timeout_s = command_timeout_s
+        self.metrics = metrics
+
+    async def handle(self, cmd: SetpointCommand) -> None:
+        known = self.ledger.known_ack(cmd.command_id)
+        if known is not None:
+            log.info("command %s seen before (%s): ack repeated", cmd.command_id, known.outcome)
+            await self.acks.publish_ack(known)
+            return
+        ack = await self._decide_and_apply(cmd)
+        self.ledger.record(ack)
+        if self.metrics:
+            self.metrics.commands.labels(ack.outcome.value).inc()
+        log.info(
+            "command %s for %s seq %d: %s %s",
+            cmd.command_id,
+            cmd.der_id,
+            cmd.seq,
+            ack.outcome.value,
+            ack.reason,
+        )
+        await self.acks.publish_ack(ack)
+
+    def _ack(self, cmd: SetpointCommand, outcome: AckOutcome, **kw: object) -> CommandAck:
+        return CommandAck(
+            command_id=cmd.command_id,
+            der_id=cmd.der_id,
+            gateway_id=cmd.gateway_id,
+            seq=cmd.seq,
+            outcome=outcome,
+            ts=self.clock.now(),
+            p_w_requested=cmd.p_w,
+            dispatch_id=cmd.dispatch_id,
+            **kw,  # type: ignore[arg-type]
+        )
+
+    async def _decide_and_apply(self, cmd: SetpointCommand) -> CommandAck:
+        now = self.clock.now()
+        runner = self.runners.get(cmd.der_id)
+        if runner is not None and runner.der is None:
+            return self._ack(
+                cmd,
+                AckOutcome.REJECTED,
+                reason=f"ratings of DER {cmd.der_id} not known yet (device not reached)",
+            )
+        decision = decide(
+            cmd, runner.der if runner else None, self.ledger.last_seq(cmd.der_id), now
+        )
+        if not decision.apply:
+            assert decision.outcome is not None
+            return self._ack(cmd, decision.outcome, reason=decision.reason)
+        assert runner is not None
+        hold_until = min(cmd.valid_until, now + timedelta(seconds=self.command_timeout_s))
+        try:
+            applied = await runner.apply(decision.p_w, hold_until)
+        except DeviceError as exc:
+            return self._ack(cmd, AckOutcome.FAILED, reason=exc.reason)
+        reason = "; ".join(x for x in (decision.reason, applied.detail) if x)
+        return self._ack(
+            cmd,
+            AckOutcome.APPLIED,
+            p_w_applied=applied.p_w,
+            clamped=decision.clamped,
+            reason=reason,
+        )

@@ -1,0 +1,59 @@
+"""What the gateway use case needs from the outside, besides the shared ports
+(:mod:`vpp.application.ports`): a command ledger, the uplink's state, and services with a
+start/close lifecycle (publisher forwarder, command consumer, metrics endpoint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+from vpp.domain.commands import CommandAck
+from vpp.domain.der import DerKind, DerRatings
+
+
+class CommandLedger(Protocol):
+    """Durable memory of commands: last applied sequence per DER, acks per command id."""
+
+    def last_seq(self, der_id: str) -> int | None: ...
+
+    def known_ack(self, command_id: str) -> CommandAck | None: ...
+
+    def record(self, ack: CommandAck) -> None: ...
+
+
+class Uplink(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+    def down_for_s(self) -> float: ...
+
+
+class Service(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class RatingsSource(Protocol):
+    """A driver that reads the DER's ratings from the device (``ratings: device``)."""
+
+    def discovered_ratings(self) -> DerRatings | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """What the use case knows about one configured device."""
+
+    der_id: str
+    kind: DerKind
+    ratings: DerRatings | None  # None: read from the device at connect
+    poll_s: float = 1.0
+    site_id: str | None = None
+    name: str = ""
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -1,0 +1,139 @@
+"""The field gateway use case: poll devices, batch telemetry, apply commands safely.
+
+``FieldGateway.run()`` starts the services (uplink, telemetry forwarder, command consumer,
+metrics), one poll task per device, a flush task that publishes the readings of each
+cycle as one batch, and the safety supervisor; it returns after :meth:`stop`.  On the way
+out every device is released to its default mode and buffered telemetry is flushed for a
+moment (what is not delivered stays on disk for the next start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Sequence
+
+from vpp.application.gateway.command_handling import GatewayCommandHandler
+from vpp.application.gateway.device_runner import DeviceRunner
+from vpp.application.gateway.metrics import GatewayMetrics
+from vpp.application.gateway.ports import Service, Uplink
+from vpp.application.ports import Clock, TelemetryPublisher
+from vpp.domain.commands import SetpointCommand
+from vpp.domain.telemetry import Reading
+
+log = logging.getLogger(__name__)
+
+
+class FieldGateway:
+    def __init__(
+        self,
+        gateway_id: str,
+        runners: Sequence[DeviceRunner],
+        telemetry: TelemetryPublisher,
+        commands: GatewayCommandHandler,
+        uplink: Uplink,
+        clock: Clock,
+        *,
+        metrics: GatewayMetrics,
+        flush_s: float = 1.0,
+        supervise_s: float = 0.5,
+    ) -> None:
+        self.gateway_id = gateway_id
+        self.runners = {r.der_id: r for r in runners}
+        self.telemetry = telemetry
+        self.commands = commands
+        self.uplink = uplink
+        self.clock = clock
+        self.metrics = metrics
+        self.flush_s = flush_s
+        self.supervise_s = supervise_s
+        self.services: list[Service] = []  # started in order, closed in reverse
+        self.cycle_samples: deque[float] = deque(maxlen=200_000)
+        self.readings_produced = 0
+        self._pending: list[Reading] = []
+        self._stop = asyncio.Event()
+        self._started = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def collect(self, reading: Reading) -> None:
+        """Sink of the device runners: readings wait here for the next flush."""
+        self._pending.append(reading)
+        self.readings_produced += 1
+
+    async def handle_command(self, cmd: SetpointCommand) -> None:
+        await self.commands.handle(cmd)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def wait_started(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._started.wait(), timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        started: list[Service] = []
+        try:
+            for service in self.services:
+                await service.start()
+                started.append(service)
+            for r in self.runners.values():
+                self._tasks.append(asyncio.create_task(r.run(), name=f"poll-{r.der_id}"))
+            self._tasks.append(asyncio.create_task(self._flush_forever(), name="flush"))
+            self._tasks.append(asyncio.create_task(self._supervise_forever(), name="safety"))
+            self._started.set()
+            await self._stop.wait()
+        finally:
+            await self._shutdown(started)
+
+    async def _shutdown(self, started: list[Service]) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await asyncio.gather(
+            *(r.release_now() for r in self.runners.values()), return_exceptions=True
+        )
+        await self._flush_once()
+        flush = getattr(self.telemetry, "flush", None)
+        if flush is not None and self.uplink.connected:
+            await flush(3.0)
+        for r in self.runners.values():
+            with contextlib.suppress(Exception):
+                await r.driver.close()
+        for service in reversed(started):
+            try:
+                await service.close()
+            except Exception as exc:
+                log.warning("closing %s: %s", type(service).__name__, exc)
+
+    # -- loops ------------------------------------------------------------------------------
+
+    async def _flush_once(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        try:
+            await self.telemetry.publish_readings(self.gateway_id, batch)
+        except Exception as exc:  # the local store failed: say so loudly, keep running
+            log.error("telemetry of %d readings not stored: %s", len(batch), exc)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_s)
+            await self._flush_once()
+
+    async def _supervise_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.supervise_s)
+            up = self.uplink.connected
+            self.metrics.uplink_up.set(1 if up else 0)
+            now = self.clock.now()
+            await asyncio.gather(
+                *(r.supervise(now, up) for r in self.runners.values() if r.held is not None),
+                return_exceptions=True,
+            )

@@ -7,8 +7,6 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
 from tests.gateway.conftest import make_config, read_stream
 from vpp.adapters.nats import codec, subjects
 from vpp.bootstrap import BuiltGateway, build_gateway

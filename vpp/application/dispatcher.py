@@ -1,0 +1,292 @@
+"""The dispatcher: follow accepted dispatches with per-DER setpoints, in a closed loop.
+
+Every cycle (default 4 s) for each open dispatch:
+
+* ``accepted`` → fix the absolute target of every interval (relative mode: the plant's
+  measured power now is the baseline) → ``planned``;
+* inside an interval → measure the plant (sum of its members' fresh readings), integrate
+  the delivered energy, correct the allocation target by the integral of the error (so
+  devices that lag, fail or drift are worked around), allocate with the optimizer against
+  the current envelopes, and send setpoints that changed or are about to expire →
+  ``active``;
+* after the last interval → ``completed`` with the delivered figures (``failed`` when the
+  plant had no available member at all).  ``cancelled`` dispatches are left alone: their
+  commands expire within ``command_ttl_s`` and the gateways return devices to default.
+
+Commands are short-lived on purpose: if the dispatcher dies, the devices fall back by
+themselves.  Sequence numbers are microseconds of the dispatcher's clock, so they grow
+across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from vpp.domain.commands import SetpointCommand
+from vpp.domain.der import Der
+from vpp.domain.dispatch import DispatchMode, DispatchStatus
+from vpp.domain.flexibility import fleet_envelope, is_fresh
+from vpp.domain.plant import Plant
+from vpp.domain.telemetry import Reading
+from vpp.domain.units import energy_wh
+from vpp.optimizer.fleet_allocation import allocate_fleet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IntervalState:
+    idx: int
+    start: datetime
+    duration_s: float
+    p_w_requested: float
+    p_w_target: float | None
+    energy_wh_delivered: float
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=self.duration_s)
+
+
+@dataclass
+class OpenDispatch:
+    dispatch_id: str
+    tenant_id: str
+    plant_id: str
+    mode: DispatchMode
+    status: DispatchStatus
+    baseline_w: float | None
+    intervals: list[IntervalState]
+
+    @property
+    def end(self) -> datetime:
+        return self.intervals[-1].end
+
+
+class DispatcherStore(Protocol):
+    def open_dispatches(self) -> list[OpenDispatch]: ...
+
+    def plant(self, plant_id: str) -> Plant | None: ...
+
+    def ders(self, der_ids: Sequence[str] | None = None) -> dict[str, Der]: ...
+
+    def latest_readings(self, der_ids: Sequence[str] | None = None) -> dict[str, Reading]: ...
+
+    def update_dispatch(self, dispatch_id: str, now: datetime, **fields: Any) -> None: ...
+
+    def update_interval(self, dispatch_id: str, idx: int, **fields: Any) -> None: ...
+
+
+class CommandSender(Protocol):
+    async def send_commands(self, cmds: Sequence[SetpointCommand]) -> None: ...
+
+
+@dataclass
+class _Loop:
+    """Closed-loop state of one dispatch (kept in memory; rebuilt after a restart)."""
+
+    integral_w: float = 0.0
+    last_cycle: datetime | None = None
+    last_idx: int | None = None
+    sent: dict[str, tuple[float, datetime]] = field(default_factory=dict)  # der -> (p, until)
+    had_members: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DispatcherSettings:
+    cycle_s: float = 4.0
+    command_ttl_s: float = 20.0  # a command outlives a few cycles, not a dead dispatcher
+    deadband_w: float = 1.0  # resend only when a setpoint moves more than this
+    gain: float = 0.5  # integral gain of the deviation correction (per cycle)
+    settle_s: float = 2.0  # devices get this long after an interval starts before feedback
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: DispatcherStore,
+        sender: CommandSender,
+        settings: DispatcherSettings | None = None,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.settings = settings or DispatcherSettings()
+        self._loops: dict[str, _Loop] = {}
+        self.commands_sent = 0
+
+    async def cycle(self, now: datetime) -> None:
+        """One pass over every open dispatch; errors of one dispatch don't stop the others."""
+        open_ = self.store.open_dispatches()
+        for d in open_:
+            try:
+                await self._one(d, now)
+            except Exception as exc:
+                log.exception("dispatch %s: cycle failed", d.dispatch_id)
+                self.store.update_dispatch(d.dispatch_id, now, detail=f"cycle error: {exc}")
+        for gone in set(self._loops) - {d.dispatch_id for d in open_}:
+            del self._loops[gone]
+
+    async def _one(self, d: OpenDispatch, now: datetime) -> None:
+        loop = self._loops.setdefault(d.dispatch_id, _Loop())
+        plant = self.store.plant(d.plant_id)
+        if plant is None or not plant.members:
+            self.store.update_dispatch(
+                d.dispatch_id,
+                now,
+                status=DispatchStatus.FAILED.value,
+                detail=f"plant {d.plant_id} has no members",
+            )
+            return
+        ders = self.store.ders(sorted(plant.members))
+        readings = self.store.latest_readings(sorted(plant.members))
+        members = [ders[m] for m in sorted(plant.members) if m in ders]
+        measured, fresh = _plant_power(members, readings, now)
+        if d.status is DispatchStatus.ACCEPTED:
+            self._plan(d, measured, now)
+        current = next((iv for iv in d.intervals if iv.start <= now < iv.end), None)
+        self._integrate(d, loop, measured if fresh else None, now)
+        if now >= d.end:
+            self._complete(d, loop, now)
+            return
+        if current is None or current.p_w_target is None:
+            return  # before the first interval, or between intervals
+        if loop.last_idx != current.idx:
+            loop.integral_w, loop.last_idx = 0.0, current.idx
+        settled = (now - current.start).total_seconds() >= self.settings.settle_s
+        if fresh and settled:
+            error = current.p_w_target - measured
+            loop.integral_w += self.settings.gain * error
+        remaining_s = (current.end - now).total_seconds()
+        env = fleet_envelope(members, readings, now)
+        span = max(1.0, env.total.p_max_w - env.total.p_min_w)
+        loop.integral_w = max(-span, min(span, loop.integral_w))  # anti-windup
+        alloc = allocate_fleet(members, readings, now, current.p_w_target + loop.integral_w)
+        loop.had_members = loop.had_members or bool(alloc.setpoints_w)
+        shortfall = _shortfall(current.p_w_target, env.total.p_min_w, env.total.p_max_w)
+        await self._send(d, current, alloc.setpoints_w, members, loop, now, remaining_s)
+        self.store.update_interval(
+            d.dispatch_id,
+            current.idx,
+            p_w_planned=alloc.total_w,
+            p_w_measured_last=measured if fresh else None,
+        )
+        fields: dict[str, Any] = {"shortfall_w": abs(shortfall)}
+        if d.status is not DispatchStatus.ACTIVE:
+            fields["status"] = DispatchStatus.ACTIVE.value
+        notes = [f"{len(alloc.setpoints_w)} of {len(members)} members available"]
+        if shortfall:
+            notes.append(f"plant envelope misses the target by {abs(shortfall) / 1000:.3f} kW")
+        if alloc.binding is not None:
+            notes.append(alloc.binding.describe())
+        fields["detail"] = "; ".join([*notes, *alloc.notes])
+        self.store.update_dispatch(d.dispatch_id, now, **fields)
+
+    def _plan(self, d: OpenDispatch, measured: float, now: datetime) -> None:
+        baseline = measured if d.mode is DispatchMode.RELATIVE else None
+        for iv in d.intervals:
+            iv.p_w_target = iv.p_w_requested + (baseline or 0.0)
+            self.store.update_interval(
+                d.dispatch_id,
+                iv.idx,
+                p_w_target=iv.p_w_target,
+                energy_wh_target=energy_wh(iv.p_w_target, iv.duration_s),
+            )
+        d.baseline_w = baseline
+        d.status = DispatchStatus.PLANNED
+        self.store.update_dispatch(
+            d.dispatch_id, now, status=DispatchStatus.PLANNED.value, baseline_w=baseline
+        )
+
+    def _integrate(
+        self, d: OpenDispatch, loop: _Loop, measured: float | None, now: datetime
+    ) -> None:
+        """Delivered energy: measured plant power held since the last cycle, per interval."""
+        last, loop.last_cycle = loop.last_cycle, now
+        if last is None or measured is None:
+            return
+        for iv in d.intervals:
+            lo, hi = max(last, iv.start), min(now, iv.end)
+            if hi > lo:
+                iv.energy_wh_delivered += energy_wh(measured, (hi - lo).total_seconds())
+                self.store.update_interval(
+                    d.dispatch_id, iv.idx, energy_wh_delivered=iv.energy_wh_delivered
+                )
+
+    def _complete(self, d: OpenDispatch, loop: _Loop, now: datetime) -> None:
+        status = DispatchStatus.COMPLETED if loop.had_members else DispatchStatus.FAILED
+        parts = []
+        for iv in d.intervals:
+            target = energy_wh(iv.p_w_target or 0.0, iv.duration_s)
+            parts.append(
+                f"interval {iv.idx}: delivered {iv.energy_wh_delivered / 1000:.3f} kWh"
+                f" of {target / 1000:.3f} kWh"
+            )
+        if not loop.had_members:
+            parts.insert(0, "no member of the plant was available")
+        self.store.update_dispatch(d.dispatch_id, now, status=status.value, detail="; ".join(parts))
+
+    async def _send(
+        self,
+        d: OpenDispatch,
+        iv: IntervalState,
+        setpoints: Mapping[str, float],
+        members: Sequence[Der],
+        loop: _Loop,
+        now: datetime,
+        remaining_s: float,
+    ) -> None:
+        by_id = {m.der_id: m for m in members}
+        ttl = timedelta(seconds=min(self.settings.command_ttl_s, max(remaining_s, 1.0)))
+        refresh_before = now + timedelta(seconds=2 * self.settings.cycle_s)
+        cmds = []
+        seq = int(now.timestamp() * 1_000_000)
+        for der_id, p_w in setpoints.items():
+            prev = loop.sent.get(der_id)
+            if prev and abs(prev[0] - p_w) <= self.settings.deadband_w and prev[1] > refresh_before:
+                continue
+            until = min(now + ttl, iv.end) if remaining_s > 1.0 else now + ttl
+            cmds.append(
+                SetpointCommand(
+                    command_id=_command_id(d.dispatch_id, iv.idx, der_id, seq),
+                    der_id=der_id,
+                    gateway_id=by_id[der_id].gateway_id,
+                    seq=seq,
+                    p_w=float(p_w),
+                    valid_from=now,
+                    valid_until=until,
+                    dispatch_id=d.dispatch_id,
+                )
+            )
+            loop.sent[der_id] = (float(p_w), until)
+        if cmds:
+            await self.sender.send_commands(cmds)
+            self.commands_sent += len(cmds)
+
+
+def _command_id(dispatch_id: str, idx: int, der_id: str, seq: int) -> str:
+    """Readable when it fits the id rules (64 chars), a digest of the same key otherwise."""
+    text = f"{dispatch_id}-{idx}-{der_id}-{seq}"
+    if len(text) <= 64:
+        return text
+    return f"cmd-{hashlib.sha256(text.encode()).hexdigest()[:40]}-{seq}"
+
+
+def _plant_power(
+    members: Sequence[Der], readings: Mapping[str, Reading], now: datetime
+) -> tuple[float, bool]:
+    """Measured plant power from fresh readings; ``False`` when none is fresh."""
+    fresh = [readings[m.der_id] for m in members if is_fresh(readings.get(m.der_id), now)]
+    return sum(r.p_w for r in fresh), bool(fresh)
+
+
+def _shortfall(target: float, p_min: float, p_max: float) -> float:
+    if target > p_max:
+        return target - p_max
+    if target < p_min:
+        return target - p_min
+    return 0.0

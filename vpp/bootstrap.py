@@ -236,3 +236,212 @@ def build_gateway(config: _t.Any) -> BuiltGateway:
         endpoint = MetricsEndpoint(metrics, config.metrics.host, config.metrics.port)
         gateway.services.append(endpoint)
     return BuiltGateway(gateway, uplink, publisher, buffer, ledger, metrics, endpoint)
+
+
+# -- operator HTTP API and registry (issue 6) --------------------------------------------
+
+from collections.abc import Iterable as _Iterable  # noqa: E402
+from collections.abc import Sequence as _Sequence  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+
+def api_services(engine: _Any) -> _Any:
+    """The API's use cases on the store behind ``engine`` (which must be migrated)."""
+    from vpp.adapters.api.services import ApiServices
+    from vpp.adapters.store.api_keys import SqlApiKeyStore
+    from vpp.adapters.store.dispatch_store import SqlDispatchStore
+    from vpp.adapters.store.registry_store import SqlRegistryStore
+    from vpp.adapters.store.telemetry_reads import SqlTelemetryReads
+    from vpp.application.auth import ApiKeys
+    from vpp.application.dispatch_requests import DispatchRequests
+    from vpp.application.queries import OperatorQueries
+    from vpp.application.registry import TenantRegistry
+
+    registry = SqlRegistryStore(engine)
+    return ApiServices(
+        keys=ApiKeys(SqlApiKeyStore(engine)),
+        queries=OperatorQueries(registry, SqlTelemetryReads(engine)),
+        dispatches=DispatchRequests(SqlDispatchStore(engine), registry),
+        registry=TenantRegistry(registry),
+    )
+
+
+def build_api(db_url: str | None = None, *, upgrade: bool = True) -> _Any:
+    """The operator API (a FastAPI app) on the store at ``db_url`` (default SQLite file).
+
+    With ``upgrade`` the store is migrated first.  Serve it with uvicorn (``vpp api``);
+    ``app.state.engine.dispose()`` closes its database connections.
+    """
+    from vpp.adapters.api.app import create_app
+
+    url = db_url or default_url()
+    if upgrade:
+        migrate.upgrade(url)
+    engine = make_engine(url)
+    app = create_app(api_services(engine))
+    app.state.engine = engine
+    return app
+
+
+def registry_import_from_config(registry: _Any, gateways: _Sequence[_Any]) -> _Any:
+    """A :class:`RegistryImport` from a ``RegistryConfig`` and ``GatewayConfig`` objects.
+
+    Devices whose ratings come from the device itself (``ratings: device``) cannot be
+    registered before the gateway reads them; they are listed in ``skipped``.
+    """
+    from vpp.application.store_ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
+    from vpp.config.gateway import SunSpecDevice
+    from vpp.domain.der import Der
+    from vpp.domain.plant import Plant, Tenant
+
+    ders: list[DerRecord] = []
+    skipped: list[str] = []
+    for gw in gateways:
+        for dev in gw.devices:
+            if dev.ratings == "device":
+                skipped.append(dev.der_id)
+                continue
+            der = Der(
+                dev.der_id, dev.kind, dev.ratings.to_domain(), gw.gateway_id, gw.site_id, dev.name
+            )
+            where = (
+                f"{dev.host}:{dev.port}/{dev.unit_id}"
+                if isinstance(dev, SunSpecDevice)
+                else f"{dev.host}:{dev.port}/{dev.ied}/{dev.ld}"
+            )
+            ders.append(DerRecord(der, dev.protocol, where))
+    data = RegistryImport(
+        tenants=[Tenant(t.tenant_id, t.name) for t in (registry.tenants if registry else [])],
+        sites=[
+            SiteRecord(s.site_id, s.tenant_id, s.name) for s in (registry.sites if registry else [])
+        ],
+        gateways=[GatewayRecord(g.gateway_id, g.site_id) for g in gateways],
+        ders=ders,
+        plants=[
+            Plant(p.plant_id, p.tenant_id, frozenset(p.members), p.name)
+            for p in (registry.plants if registry else [])
+        ],
+    )
+    return data, skipped
+
+
+def import_registry_files(
+    db_url: str | None,
+    registry_file: str | _Path | None,
+    gateway_files: _Sequence[str | _Path] = (),
+    *,
+    upgrade: bool = True,
+) -> _Any:
+    """Load ``registry.yaml`` and ``gateway.yaml`` files and write tenants, sites, gateways,
+    DERs and plants into the store in one transaction (idempotent: run it again after
+    editing the files).  Returns an :class:`vpp.application.registry.ImportSummary`."""
+    from vpp.config.gateway import GatewayConfig
+    from vpp.config.loader import load_yaml
+    from vpp.config.registry import RegistryConfig
+
+    registry = load_yaml(registry_file, RegistryConfig) if registry_file else None
+    gateways = [load_yaml(p, GatewayConfig) for p in gateway_files]
+    return import_registry_configs(db_url, registry, gateways, upgrade=upgrade)
+
+
+def import_registry_configs(
+    db_url: str | None,
+    registry: _Any,
+    gateways: _Sequence[_Any] = (),
+    *,
+    upgrade: bool = True,
+) -> _Any:
+    """Like :func:`import_registry_files`, from already loaded configuration objects."""
+    from vpp.adapters.store.registry_store import SqlRegistryStore
+    from vpp.application.registry import import_registry
+
+    url = db_url or default_url()
+    if upgrade:
+        migrate.upgrade(url)
+    data, skipped = registry_import_from_config(registry, gateways)
+    engine = make_engine(url)
+    try:
+        return import_registry(SqlRegistryStore(engine), data, skipped=skipped)
+    finally:
+        engine.dispose()
+
+
+def ensure_tenant_key(
+    db_url: str | None,
+    tenant_id: str,
+    name: str = "",
+    scopes: _Iterable[str] = ("read", "dispatch", "admin"),
+    *,
+    upgrade: bool = True,
+) -> str:
+    """Create ``tenant_id`` if it does not exist and issue it a new API key.
+
+    Returns the raw key (``vpp_<key_id>_<secret>``); only its hash is stored, so this is
+    the one moment it can be shown.  Used by ``vpp playground`` for its demo tenant.
+    """
+    from vpp.adapters.store.api_keys import SqlApiKeyStore
+    from vpp.application.auth import ApiKeys
+    from vpp.application.use_case_errors import Conflict
+
+    url = db_url or default_url()
+    if upgrade:
+        migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        keys = ApiKeys(SqlApiKeyStore(engine))
+        try:
+            return keys.create_tenant(tenant_id, name, scopes).raw_key
+        except Conflict:
+            return keys.create_key(tenant_id, scopes).raw_key
+    finally:
+        engine.dispose()
+
+
+async def run_dispatcher(
+    nats_url: str,
+    db_url: str | None,
+    stop: asyncio.Event,
+    *,
+    cycle_s: float = 4.0,
+    ready: asyncio.Event | None = None,
+) -> int:
+    """Run the closed-loop dispatcher every ``cycle_s`` until ``stop``; returns commands sent."""
+    import logging
+    from datetime import UTC, datetime
+
+    import nats
+
+    from vpp.adapters.nats.command_publisher import NatsCommandPublisher
+    from vpp.adapters.nats.streams import ensure_streams
+    from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
+    from vpp.application.dispatcher import Dispatcher, DispatcherSettings
+
+    log = logging.getLogger("vpp.dispatcher")
+    url = db_url or default_url()
+    migrate.upgrade(url)
+    store = SqlDispatcherStore.from_url(url)
+    nc = await nats.connect(nats_url, name="vpp-dispatcher", max_reconnect_attempts=-1)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        dispatcher = Dispatcher(
+            store, NatsCommandPublisher(js), DispatcherSettings(cycle_s=cycle_s)
+        )
+        if ready is not None:
+            ready.set()
+        while not stop.is_set():
+            started = asyncio.get_running_loop().time()
+            try:
+                await dispatcher.cycle(datetime.now(UTC))
+            except Exception:  # the store or NATS is away: try again next cycle
+                log.exception("dispatcher cycle failed")
+            spent = asyncio.get_running_loop().time() - started
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(0.05, cycle_s - spent))
+            except TimeoutError:
+                pass
+        return dispatcher.commands_sent
+    finally:
+        await nc.close()
+        store.close()

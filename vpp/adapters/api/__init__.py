@@ -1,0 +1,1 @@
+"""The operator HTTP API (FastAPI): plants, DERs, telemetry, dispatches, administration."""

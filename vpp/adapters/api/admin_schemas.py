@@ -1,0 +1,119 @@
+"""Administration schemas: tenants, keys, sites, DERs (ratings in kW/kWh), plants."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vpp.application.auth import ADMIN, DISPATCH, READ, IssuedKey
+from vpp.application.registry import MAX_PLANT_MEMBERS
+from vpp.application.store_ports import DerRecord
+from vpp.domain.der import Der, DerKind, DerRatings
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Scope = Literal["read", "dispatch", "admin"]
+Name = Annotated[str, Field(max_length=200)]
+Kw = Annotated[float, Field(ge=-1e7, le=1e7, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TenantCreate(_Strict):
+    tenant_id: Id
+    name: Name = ""
+    scopes: list[Scope] = Field(
+        default_factory=lambda: [READ, DISPATCH, ADMIN], min_length=1, max_length=3
+    )
+
+
+class KeyCreate(_Strict):
+    scopes: list[Scope] = Field(min_length=1, max_length=3)
+
+
+class KeyIssued(BaseModel):
+    key_id: str
+    tenant_id: str
+    scopes: list[str]
+    api_key: str = Field(description="shown once: only its hash is stored")
+
+    @classmethod
+    def from_issued(cls, key: IssuedKey) -> KeyIssued:
+        return cls(
+            key_id=key.key_id,
+            tenant_id=key.tenant_id,
+            scopes=sorted(key.scopes),
+            api_key=key.raw_key,
+        )
+
+
+class SiteUpsert(_Strict):
+    name: Name = ""
+
+
+class SitePublic(BaseModel):
+    site_id: str
+    tenant_id: str
+    name: str
+
+
+class RatingsIn(_Strict):
+    """Nameplate limits in kW/kWh, generator sign (p_min_kw: largest consumption)."""
+
+    p_min_kw: Kw
+    p_max_kw: Kw
+    energy_kwh: Annotated[float, Field(gt=0, le=1e8, allow_inf_nan=False)] | None = None
+    ramp_kw_per_s: Annotated[float, Field(gt=0, le=1e7, allow_inf_nan=False)] | None = None
+    eff_charge: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    eff_discharge: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    min_stable_kw: Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False)] = 0.0
+    soc_min: Fraction = 0.0
+    soc_max: Fraction = 1.0
+    q_max_kvar: Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False)] = 0.0
+
+    def to_domain(self) -> DerRatings:
+        def w(v: float | None) -> float | None:
+            return None if v is None else v * 1000.0
+
+        return DerRatings(
+            p_min_w=self.p_min_kw * 1000.0,
+            p_max_w=self.p_max_kw * 1000.0,
+            energy_wh=w(self.energy_kwh),
+            ramp_w_per_s=w(self.ramp_kw_per_s),
+            eff_charge=self.eff_charge,
+            eff_discharge=self.eff_discharge,
+            min_stable_w=self.min_stable_kw * 1000.0,
+            soc_min=self.soc_min,
+            soc_max=self.soc_max,
+            q_max_var=self.q_max_kvar * 1000.0,
+        )
+
+
+class DerUpsert(_Strict):
+    kind: DerKind
+    gateway_id: Id
+    site_id: Id = Field(description="one of your sites (PUT /v1/admin/sites/{site_id})")
+    name: Name = ""
+    protocol: Literal["sunspec", "iec61850"] | None = None
+    address: Annotated[str, Field(max_length=300)] | None = None
+    ratings: RatingsIn
+
+    def to_domain(self, der_id: str) -> DerRecord:
+        der = Der(
+            der_id=der_id,
+            kind=self.kind,
+            ratings=self.ratings.to_domain(),
+            gateway_id=self.gateway_id,
+            site_id=self.site_id,
+            name=self.name,
+        )
+        return DerRecord(der, self.protocol, self.address)
+
+
+class PlantUpsert(_Strict):
+    plant_id: Id
+    name: Name = ""
+    members: list[Id] = Field(min_length=1, max_length=MAX_PLANT_MEMBERS)

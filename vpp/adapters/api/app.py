@@ -1,0 +1,36 @@
+"""The FastAPI application factory: routers, problem details, OpenAPI at /openapi.json."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from vpp.adapters.api import admin, ders, dispatches, plants
+from vpp.adapters.api.problems import install_problem_handlers
+from vpp.adapters.api.services import ApiServices
+
+DESCRIPTION = """\
+Operator API of the vpp virtual power plant.
+
+* Powers in kW and energies in kWh (field names say so); positive power is injected
+  into the grid.  Timestamps RFC 3339 in UTC, durations ISO 8601 (`PT15M`).
+* Every endpoint needs `Authorization: Bearer vpp_<key_id>_<secret>`; a key belongs to
+  one tenant and has scopes `read`, `dispatch`, `admin`.  Another tenant's plant, DER or
+  dispatch is 404.
+* Errors are RFC 9457 problem documents (`application/problem+json`).
+"""
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    app = FastAPI(
+        title="vpp operator API",
+        version="1",
+        description=DESCRIPTION,
+        license_info={"name": "GPL-3.0-or-later", "identifier": "GPL-3.0-or-later"},
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    for module in (plants, ders, dispatches, admin):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,54 @@
+"""Dependencies of the routers, as ``Annotated`` aliases: services and the calling key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from vpp.adapters.api.services import ApiServices
+from vpp.application.auth import ADMIN, DISPATCH, READ, Principal
+
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key `vpp_<key_id>_<secret>` with scopes read, dispatch, admin.",
+)
+
+
+def get_services(request: Request) -> ApiServices:
+    services: ApiServices = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[ApiServices, Depends(get_services)]
+
+
+def get_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    return services.keys.authenticate(credentials.credentials if credentials else None)
+
+
+def _scoped(scope: str) -> Callable[[Principal], Principal]:
+    def require(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        return principal.require(scope)
+
+    require.__name__ = f"require_{scope}"
+    return require
+
+
+ReadKey = Annotated[Principal, Depends(_scoped(READ))]
+DispatchKey = Annotated[Principal, Depends(_scoped(DISPATCH))]
+AdminKey = Annotated[Principal, Depends(_scoped(ADMIN))]
+
+PlantIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="plant id")]
+DerIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="DER id")]
+DispatchIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="dispatch id")]
+SiteIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="site id")]
+KeyIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="API key id")]

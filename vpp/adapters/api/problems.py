@@ -1,0 +1,130 @@
+"""RFC 9457 problem details: the one place where errors become HTTP responses.
+
+Use cases raise domain or use-case errors; this module maps each class to a status and a
+problem ``type``.  Request validation errors list each failing field.  Anything unforeseen
+becomes a 500 problem without internals (and is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vpp.application.use_case_errors import (
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    Refused,
+)
+from vpp.domain.errors import InvalidValue, UnknownDer, VppError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "urn:vpp:problem:"
+
+#: (error class, HTTP status, problem type slug, title) — first match wins.
+_MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
+    (NotAuthenticated, 401, "not-authenticated", "Not authenticated"),
+    (PermissionDenied, 403, "forbidden", "Missing scope"),
+    (NotFound, 404, "not-found", "Not found"),
+    (Conflict, 409, "conflict", "Conflict"),
+    (Refused, 422, "refused", "Request refused"),
+    (InvalidValue, 422, "invalid-value", "Invalid value"),
+    (UnknownDer, 422, "unknown-der", "Unknown DER"),
+)
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+def problem_response(
+    request: Request, status: int, slug: str, title: str, detail: str | None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank" if slug == "" else PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": 'Bearer realm="vpp"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    for cls, status, slug, title in _MAPPING:
+        if isinstance(exc, cls):
+            return problem_response(request, status, slug, title, str(exc))
+    log.error("unmapped error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, 500, "internal", "Internal error", "see the server log")
+
+
+def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": [str(p) for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "")),
+            "type": e.get("type"),
+        }
+        for e in exc.errors()
+    ]
+    where = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+    return problem_response(
+        request, 422, "validation", "Invalid request", where or "invalid request", errors=errors
+    )
+
+
+def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    response = problem_response(request, exc.status_code, "", title, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, 500, "internal", "Internal error", "see the server log")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(VppError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting problem documents for ``statuses``."""
+    titles = {
+        400: "Bad request",
+        401: "No or invalid API key",
+        403: "The key lacks the scope",
+        404: "Not found (or another tenant's)",
+        409: "Conflict with the current state",
+        422: "Invalid or refused request",
+    }
+    return {
+        s: {"model": Problem, "description": titles[s], "content": {PROBLEM_JSON: {}}}
+        for s in statuses
+    }

@@ -1,0 +1,122 @@
+"""Dispatch requests on SQL: the table pair the API writes and the dispatcher follows.
+
+Implements :class:`vpp.application.store_ports.DispatchStore`.  A dispatch and its
+intervals are inserted in one short transaction (retried on write conflicts); the
+``(tenant_id, idempotency_key)`` unique key makes a concurrent duplicate fail cleanly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from vpp.adapters.store import schema as s
+from vpp.adapters.store.retry import with_retry
+from vpp.application.store_ports import (
+    CommandCounts,
+    DispatchRecord,
+    DuplicateIdempotencyKey,
+    IntervalRecord,
+)
+from vpp.domain.dispatch import DispatchStatus
+
+NOT_FINAL = tuple(st.value for st in DispatchStatus if not st.final)
+
+
+def _dispatch(row: Any) -> DispatchRecord:
+    m = row._mapping
+    return DispatchRecord(
+        **{k: m[k] for k in DispatchRecord.__dataclass_fields__ if k != "shortfall_w"},
+        shortfall_w=float(m["shortfall_w"] or 0.0),
+    )
+
+
+def _interval(row: Any) -> IntervalRecord:
+    m = row._mapping
+    return IntervalRecord(**{k: m[k] for k in IntervalRecord.__dataclass_fields__})
+
+
+class SqlDispatchStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def insert(self, record: DispatchRecord, intervals: Sequence[IntervalRecord]) -> None:
+        row = asdict(record)
+        rows = [{"dispatch_id": record.dispatch_id, **asdict(iv)} for iv in intervals]
+
+        def attempt() -> None:
+            with self.engine.begin() as con:
+                con.execute(insert(s.dispatches), [row])
+                con.execute(insert(s.dispatch_intervals), rows)
+
+        try:
+            with_retry(attempt)
+        except IntegrityError as exc:
+            text = str(exc.orig).lower()
+            if "idempotency_key" in text or "1062" in text or "unique" in text:
+                raise DuplicateIdempotencyKey(str(record.idempotency_key)) from exc
+            raise
+
+    def by_idempotency_key(self, tenant_id: str, key: str) -> DispatchRecord | None:
+        d = s.dispatches
+        q = select(d).where(d.c.tenant_id == tenant_id, d.c.idempotency_key == key)
+        with self.engine.connect() as con:
+            for row in con.execute(q):
+                if row.idempotency_key == key:  # MySQL compares case-insensitively
+                    return _dispatch(row)
+        return None
+
+    def get(self, dispatch_id: str) -> DispatchRecord | None:
+        d = s.dispatches
+        with self.engine.connect() as con:
+            row = con.execute(select(d).where(d.c.dispatch_id == dispatch_id)).first()
+        return None if row is None or row.dispatch_id != dispatch_id else _dispatch(row)
+
+    def intervals(self, dispatch_id: str) -> list[IntervalRecord]:
+        di = s.dispatch_intervals
+        q = select(di).where(di.c.dispatch_id == dispatch_id).order_by(di.c.idx)
+        with self.engine.connect() as con:
+            return [_interval(r) for r in con.execute(q)]
+
+    def cancel(self, dispatch_id: str, at: datetime) -> bool:
+        d = s.dispatches
+        stmt = (
+            update(d)
+            .where(d.c.dispatch_id == dispatch_id, d.c.status.in_(NOT_FINAL))
+            .values(status=DispatchStatus.CANCELLED.value, updated_at=at)
+        )
+
+        def attempt() -> bool:
+            with self.engine.begin() as con:
+                return con.execute(stmt).rowcount == 1
+
+        return with_retry(attempt)
+
+    def command_counts(self, dispatch_id: str) -> CommandCounts:
+        c, a = s.commands, s.acks
+        with self.engine.connect() as con:
+            sent = con.execute(
+                select(func.count()).select_from(c).where(c.c.dispatch_id == dispatch_id)
+            ).scalar_one()
+            acks = con.execute(
+                select(a.c.outcome, func.count())
+                .where(a.c.dispatch_id == dispatch_id)
+                .group_by(a.c.outcome)
+            ).all()
+        return CommandCounts(int(sent), {outcome: int(n) for outcome, n in acks})
+
+    def list_for_tenant(
+        self, tenant_id: str, *, plant_id: str | None, limit: int
+    ) -> list[DispatchRecord]:
+        d = s.dispatches
+        q = select(d).where(d.c.tenant_id == tenant_id)
+        if plant_id is not None:
+            q = q.where(d.c.plant_id == plant_id)
+        q = q.order_by(d.c.created_at.desc(), d.c.dispatch_id).limit(limit)
+        with self.engine.connect() as con:
+            return [_dispatch(r) for r in con.execute(q)]

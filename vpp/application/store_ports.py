@@ -1,0 +1,207 @@
+"""Store ports of the operator API's use cases: registry, API keys, telemetry, dispatches.
+
+Records are plain frozen dataclasses in SI units (W, Wh, s, UTC); ``vpp.adapters.store``
+implements the protocols on SQLite and MySQL-protocol servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from vpp.domain.der import Der
+from vpp.domain.errors import VppError
+from vpp.domain.plant import Plant, Tenant
+from vpp.domain.telemetry import Reading
+
+
+class DuplicateIdempotencyKey(VppError):
+    """Another dispatch of the same tenant already holds this idempotency key."""
+
+
+class AlreadyExists(VppError):
+    """A row with this natural key exists already (e.g. a tenant created twice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    key_id: str
+    tenant_id: str
+    key_hash: str  # hex sha256 of the secret part
+    scopes: frozenset[str]
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRecord:
+    site_id: str
+    tenant_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRecord:
+    gateway_id: str
+    site_id: str | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DerRecord:
+    """A registered DER with how it is reached and its health as the gateway reports it."""
+
+    der: Der
+    protocol: str | None = None
+    address: str | None = None
+    healthy: bool = True
+    health_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryImport:
+    """Everything a registry file and its gateways' files declare, in domain values."""
+
+    tenants: Sequence[Tenant] = ()
+    sites: Sequence[SiteRecord] = ()
+    gateways: Sequence[GatewayRecord] = ()
+    ders: Sequence[DerRecord] = ()
+    plants: Sequence[Plant] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    der_id: str
+    bucket: datetime
+    n: int
+    p_w_avg: float
+    p_w_min: float
+    p_w_max: float
+    q_var_avg: float | None
+    soc_last: float | None
+    n_bad: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlantBucket:
+    """One minute of a plant: the members' average powers summed."""
+
+    bucket: datetime
+    p_w_sum: float
+    n_members: int
+    n_bad: int
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchRecord:
+    dispatch_id: str
+    tenant_id: str
+    plant_id: str
+    mode: str
+    status: str
+    idempotency_key: str | None
+    request_hash: str
+    start: datetime
+    end: datetime
+    created_at: datetime
+    updated_at: datetime
+    baseline_w: float | None = None
+    detail: str | None = None
+    shortfall_w: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRecord:
+    idx: int
+    start: datetime
+    duration_s: float
+    p_w_requested: float
+    p_w_target: float | None = None
+    p_w_planned: float | None = None
+    energy_wh_target: float | None = None
+    energy_wh_delivered: float = 0.0
+    p_w_measured_last: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCounts:
+    sent: int = 0
+    acks: Mapping[str, int] = field(default_factory=dict)  # outcome -> count
+
+
+class ApiKeyStore(Protocol):
+    def add_tenant(self, tenant: Tenant, first_key: ApiKeyRecord | None) -> None:
+        """Create a tenant (and its first key) in one transaction; AlreadyExists if taken."""
+
+    def add_api_key(self, key: ApiKeyRecord) -> None: ...
+
+    def api_key(self, key_id: str) -> ApiKeyRecord | None: ...
+
+    def revoke_api_key(self, key_id: str, tenant_id: str, at: datetime) -> bool:
+        """Revoke a key of ``tenant_id``; False when there is no such key."""
+
+    def tenant(self, tenant_id: str) -> Tenant | None: ...
+
+
+class RegistryStore(Protocol):
+    def import_registry(self, data: RegistryImport) -> None:
+        """Upsert everything in ``data`` in one transaction (plants replace their members)."""
+
+    def site(self, site_id: str) -> SiteRecord | None: ...
+
+    def plant(self, plant_id: str) -> Plant | None: ...
+
+    def plants(self, tenant_id: str, *, after: str | None, limit: int) -> list[Plant]: ...
+
+    def plants_with_member(self, tenant_id: str, der_id: str) -> list[str]: ...
+
+    def der_records(self, der_ids: Iterable[str]) -> dict[str, DerRecord]: ...
+
+    def visible_der_ids(self, tenant_id: str, *, after: str | None, limit: int) -> list[str]:
+        """DERs a tenant sees: members of its plants, or on one of its sites; id order."""
+
+    def der_visible(self, tenant_id: str, der_id: str) -> bool: ...
+
+    def der_tenants(self, der_id: str) -> set[str]:
+        """Tenants that see ``der_id`` (through their plants or sites)."""
+
+    def latest_readings(self, der_ids: Iterable[str]) -> dict[str, Reading]: ...
+
+
+class TelemetryReadStore(Protocol):
+    def readings(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[Reading]:
+        """Raw readings in ``[start, end)``, oldest first, at most ``limit``."""
+
+    def rollups(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[RollupRow]:
+        """1-minute roll-ups with ``bucket`` in ``[start, end)``, at most ``limit``."""
+
+    def plant_buckets(
+        self, der_ids: Sequence[str], start: datetime, end: datetime, limit: int
+    ) -> list[PlantBucket]:
+        """Per minute, the sum of the members' average power, at most ``limit`` minutes."""
+
+
+class DispatchStore(Protocol):
+    def insert(self, record: DispatchRecord, intervals: Sequence[IntervalRecord]) -> None:
+        """Insert a dispatch and its intervals in one transaction.
+
+        Raises :class:`DuplicateIdempotencyKey` when the tenant's key is taken.
+        """
+
+    def by_idempotency_key(self, tenant_id: str, key: str) -> DispatchRecord | None: ...
+
+    def get(self, dispatch_id: str) -> DispatchRecord | None: ...
+
+    def intervals(self, dispatch_id: str) -> list[IntervalRecord]: ...
+
+    def cancel(self, dispatch_id: str, at: datetime) -> bool:
+        """Set 'cancelled' if the dispatch is not final; True when this call cancelled it."""
+
+    def command_counts(self, dispatch_id: str) -> CommandCounts: ...
+
+    def list_for_tenant(
+        self, tenant_id: str, *, plant_id: str | None, limit: int
+    ) -> list[DispatchRecord]:
+        """Newest first."""

@@ -54,7 +54,7 @@ def gateway_config_from_endpoints(
             dev["unit_id"] = int(e.get("unit_id", 1))
         else:
             dev["ied"] = e["ied"]
-            dev["ld"] = e["ld"]
+            dev["ld"] = e.get("ld_inst") or e["ld"]
             if e.get("scl"):
                 dev["scl_file"] = e["scl"]
         ratings = e.get("ratings")

@@ -5,7 +5,9 @@ Order of work, chosen so that a crash anywhere is harmless:
 1. a command id already in the ledger is answered with the ack it got (duplicate
    delivery), never applied again;
 2. :func:`vpp.domain.commands.decide` (known DER, not expired, newer sequence, ratings —
-   a clamp is reported in the ack);
+   a clamp is reported in the ack); a value beyond the ratings by more than
+   ``clamp_tolerance`` of the DER's power range is refused instead of clamped (it is a
+   wrong command, not a rounding error) and never reaches the device;
 3. the device write, if the rules say so (a device error becomes a ``failed`` ack);
 4. the ack is recorded in the ledger (with the new last sequence), then published; if
    publishing fails the caller does not ack the message, it comes again and step 1
@@ -37,8 +39,10 @@ class GatewayCommandHandler:
         clock: Clock,
         *,
         command_timeout_s: float,
+        clamp_tolerance: float = 0.1,
         metrics: GatewayMetrics | None = None,
     ) -> None:
+        self.clamp_tolerance = clamp_tolerance
         self.gateway_id = gateway_id
         self.runners = runners
         self.ledger = ledger
@@ -95,7 +99,16 @@ class GatewayCommandHandler:
         if not decision.apply:
             assert decision.outcome is not None
             return self._ack(cmd, decision.outcome, reason=decision.reason)
-        assert runner is not None
+        assert runner is not None and runner.der is not None
+        r = runner.der.ratings
+        excess = abs(cmd.p_w - decision.p_w)
+        if decision.clamped and excess > self.clamp_tolerance * max(r.p_range_w, 1.0):
+            return self._ack(
+                cmd,
+                AckOutcome.REJECTED,
+                reason=f"out of ratings: {cmd.p_w:g} W is outside "
+                f"[{r.p_min_w:g}, {r.p_max_w:g}] W by more than the clamp tolerance",
+            )
         hold_until = min(cmd.valid_until, now + timedelta(seconds=self.command_timeout_s))
         try:
             applied = await runner.apply(decision.p_w, hold_until)

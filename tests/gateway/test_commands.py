@@ -1,0 +1,158 @@
+"""Commands through a real nats-server to real SunSpec simulators: applied and acked;
+expired, replayed, unknown-DER and out-of-range commands refused with the reason and never
+written to the device; duplicates and malformed messages harmless; restart-safe."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import nats
+
+from tests.gateway.conftest import make_config, read_stream
+from tests.gateway.test_gateway_e2e import running
+from vpp.adapters.nats import codec, subjects
+from vpp.adapters.nats.streams import ensure_streams
+from vpp.bootstrap import build_gateway
+from vpp.domain import AckOutcome, CommandAck, DerKind, SetpointCommand
+
+GW = "gw-cmd"
+_ids = itertools.count(1)
+
+
+def command(der_id: str, seq: int, p_w: float, *, valid_s: float = 60.0, **kw) -> SetpointCommand:
+    now = datetime.now(UTC)
+    start = kw.pop("valid_from", now - timedelta(seconds=1))
+    return SetpointCommand(
+        command_id=kw.pop("command_id", f"cmd-{next(_ids)}"),
+        der_id=der_id,
+        gateway_id=GW,
+        seq=seq,
+        p_w=p_w,
+        valid_from=start,
+        valid_until=kw.pop("valid_until", now + timedelta(seconds=valid_s)),
+        dispatch_id="d-1",
+    )
+
+
+async def send(js, cmd: SetpointCommand, msg_id: str | None = None) -> None:
+    await js.publish(
+        subjects.command(cmd.gateway_id, cmd.der_id),
+        codec.encode_command(cmd),
+        headers={"Nats-Msg-Id": msg_id or codec.command_msg_id(cmd)},
+    )
+
+
+async def acks_of(nats_url: str, n: int, timeout: float = 15.0) -> dict[str, CommandAck]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        msgs = await read_stream(nats_url, "ACKS", f"vpp.ack.{GW}.>")
+        acks = [codec.decode_ack(m.data) for m in msgs]
+        if len(acks) >= n or asyncio.get_running_loop().time() > deadline:
+            return {a.command_id: a for a in acks} | {"_count": len(acks)}  # type: ignore[dict-item]
+        await asyncio.sleep(0.3)
+
+
+def count_704_writes(device) -> list[int]:
+    """Instrument the simulator: count writes that touch model 704 (controls)."""
+    counter = [0]
+    start = device.image.model_addresses[704]
+    end = start + 67
+    original = device.on_write
+
+    def on_write(address, values, now):
+        if start <= address < end:
+            counter[0] += 1
+        return original(address, values, now)
+
+    device.on_write = on_write
+    return counter
+
+
+async def test_commands_applied_refused_and_acked(
+    fleet_factory, nats_url: str, tmp_path: Path
+) -> None:
+    fleet = await fleet_factory({DerKind.BATTERY: 1, DerKind.PV: 1})
+    bat, pv = fleet.devices["bat-0001"], fleet.devices["pv-0001"]
+    cfg = make_config(
+        fleet.endpoints,
+        nats_url,
+        tmp_path / "gw",
+        gateway_id=GW,
+        safety={"command_timeout_s": 60, "device_reversion_s": 30},
+    )
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    try:
+        async with running(build_gateway(cfg)) as gw:
+            assert await gw.uplink.wait_connected(10)
+            while not all(r.connected for r in gw.gateway.runners.values()):
+                await asyncio.sleep(0.1)
+            writes = count_704_writes(bat)
+            ok = command("bat-0001", 1, -2000.0)
+            await send(js, ok)
+            acks = await acks_of(nats_url, 1)
+            a = acks[ok.command_id]
+            assert a.outcome is AckOutcome.APPLIED and a.p_w_applied == -2000.0, a
+            assert not a.clamped and a.dispatch_id == "d-1"
+            assert bat.controls["WSetEna"] == 1 and bat.controls["WSet"] == -2000
+            assert bat.controls["WSetRvrtTms"] == 30  # the device falls back by itself
+            assert bat.model.setpoint_w == -2000.0
+            assert writes[0] == 1
+
+            # refused: never written to the device
+            replay = command("bat-0001", 1, -1000.0)
+            expired = command(
+                "bat-0001",
+                5,
+                -1000.0,
+                valid_from=datetime.now(UTC) - timedelta(minutes=2),
+                valid_until=datetime.now(UTC) - timedelta(minutes=1),
+            )
+            unknown = command("ghost-1", 9, 100.0)
+            too_big = command("bat-0001", 6, 50_000.0)
+            for c in (replay, expired, unknown, too_big):
+                await send(js, c)
+            # duplicate delivery of the applied command (a new msg id defeats JetStream's
+            # dedupe, as a re-publish after the window would)
+            await send(js, ok, msg_id="again-1")
+            # malformed: dead-lettered, the consumer lives on
+            await js.publish(subjects.command(GW, "bat-0001"), b'{"v": 1, "seq": "x"}')
+            clamped = command("bat-0001", 7, -5200.0)
+            curtail = command("pv-0001", 1, 3000.0)
+            await send(js, clamped)
+            await send(js, curtail)
+            acks = await acks_of(nats_url, 7)
+            assert acks["_count"] == 7, acks  # the duplicate's ack was deduplicated
+            r = acks[replay.command_id]
+            assert r.outcome is AckOutcome.REJECTED and "not newer" in r.reason
+            assert acks[expired.command_id].outcome is AckOutcome.EXPIRED
+            u = acks[unknown.command_id]
+            assert u.outcome is AckOutcome.REJECTED and "unknown DER" in u.reason
+            big = acks[too_big.command_id]
+            assert big.outcome is AckOutcome.REJECTED and "out of ratings" in big.reason
+            c = acks[clamped.command_id]
+            assert c.outcome is AckOutcome.APPLIED and c.clamped and c.p_w_applied == -5000.0
+            assert "clamped" in c.reason
+            p = acks[curtail.command_id]
+            assert p.outcome is AckOutcome.APPLIED and p.p_w_applied == 3000.0
+            assert pv.controls["WMaxLimPctEna"] == 1 and pv.model.limit_w == 3000.0
+            assert writes[0] == 2  # ok + clamped; nothing refused reached the device
+            assert bat.controls["WSet"] == -5000
+            dead = await read_stream(nats_url, "DEADLETTER", "vpp.deadletter.commands")
+            assert any(b"seq must be an integer" in m.data for m in dead)
+            assert gw.metrics.commands.labels("rejected")._value.get() == 3
+
+        # restart with the same data dir: old sequences stay refused
+        async with running(build_gateway(cfg)) as gw2:
+            assert await gw2.uplink.wait_connected(10)
+            old = command("bat-0001", 2, -1000.0)
+            await send(js, old)
+            acks = await acks_of(nats_url, 8)
+            o = acks[old.command_id]
+            assert o.outcome is AckOutcome.REJECTED and "last applied 7" in o.reason
+    finally:
+        await nc.close()

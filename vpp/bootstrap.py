@@ -88,6 +88,8 @@ import typing as _t  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+SCL_DIR = Path(__file__).resolve().parents[1] / "models" / "iec61850-7-420"
+
 
 def _gateway_driver(device: _t.Any) -> _t.Any:
     """The :class:`DeviceDriver` of one configured device, chosen by its protocol."""
@@ -109,24 +111,24 @@ def _gateway_driver(device: _t.Any) -> _t.Any:
             ratings=ratings,
         )
     if isinstance(device, Iec61850Device):
-        try:
-            from vpp.adapters.iec61850 import Iec61850Driver  # type: ignore[attr-defined]
-        except ImportError as exc:
-            raise GatewayBuildError(
-                f"{device.der_id}: protocol iec61850 needs vpp.adapters.iec61850.Iec61850Driver"
-                f" ({exc})"
-            ) from exc
+        from vpp.adapters.iec61850 import Iec61850Driver
+
+        ld = device.ld
+        if ld.startswith(device.ied) and len(ld) > len(device.ied):
+            ld = ld[len(device.ied) :]  # "<IED><inst>" -> "<inst>": the driver wants the inst
+        scl = device.scl_file or SCL_DIR / f"{device.kind.value}.icd"
         return Iec61850Driver(
-            der_id=device.der_id,
-            kind=device.kind,
-            host=device.host,
-            port=device.port,
-            ied=device.ied,
-            ld=device.ld,
+            device.der_id,
+            device.kind,
+            device.host,
+            device.port,
+            device.ied,
+            ld,
+            scl,
             timeout_s=device.timeout_s,
+            poll_s=device.poll_s,
             default_p_w=default_p_w,
             ratings=ratings,
-            scl_file=device.scl_file,
         )
     raise GatewayBuildError(f"{device.der_id}: unknown protocol {device.protocol!r}")
 

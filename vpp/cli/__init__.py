@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vpp.cli import api, db, dispatch, gateway, playground, projector, sim
+from vpp.cli import api, db, dispatch, dispatcher, gateway, playground, projector, sim
 
 app = typer.Typer(
     name="vpp",
@@ -18,6 +18,9 @@ app.add_typer(db.app, name="db", help="Read-model store: create and migrate data
 app.command("api", help="Serve the operator HTTP API.")(api.api)
 app.command("dispatch", help="Send a dispatch request and follow it live.")(dispatch.dispatch)
 app.command("projector", help="Project the streams into the read models.")(projector.projector)
+app.command("dispatcher", help="Follow dispatches with setpoints (closed loop).")(
+    dispatcher.dispatcher
+)
 app.command("playground", help="Run the whole stack on this machine.")(playground.playground)
 
 

@@ -1,0 +1,3 @@
+from vpp.cli import main
+
+main()

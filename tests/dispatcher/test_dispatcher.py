@@ -14,7 +14,6 @@ import nats
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.command_publisher import NatsCommandPublisher
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import migrate

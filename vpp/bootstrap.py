@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -439,10 +440,8 @@ async def run_dispatcher(
             except Exception:  # the store or NATS is away: try again next cycle
                 log.exception("dispatcher cycle failed")
             spent = asyncio.get_running_loop().time() - started
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=max(0.05, cycle_s - spent))
-            except TimeoutError:
-                pass
         return dispatcher.commands_sent
     finally:
         await nc.close()

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import nats
-import pytest
 
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.streams import ensure_streams

@@ -1,8 +1,49 @@
+"""``vpp api``: serve the operator HTTP API with uvicorn."""
+
 from __future__ import annotations
 
-from vpp.cli._notyet import not_built
+from typing import Annotated
+
+import typer
 
 
-def api() -> None:
-    """Serve the operator HTTP API (not built yet)."""
-    not_built("api", "the aggregation core issue")
+def api(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="VPP_DB_URL",
+            help="Store URL: sqlite:///PATH or mysql+pymysql://user:pw@host:port/db "
+            "(default: the SQLite file under $VPP_DATA_DIR).",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    issue_key: Annotated[
+        str | None,
+        typer.Option(
+            "--issue-key",
+            metavar="TENANT",
+            help="Create TENANT if needed, print a new API key with all scopes, and exit.",
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Serve the operator HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    from vpp.bootstrap import build_api, ensure_tenant_key
+
+    if issue_key is not None:
+        try:
+            typer.echo(ensure_tenant_key(db, issue_key))
+        except ValueError as exc:
+            typer.echo(f"vpp api: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        return
+
+    import uvicorn
+
+    app = build_api(db)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        app.state.engine.dispose()

@@ -1,0 +1,52 @@
+"""``vpp api`` as a real process on a loopback port, called over HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from vpp.adapters.nats.server import free_port
+
+
+def test_vpp_api_serves_over_http(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'vpp.sqlite'}"
+    vpp = [str(Path(sys.executable).parent / "vpp")]  # the console script of this venv
+    issued = subprocess.run(
+        [*vpp, "api", "--db", db, "--issue-key", "acme"], capture_output=True, text=True, timeout=60
+    )
+    assert issued.returncode == 0, issued.stderr
+    key = issued.stdout.strip()
+    assert key.startswith("vpp_")
+    port = free_port()
+    proc = subprocess.Popen(
+        [*vpp, "api", "--db", db, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                spec = httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "vpp api did not start"
+                time.sleep(0.2)
+        assert "/v1/plants/{plant_id}/dispatches" in spec.json()["paths"]
+        assert httpx.get(f"{base}/v1/plants").status_code == 401
+        r = httpx.get(f"{base}/v1/plants", headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200 and r.json() == {"items": [], "next_after": None}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out

@@ -64,6 +64,8 @@ class Projection:
         stream: str,
         store: ProjectionStore,
         changes: ChangePublisher | None = None,
+        *,
+        max_rows: int = 5000,
     ) -> None:
         self.name = name
         self.stream = stream
@@ -71,6 +73,7 @@ class Projection:
         self.changes = changes
         self.stats = ProjectionStats()
         self._position: int | None = None
+        self.max_rows = max_rows
 
     def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -81,20 +84,34 @@ class Projection:
         return self._position
 
     async def project(self, batch: Sequence[tuple[int, Sequence[Any]]], last_seq: int) -> None:
-        """``batch``: (stream sequence, decoded items) pairs; ``last_seq``: the highest
-        sequence of the fetched batch, including messages that were dead-lettered."""
+        """``batch``: (stream sequence, decoded items) pairs in stream order; ``last_seq``:
+        the highest sequence of the fetched batch, dead-lettered messages included.
+
+        Items are written in transactions of at most ``max_rows`` (TiDB keeps transactions
+        small); each commits the position of the last message it holds whole.
+        """
         done = await self.position()
-        if last_seq <= done:
-            self.stats.skipped += sum(len(items) for _, items in batch)
-            return
-        items = [it for seq, its in batch if seq > done for it in its]
+        todo = [(seq, its) for seq, its in batch if seq > done]
         self.stats.skipped += sum(len(its) for seq, its in batch if seq <= done)
-        pos = StreamPosition(self.name, self.stream, last_seq)
+        if last_seq <= done:
+            return
+        chunk: list[Any] = []
+        for i, (seq, its) in enumerate(todo):
+            chunk.extend(its)
+            is_last = i == len(todo) - 1
+            if len(chunk) >= self.max_rows or is_last:
+                await self._commit(chunk, last_seq if is_last else seq)
+                chunk = []
+        if not todo:  # only dead letters: move the position past them
+            await self._commit([], last_seq)
+
+    async def _commit(self, items: list[Any], seq: int) -> None:
+        pos = StreamPosition(self.name, self.stream, seq)
         changes = await asyncio.to_thread(self._write, items, pos)
-        self._position = last_seq
+        self._position = seq
         self.stats.batches += 1
         self.stats.items += len(items)
-        self.stats.last_seq = last_seq
+        self.stats.last_seq = seq
         if self.changes is not None and changes:
             try:
                 await self.changes.publish_changes(changes)

@@ -50,7 +50,7 @@ class JetStreamProjectionFeed:
         projection: Projection,
         decoder: Decoder,
         *,
-        batch: int = 1000,
+        batch: int = 200,
         fetch_timeout: float = 1.0,
     ) -> None:
         self.js = js

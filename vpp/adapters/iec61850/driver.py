@@ -45,6 +45,7 @@ from vpp.domain.telemetry import Reading
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CTL_NAMES = {1: "direct", 2: "SBO", 3: "direct-enhanced", 4: "SBO-enhanced"}
+RESUBSCRIBE_S = 30.0
 
 
 def autonomous_setpoint(kind: DerKind, p_min_w: float, p_max_w: float) -> float:
@@ -92,6 +93,7 @@ class Iec61850Driver:
         self._state: dict[str, IECData] = {}
         self._updated = 0.0  # monotonic time of the last report or read
         self._entry_id: bytes | None = None
+        self._next_subscribe = 0.0
         self._device_ratings: tuple[float, float] | None = None
         self._revert: asyncio.TimerHandle | None = None
         self._revert_task: asyncio.Task[None] | None = None
@@ -127,8 +129,10 @@ class Iec61850Driver:
             if exc.transient:
                 await self._drop_session()
             raise DeviceError(self.der_id, str(exc), transient=exc.transient) from exc
-        except (GarbageValue, InvalidValue, ValueError, TypeError) as exc:
-            raise DeviceError(self.der_id, f"garbage from device: {exc}") from exc
+        except Exception as exc:  # whatever a device's bytes provoke inside the library
+            await self._drop_session()
+            reason = f"garbage from device: {type(exc).__name__}: {exc}"
+            raise DeviceError(self.der_id, reason) from exc
 
     async def _drop_session(self) -> None:
         session, self._session = self._session, None
@@ -154,13 +158,22 @@ class Iec61850Driver:
         self._session = MmsSession(self.refs, self.host, self.port, self.timeout_s, self._on_leaves)
         requests = 3 + len(self.refs.data_set_members)
         await self._call(self._session.open, requests=requests)
+        self.report_block = None
+        await self._subscribe()
+        await self._poll()
+        self._device_ratings = await self._call(self._session.read_ratings)
+
+    async def _subscribe(self) -> None:
+        """Enable a report; without one, poll and try again every ``RESUBSCRIBE_S``."""
+        assert self._session is not None
+        self._next_subscribe = time.monotonic() + RESUBSCRIBE_S
+        if not (self.refs.buffered_rcbs or self.refs.unbuffered_rcbs):
+            return
         integrity_ms = self.refs.integrity_ms or round(self.poll_s * 1000)
         block = await self._call(self._session.subscribe, integrity_ms, self._entry_id, requests=16)
         self.report_block = block
         if block is None:
             log.warning("%s: no report could be enabled; reading every poll", self.der_id)
-        await self._poll()
-        self._device_ratings = await self._call(self._session.read_ratings)
 
     async def _poll(self) -> None:
         assert self._session is not None
@@ -175,6 +188,8 @@ class Iec61850Driver:
         if session is None or not session.connected:
             await self._drop_session()
             raise DeviceError(self.der_id, "not connected (association lost)")
+        if self.report_block is None and time.monotonic() > self._next_subscribe:
+            await self._subscribe()
         if self.report_block is None or time.monotonic() - self._updated > self.stale_after_s:
             await self._poll()
         with self._lock:

@@ -31,24 +31,31 @@ CTL_MODELS = {
 class Measurement:
     """One reading field and where it lives: ``<ln>$MX$<do>`` and leaf paths inside it."""
 
-    field: str  # Reading attribute: p_w, q_var, hz, v_v, soc
+    field: str  # Reading attribute: p_w, q_var, hz, v_v, soc, p_avail_w, energy_wh, connected
     ln: str
     do: str
     magnitude: str  # leaf path of the value inside the DO, e.g. "mag.f"
     status: str = ""  # prefix of q and t inside the DO ("" or "phsA.")
     scale: float = 1.0  # applied after units.multiplier (SoC is in percent)
+    fc: str = "MX"
 
     @property
     def key(self) -> str:
         return f"{self.ln}.{self.do}"
 
 
+# Names as the models in models/iec61850-7-420/ spell them (their desc says where the
+# standard's name is uncertain).  A device offers a subset; p_w is required.
 MEASUREMENTS = (
     Measurement("p_w", "MMXU1", "TotW", "mag.f"),
     Measurement("q_var", "MMXU1", "TotVAr", "mag.f"),
     Measurement("hz", "MMXU1", "Hz", "mag.f"),
     Measurement("v_v", "MMXU1", "PhV", "phsA.cVal.mag.f", "phsA."),
-    Measurement("soc", "DSTO1", "SoC", "mag.f", scale=0.01),
+    Measurement("soc", "DSTO1", "SoC", "mag.f", scale=0.01),  # storage, percent
+    Measurement("soc", "DEEV1", "Soc", "mag.f", scale=0.01),  # the connected car, percent
+    Measurement("connected", "DESE1", "ConnSt", "stVal", fc="ST"),  # EV: 1 plugged in
+    Measurement("energy_wh", "DEEV1", "EnAmnt", "mag.f"),  # EV: energy still requested
+    Measurement("p_avail_w", "DPVC1", "AvlW", "mag.f"),  # PV: available before curtailment
 )
 
 
@@ -84,9 +91,12 @@ def _member_item(fcda: SclFcda) -> str:
 def device_references(doc: SclDocument, ied: str, ld: str) -> DeviceReferences:
     """References of one device; raises :class:`InvalidValue` when the SCL lacks the
     measurement ``MMXU1.TotW`` or the setpoint ``DRCC1.OutWSet``."""
-    device = doc.logical_device(ld) if any(d.inst == ld for d in doc.logical_devices) else None
-    if device is None:
-        raise InvalidValue(f"SCL has no logical device {ld!r}")
+    insts = {d.inst for d in doc.logical_devices}
+    if ld not in insts and ld.startswith(ied) and ld[len(ied) :] in insts:
+        ld = ld[len(ied) :]  # the full LD name (IED name + inst) was given
+    if ld not in insts:
+        raise InvalidValue(f"SCL has no logical device {ld!r} (it has {sorted(insts)})")
+    device = doc.logical_device(ld)
     present = {(ln.name, do.name): do for ln in device.logical_nodes for do in ln.data_objects}
     measurements = tuple(m for m in MEASUREMENTS if (m.ln, m.do) in present)
     if not measurements or measurements[0].field != "p_w":

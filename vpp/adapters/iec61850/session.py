@@ -92,9 +92,10 @@ class MmsSession:
                 self.types[item] = self.client.get_type(self._name(item))
             self.ctl_model = self._read_ctl_model()
             self.multipliers = self._read_multipliers()
-        except (MmsError, OSError, ValueError) as exc:
+        except Exception as exc:  # refused, unreachable, or bytes no IEC 61850 server sends
             self.close()
-            raise SessionError(f"connect {self.host}:{self.port}: {exc}") from exc
+            reason = f"connect {self.host}:{self.port}: {type(exc).__name__}: {exc}"
+            raise SessionError(reason) from exc
 
     def _read_ctl_model(self) -> int:
         assert self.client is not None
@@ -107,10 +108,11 @@ class MmsSession:
     def _read_multipliers(self) -> dict[str, int]:
         """``units.multiplier`` (CF) of each measurement that has one; absent means 10^0."""
         assert self.client is not None
-        names = [f"{m.ln}$CF${m.do}$units$multiplier" for m in self.refs.measurements]
+        analogue = [m for m in self.refs.measurements if m.fc == "MX"]
+        names = [f"{m.ln}$CF${m.do}$units$multiplier" for m in analogue]
         results = self.client.read_many([self._name(n) for n in names])
         out = {}
-        for m, value in zip(self.refs.measurements, results, strict=True):
+        for m, value in zip(analogue, results, strict=True):
             if isinstance(value, IntData) and -24 <= value.value <= 24:
                 out[m.key] = value.value
         return out

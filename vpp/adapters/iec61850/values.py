@@ -78,11 +78,6 @@ def quality_of(q: Any, t: Any) -> Quality:
     return out
 
 
-def _worse(a: Quality, b: Quality) -> Quality:
-    order = (Quality.GOOD, Quality.QUESTIONABLE, Quality.INVALID)
-    return a if order.index(a) >= order.index(b) else b
-
-
 def source_time(t: Any, what: str) -> datetime:
     if not isinstance(t, TimestampData):
         raise GarbageValue(f"{what}: expected a timestamp, got {t!r}")
@@ -117,7 +112,7 @@ def reading_from_leaves(
     if p_w is None:
         p_w, quality = 0.0, Quality.INVALID
     p_w *= 10.0 ** multipliers.get(power.key, 0)
-    extra: dict[str, float] = {}
+    extra: dict[str, Any] = {}
     for m in measurements[1:]:
         value = _magnitude(state, m)
         if value is None:
@@ -129,19 +124,15 @@ def reading_from_leaves(
         if x is None:
             continue
         extra[m.field] = x * m.scale * 10.0 ** multipliers.get(m.key, 0)
+    if "p_avail_w" in extra:
+        extra["p_avail_w"] = max(0.0, extra["p_avail_w"])
+    if "connected" in extra:
+        extra["connected"] = extra["connected"] != 0
+        if not extra["connected"]:
+            extra.pop("soc", None)  # no car: its state of charge means nothing
     if "soc" in extra:
         extra["soc"] = min(1.0, max(0.0, extra["soc"]))
     try:
         return Reading(der_id=der_id, ts=ts, p_w=p_w, quality=quality, **extra)
     except InvalidValue as exc:
         raise GarbageValue(str(exc)) from exc
-
-
-def merge_quality(reading: Reading, other: Quality) -> Reading:
-    """The same reading with its quality lowered to ``other`` when that is worse."""
-    worse = _worse(reading.quality, other)
-    if worse is reading.quality:
-        return reading
-    from dataclasses import replace
-
-    return replace(reading, quality=worse)

@@ -1,0 +1,97 @@
+"""Real IEC 61850 peers for the driver tests: the simulators' libiec61850 servers.
+
+``sim_fleet`` starts one simulated device per DER kind (two batteries: one direct, one
+select-before-operate) in a worker process of ``simulators.fleet``; teardown stops the
+workers by PID.  ``driver_for`` builds an :class:`Iec61850Driver` from an endpoint the
+way the gateway's composition root does from an ``Iec61850Device`` config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulators.fleet import start_fleet
+from vpp.adapters.iec61850 import Iec61850Driver
+from vpp.domain.der import DerKind
+
+SBO = "sbo-with-normal-security"
+DIRECT = "direct-with-normal-security"
+
+
+def fleet_spec(groups: list[dict[str, Any]], step_s: float = 1.0) -> dict[str, Any]:
+    return {
+        "name": "iec61850-tests",
+        "seed": 7,
+        "step_s": step_s,
+        "addressing": {"iec61850": {"host": "127.0.0.1", "base_port": 0}},
+        "per_process": {"iec61850": 100},
+        "groups": groups,
+    }
+
+
+def group(kind: str, prefix: str, count: int = 1, ctl: str = DIRECT) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "id_prefix": prefix,
+        "count": count,
+        "protocol": "iec61850",
+        "ctl_model": {"choice": [ctl]},
+    }
+
+
+@pytest.fixture(scope="module")
+def sim_fleet() -> Iterator[dict[str, dict[str, Any]]]:
+    spec = fleet_spec(
+        [
+            group("battery", "batd"),
+            group("battery", "bats", ctl=SBO),
+            group("pv", "pv"),
+            group("ev_charger", "ev"),
+            group("chp", "chp"),
+            group("heat_pump", "hp"),
+            group("flexible_load", "load"),
+        ]
+    )
+    fleet = start_fleet(spec)
+    try:
+        yield {e["der_id"]: e for e in fleet.endpoints}
+    finally:
+        fleet.stop()
+
+
+def driver_for(endpoint: dict[str, Any], **kwargs: Any) -> Iec61850Driver:
+    return Iec61850Driver(
+        endpoint["der_id"],
+        DerKind(endpoint["kind"]),
+        endpoint["host"],
+        endpoint["port"],
+        endpoint["ied"],
+        endpoint["ld_inst"],
+        Path(endpoint["scl"]),
+        **kwargs,
+    )
+
+
+@pytest.fixture
+async def drivers() -> AsyncIterator[Callable[..., Iec61850Driver]]:
+    """Drivers made by a test are closed after it, even when it fails."""
+    made: list[Iec61850Driver] = []
+
+    def make(endpoint: dict[str, Any], **kwargs: Any) -> Iec61850Driver:
+        made.append(driver_for(endpoint, **kwargs))
+        return made[-1]
+
+    yield make
+    await asyncio.gather(*(d.close() for d in made), return_exceptions=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

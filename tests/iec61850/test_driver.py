@@ -1,0 +1,135 @@
+"""The IEC 61850 driver against the simulators' real libiec61850 servers."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from open61850.mms import MmsClient, ObjectName
+
+from vpp.application.ports import DeviceError
+from vpp.domain.units import Quality
+
+
+def read_device(endpoint: dict[str, Any], item: str) -> Any:
+    """An independent look at the device (its own association)."""
+    with MmsClient.connect(endpoint["host"], endpoint["port"], timeout=5.0) as client:
+        return client.read(ObjectName(item, endpoint["ld"]))
+
+
+async def wait_for(predicate: Any, timeout_s: float = 6.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+async def test_reading_is_normalised_with_the_source_timestamp(sim_fleet, drivers) -> None:
+    ep = sim_fleet["batd-0001"]
+    driver = drivers(ep, poll_s=1.0)
+    await driver.connect()
+    assert driver.report_block == "LLN0$BR$brcbMX01"
+    reading = await driver.read()
+    assert reading.der_id == "batd-0001"
+    assert reading.quality is Quality.GOOD
+    assert reading.soc is not None and 0.0 <= reading.soc <= 1.0
+    assert reading.hz is not None and 49.0 < reading.hz < 51.0
+    assert reading.v_v is not None and 200.0 < reading.v_v < 260.0
+    now = datetime.now(UTC)
+    assert now - timedelta(seconds=5) < reading.ts <= now
+    # the device's own TotW.t, not the time the value arrived
+    t = await asyncio.to_thread(read_device, ep, "MMXU1$MX$TotW$t")
+    assert abs((t.value - reading.ts).total_seconds()) <= 2.0
+    assert reading.ts.microsecond % 1000 == 0  # millisecond source stamps, not receipt time
+
+
+async def test_reports_feed_readings_without_polling(sim_fleet, drivers) -> None:
+    driver = drivers(sim_fleet["pv-0001"], poll_s=1.0)
+    await driver.connect()
+    first = await driver.read()
+    assert await wait_for(lambda: _newer(driver, first.ts))
+    assert driver.reports_received >= 2
+    assert driver.fallback_reads == 1  # only the read at connect
+    reading = await driver.read()
+    assert reading.p_avail_w is not None and reading.p_avail_w >= 0.0
+    assert reading.soc is None
+
+
+async def _newer(driver: Any, ts: datetime) -> bool:
+    return (await driver.read()).ts > ts
+
+
+@pytest.mark.parametrize(("der_id", "ctl"), [("batd-0001", "direct"), ("bats-0001", "SBO")])
+async def test_setpoint_operates_the_apc_per_ctl_model(sim_fleet, drivers, der_id, ctl) -> None:
+    ep = sim_fleet[der_id]
+    driver = drivers(ep)
+    await driver.connect()
+    applied = await driver.apply_setpoint(-1500.0, revert_after_s=60)
+    assert applied.p_w == -1500.0
+    assert f"({ctl})" in applied.detail and "gateway reverts after 60s" in applied.detail
+
+    async def device_took_it() -> bool:
+        v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
+        return abs(v.value + 1500.0) < 1.0
+
+    assert await wait_for(device_took_it)
+    assert await wait_for(lambda: _near(driver, -1500.0, 100.0))
+    await driver.release()
+
+
+async def _near(driver: Any, p_w: float, tol: float) -> bool:
+    return abs((await driver.read()).p_w - p_w) <= tol
+
+
+async def test_refused_setpoint_is_a_permanent_device_error(sim_fleet, drivers) -> None:
+    driver = drivers(sim_fleet["batd-0001"])
+    await driver.connect()
+    with pytest.raises(DeviceError) as err:
+        await driver.apply_setpoint(1e9, revert_after_s=10)  # far outside the ratings
+    assert not err.value.transient
+    assert (await driver.read()).quality is Quality.GOOD  # the association survives
+
+
+async def test_gateway_side_reversion_returns_to_default(sim_fleet, drivers) -> None:
+    ep = sim_fleet["bats-0001"]
+    driver = drivers(ep, default_p_w=250.0)
+    await driver.connect()
+    await driver.apply_setpoint(-2000.0, revert_after_s=1.0)
+
+    async def reverted() -> bool:
+        v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
+        return abs(v.value - 250.0) < 1.0
+
+    assert await wait_for(reverted, timeout_s=8.0)
+
+
+@pytest.mark.parametrize(
+    ("der_id", "expected"),
+    [("pv-0001", "p_max"), ("load-0001", "p_min"), ("batd-0001", 0.0), ("chp-0001", 0.0)],
+)
+async def test_release_writes_the_autonomous_equivalent(sim_fleet, drivers, der_id, expected):
+    ep = sim_fleet[der_id]
+    driver = drivers(ep)
+    await driver.connect()
+    want = {"p_max": ep["ratings"]["p_max_w"], "p_min": ep["ratings"]["p_min_w"]}.get(
+        expected, expected
+    )
+    assert driver.release_setpoint_w() == pytest.approx(want)
+    await driver.release()
+
+
+async def test_ev_charger_reports_connection_and_car_soc(sim_fleet, drivers) -> None:
+    driver = drivers(sim_fleet["ev-0001"])
+    await driver.connect()
+    reading = await driver.read()
+    assert reading.connected in (True, False)
+    if reading.connected:
+        assert reading.soc is not None and 0.0 <= reading.soc <= 1.0
+    else:
+        assert reading.soc is None
+    assert reading.energy_wh is not None and reading.energy_wh >= 0.0

@@ -24,6 +24,7 @@ from vpp.domain.units import require_aware, require_finite
 
 NOMINAL_V = 230.0
 NOMINAL_HZ = 50.0
+SETTLED_FRACTION = 1e-4  # of the power range: closer than this to the target is on it
 
 
 class DerModel:
@@ -86,8 +87,8 @@ class DerModel:
         p = self._p
         if self.response_s > 0:
             p += (target - p) * (1.0 - math.exp(-dt_s / self.response_s))
-        else:
-            p = target
+        if abs(target - p) <= SETTLED_FRACTION * max(self.ratings.p_range_w, 1.0):
+            p = target  # settled: a first-order lag would only approach it
         ramp = self.ratings.ramp_w_per_s
         if ramp is not None:
             p = min(self._p + ramp * dt_s, max(self._p - ramp * dt_s, p))

@@ -1,0 +1,154 @@
+"""An independent IEC 61850 client (open61850, pure Python) against every IEC simulator.
+
+It reads MMXU values, operates the active-power setpoint (direct and SBO), enables a
+buffered report and receives reports — from every IEC 61850 device of the demo fleet.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from open61850.data import BoolData, FloatData, IntData, StructureData
+from open61850.mms import ControlError, MmsClient, ObjectName, decode_report, is_report, operate
+from open61850.mms import rcb as rcbs
+
+from simulators.fleet import RunningFleet
+
+DIRECT, SBO = 1, 2
+
+
+def connect(e) -> MmsClient:
+    return MmsClient.connect(e["host"], e["port"], timeout=5)
+
+
+def value(client: MmsClient, ref: str) -> float:
+    return float(client.read(ref).value)
+
+
+def target_for(e) -> float:
+    """A setpoint the device can follow now, whatever its state (W)."""
+    r = e["ratings"]
+    return {
+        "battery": -0.5 * -r["p_min_w"],
+        "chp": r["p_max_w"] * 0.8,
+        "pv": 0.0,  # curtailment to zero works day and night
+        "ev_charger": 0.0,
+        "heat_pump": r["p_min_w"],  # comfort band permitting; checked loosely below
+        "flexible_load": 0.0,
+    }[e["kind"]]
+
+
+def setpoint(x: float) -> StructureData:
+    return StructureData([FloatData(x)])
+
+
+def wait_until(predicate, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return predicate()
+
+
+def test_every_iec_simulator_serves_its_measurements_and_ratings(demo_fleet: RunningFleet):
+    endpoints = demo_fleet.by_protocol("iec61850")
+    assert len(endpoints) >= 8
+    for e in endpoints:
+        ld, r = e["ld"], e["ratings"]
+        with connect(e) as c:
+            p = value(c, f"{ld}/MMXU1.TotW.mag.f [MX]")
+            assert r["p_min_w"] - 50 <= p <= r["p_max_w"] + 50
+            hz = value(c, f"{ld}/MMXU1.Hz.mag.f [MX]")
+            assert 49.5 < hz < 50.5
+            volts = value(c, f"{ld}/MMXU1.PhV.phsA.cVal.mag.f [MX]")
+            assert 200 < volts < 260
+            stamp = c.read(f"{ld}/MMXU1.TotW.t [MX]")
+            assert abs(time.time() - stamp.value.timestamp()) < 10
+            assert value(c, f"{ld}/DRAT1.MaxWOut.setMag.f [SP]") == pytest.approx(r["p_max_w"])
+            assert value(c, f"{ld}/DRAT1.MaxWIn.setMag.f [SP]") == pytest.approx(-r["p_min_w"])
+            ctl = int(c.read(f"{ld}/DRCC1.OutWSet.ctlModel [CF]").value)
+            assert ctl == {"direct-with-normal-security": DIRECT}.get(e["ctl_model"], SBO)
+
+
+def test_setpoint_is_operated_directly_and_with_select_before_operate(demo_fleet: RunningFleet):
+    for e in demo_fleet.by_protocol("iec61850"):
+        ld = e["ld"]
+        with connect(e) as c:
+            ctl = int(c.read(f"{ld}/DRCC1.OutWSet.ctlModel [CF]").value)
+            target = target_for(e)
+            result = operate(c, f"{ld}/DRCC1.OutWSet", setpoint(target))
+            assert result is not None
+            in_force = f"{ld}/DRCC1.OutWSet.mxVal.f [MX]"  # refreshed at the next publish
+            assert wait_until(lambda c=c, ref=in_force, t=target: abs(value(c, ref) - t) < 1)
+            # the other control model, after the client switches ctlModel (CF write)
+            other = SBO if ctl == DIRECT else DIRECT
+            c.write(f"{ld}/DRCC1.OutWSet.ctlModel [CF]", IntData(other))
+            assert wait_until(
+                lambda c=c, ld=ld, other=other: (
+                    int(c.read(f"{ld}/DRCC1.OutWSet.ctlModel [CF]").value) == other
+                )
+            )
+            time.sleep(1.2)  # the server takes the new model over at its next publish
+            operate(c, f"{ld}/DRCC1.OutWSet", setpoint(target), ctl_model=other)
+            c.write(f"{ld}/DRCC1.OutWSet.ctlModel [CF]", IntData(ctl))
+
+
+def test_a_battery_follows_its_setpoint_and_refuses_one_beyond_its_ratings(
+    demo_fleet: RunningFleet,
+):
+    e = next(e for e in demo_fleet.by_protocol("iec61850") if e["kind"] == "battery")
+    ld, r = e["ld"], e["ratings"]
+    with connect(e) as c:
+        operate(c, f"{ld}/DRCC1.OutWSet", setpoint(-2000.0))
+        assert wait_until(lambda: -2100 < value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") < -1900)
+        with pytest.raises(ControlError):
+            operate(c, f"{ld}/DRCC1.OutWSet", setpoint(r["p_max_w"] * 3))
+        # stop (SPC false): the battery goes to 0 W; start again
+        operate(c, f"{ld}/DRCC1.DERStr", BoolData(False))
+        assert wait_until(lambda: value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") == 0.0)
+        assert int(c.read(f"{ld}/DGEN1.GnOpSt.stVal [ST]").value) == 1  # off
+        operate(c, f"{ld}/DRCC1.DERStr", BoolData(True))
+        operate(c, f"{ld}/DRCC1.OutWSet", setpoint(0.0))
+
+
+def test_buffered_reports_arrive_from_every_iec_simulator(demo_fleet: RunningFleet):
+    endpoints = demo_fleet.by_protocol("iec61850")
+    received: dict[str, list] = {e["der_id"]: [] for e in endpoints}
+    clients = []
+    lock = threading.Lock()
+    try:
+        for e in endpoints:
+
+            def on_report(message, der_id=e["der_id"]):
+                if is_report(message):
+                    with lock:
+                        received[der_id].append(decode_report(message))
+
+            c = MmsClient.connect(e["host"], e["port"], timeout=5, on_information_report=on_report)
+            clients.append((c, e))
+            rcbs.enable(
+                c,
+                ObjectName("LLN0$BR$brcbMX01", e["ld"]),
+                rcbs.RcbSettings(intg_pd_ms=1000),
+            )
+        assert wait_until(lambda: all(len(v) >= 2 for v in received.values()), timeout_s=15)
+    finally:
+        for c, e in clients:
+            try:
+                rcbs.disable(c, ObjectName("LLN0$BR$brcbMX01", e["ld"]))
+            finally:
+                c.close()
+    for e in endpoints:
+        reports = received[e["der_id"]]
+        first = reports[0]
+        assert first.rpt_id == "brcbMX01"
+        assert first.data_set and first.data_set.endswith("LLN0$Measurements")
+        total_w = first.entries[0].value  # MMXU1.TotW: (mag{f}, q, t)
+        mag = total_w.members[0].members[0].value
+        r = e["ratings"]
+        assert r["p_min_w"] - 50 <= mag <= r["p_max_w"] + 50
+        seq = [rep.seq_num for rep in reports if rep.seq_num is not None]
+        assert seq == sorted(seq)

@@ -28,7 +28,7 @@ def command(der_id: str, seq: int, p_w: float, *, valid_s: float = 60.0, **kw) -
     return SetpointCommand(
         command_id=kw.pop("command_id", f"cmd-{next(_ids)}"),
         der_id=der_id,
-        gateway_id=GW,
+        gateway_id=kw.pop("gateway_id", GW),
         seq=seq,
         p_w=p_w,
         valid_from=start,

@@ -1,0 +1,164 @@
+"""Safety: a held setpoint is refreshed while commands keep coming, released to the
+default mode when they stop or the uplink is lost, and the device reverts by itself
+when the gateway process is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nats
+import yaml
+
+from tests.gateway.conftest import make_config
+from tests.gateway.test_commands import GW, command, send
+from tests.gateway.test_gateway_e2e import running
+from vpp.adapters.nats.streams import ensure_streams
+from vpp.bootstrap import build_gateway
+from vpp.domain import DerKind
+
+
+async def wait_until(pred, timeout: float, step: float = 0.05) -> float:
+    """Seconds until ``pred()`` held; raises AssertionError after ``timeout``."""
+    t0 = time.monotonic()
+    while not pred():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(step)
+    return time.monotonic() - t0
+
+
+async def test_setpoint_refreshed_then_released_when_commands_stop(
+    fleet_factory, nats_url: str, tmp_path: Path
+) -> None:
+    fleet = await fleet_factory({DerKind.BATTERY: 1}, step_s=0.2)
+    bat = fleet.devices["bat-0001"]
+    cfg = make_config(
+        fleet.endpoints,
+        nats_url,
+        tmp_path / "gw",
+        gateway_id=GW + "-s1",
+        safety={"command_timeout_s": 6, "device_reversion_s": 3},
+    )
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    try:
+        async with running(build_gateway(cfg)) as gw:
+            await wait_until(lambda: all(r.connected for r in gw.gateway.runners.values()), 10)
+            cmd = command("bat-0001", 1, -1500.0, valid_s=120, gateway_id=GW + "-s1")
+            t_sent = time.monotonic()
+            await send(js, cmd)
+            await wait_until(lambda: bat.model.setpoint_w == -1500.0, 5)
+            # past the device's own reversion time (3 s): the gateway keeps refreshing it
+            await asyncio.sleep(4.5 - (time.monotonic() - t_sent))
+            assert bat.model.setpoint_w == -1500.0 and bat.controls["WSetEna"] == 1
+            # no further command: back to default within command_timeout_s (6 s)
+            await wait_until(lambda: bat.model.setpoint_w is None, 6.0)
+            released_after = time.monotonic() - t_sent
+            assert released_after <= 6.0 + 1.0, released_after
+            assert bat.controls["WSetEna"] == 0
+            assert gw.metrics.reverted.labels("no-command")._value.get() == 1
+    finally:
+        await nc.close()
+
+
+async def test_uplink_loss_returns_devices_to_default_within_bound(
+    fleet_factory, nats_server_factory, tmp_path: Path
+) -> None:
+    server = nats_server_factory()
+    fleet = await fleet_factory({DerKind.BATTERY: 1, DerKind.CHP: 1}, step_s=0.2)
+    gw_id = GW + "-s2"
+    cfg = make_config(
+        fleet.endpoints,
+        server.url,
+        tmp_path / "gw",
+        gateway_id=gw_id,
+        safety={"command_timeout_s": 4, "device_reversion_s": 30},
+    )
+    nc = await nats.connect(server.url, max_reconnect_attempts=0)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    async with running(build_gateway(cfg)) as gw:
+        await wait_until(lambda: all(r.connected for r in gw.gateway.runners.values()), 10)
+        for i, (der, p) in enumerate((("bat-0001", -2000.0), ("chp-0001", 30000.0))):
+            c = command(der, 1, p, valid_s=600, command_id=f"s2-{i}", gateway_id=gw_id)
+            await send(js, c)
+        await wait_until(
+            lambda: all(d.model.setpoint_w is not None for d in fleet.devices.values()), 5
+        )
+        await nc.close()
+        server.kill()
+        t_lost = time.monotonic()
+        await wait_until(lambda: not gw.uplink.connected, 5)
+        took = await wait_until(
+            lambda: all(d.model.setpoint_w is None for d in fleet.devices.values()), 6
+        )
+        assert time.monotonic() - t_lost <= 4.0 + 1.0, took
+        assert gw.metrics.reverted.labels("uplink")._value.get() == 2
+
+
+async def test_killed_gateway_devices_revert_by_themselves(
+    fleet_factory, nats_url: str, tmp_path: Path
+) -> None:
+    fleet = await fleet_factory({DerKind.BATTERY: 2, DerKind.PV: 1}, step_s=0.2)
+    gw_id = GW + "-kill"
+    cfg = make_config(
+        fleet.endpoints,
+        nats_url,
+        tmp_path / "gw",
+        gateway_id=gw_id,
+        safety={"command_timeout_s": 60, "device_reversion_s": 4},
+    )
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    with (tmp_path / "gateway.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "vpp"), "gateway", "--config", str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    try:
+        targets = {"bat-0001": -2000.0, "bat-0002": 2500.0, "pv-0001": 2000.0}
+        for i, (der, p) in enumerate(targets.items()):
+            c = command(der, 1, p, valid_s=600, command_id=f"kill-{i}", gateway_id=gw_id)
+            await send(js, c)
+        await wait_until(
+            lambda: all(
+                (d.model.setpoint_w if d.model.kind is not DerKind.PV else d.model.limit_w)
+                is not None
+                for d in fleet.devices.values()
+            ),
+            30,
+        )
+        await asyncio.sleep(5.0)  # held past one reversion period: the gateway refreshes
+        assert all(
+            (d.model.setpoint_w if d.model.kind is not DerKind.PV else d.model.limit_w) is not None
+            for d in fleet.devices.values()
+        )
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        t_killed = time.monotonic()
+        took = await wait_until(
+            lambda: all(
+                d.model.setpoint_w is None and d.model.limit_w is None
+                for d in fleet.devices.values()
+            ),
+            4.0 + 2.0,
+        )
+        print(f"devices reverted {took:.2f} s after SIGKILL (reversion time 4 s)")
+        assert time.monotonic() - t_killed <= 6.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        await nc.close()

@@ -1,0 +1,139 @@
+"""The fleet's response to a price vector: every device's exact best schedule at once.
+
+For plant prices ``λ_t`` (currency per Wh injected) each device minimises its own cost
+minus ``λ``-valued revenue, independently of the others.  That is the Lagrangian
+subproblem of the horizon dispatch with the plant balance relaxed; summed over the fleet
+it gives a proven lower bound on the optimum (see :mod:`vpp.optimizer.decomposition`).
+
+Storage rows go through the vectorised dynamic programme of :mod:`storage_dp`, grouped by
+identical parameters; PV produces when the price beats its cost.  CHP on/off is not a
+convex device and is left to the MILP path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from vpp.optimizer.horizon import FloatArray, HorizonProblem
+from vpp.optimizer.storage_dp import StorageRows, StorageSchedule, backward, forward
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """The fleet's answer to one price vector: plant power, device cost, dual value."""
+
+    lam: FloatArray  # (T,) currency per Wh
+    plant_w: FloatArray  # (T,)
+    device_cost: float  # wear + fuel, currency
+    lagrangian: float  # L(λ): a lower bound on the optimal plan cost
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSchedules:
+    p_w: FloatArray  # (N, T) in problem.der_ids order
+    energy_wh: FloatArray  # (N_storage, T)
+    throughput_wh: FloatArray  # (N_storage,)
+
+
+class FleetOracle:
+    """Prepared once per problem; answers price vectors in a few tens of milliseconds."""
+
+    def __init__(self, problem: HorizonProblem) -> None:
+        self.problem = problem
+        self.dt = problem.dt_h
+        s = problem.storage
+        self.rows: StorageRows | None = None
+        self.group = np.zeros(0, dtype=np.int64)
+        if s is not None and s.size:
+            params = np.hstack(
+                (
+                    s.charge_max_w,
+                    s.discharge_max_w,
+                    s.energy_min_wh,
+                    s.energy_max_wh,
+                    np.stack((s.eff_charge, s.eff_discharge, s.wear_cost), axis=1),
+                )
+            )
+            _, first, inverse = np.unique(params, axis=0, return_index=True, return_inverse=True)
+            self.group = np.asarray(inverse, dtype=np.int64).ravel()
+            self.rows = StorageRows(
+                s.charge_max_w[first],
+                s.discharge_max_w[first],
+                s.energy_min_wh[first],
+                s.energy_max_wh[first],
+                s.eff_charge[first],
+                s.eff_discharge[first],
+                s.wear_cost[first],
+            )
+
+    @property
+    def distinct_storage_rows(self) -> int:
+        return 0 if self.rows is None else int(self.rows.eff_charge.shape[0])
+
+    def _storage(self, lam: FloatArray) -> StorageSchedule | None:
+        s = self.problem.storage
+        if self.rows is None or s is None:
+            return None
+        u = self.rows.eff_charge.shape[0]
+        policy = backward(self.rows, np.broadcast_to(lam, (u, lam.shape[0])), self.dt)
+        return forward(
+            policy,
+            self.group,
+            s.energy0_wh,
+            s.charge_max_w,
+            s.discharge_max_w,
+            s.eff_charge,
+            s.eff_discharge,
+            self.dt,
+        )
+
+    def _pv(self, lam: FloatArray) -> FloatArray | None:
+        pv = self.problem.pv
+        if pv is None or pv.size == 0:
+            return None
+        run = lam[None, :] > pv.cost[:, None]
+        return np.where(run, pv.p_avail_w, 0.0)
+
+    def respond(self, lam: FloatArray) -> Column:
+        """Plant power, device cost and Lagrangian value at prices ``lam``."""
+        pb, dt = self.problem, self.dt
+        plant = np.zeros(pb.steps)
+        cost = 0.0
+        sched = self._storage(lam)
+        if sched is not None and pb.storage is not None:
+            plant += sched.p_w.sum(axis=0)
+            through = (sched.charge_w + sched.discharge_w).sum(axis=1) * dt
+            cost += float(pb.storage.wear_cost @ through)
+        pv_p = self._pv(lam)
+        if pv_p is not None and pb.pv is not None:
+            plant += pv_p.sum(axis=0)
+            cost += float(pb.pv.cost @ pv_p.sum(axis=1)) * dt
+        lagr = cost - dt * float(lam @ plant) + dt * float((lam - pb.price) @ pb.target_w)
+        return Column(lam.copy(), plant, cost, lagr)
+
+    def schedules(self, lam: FloatArray) -> FleetSchedules:
+        """Every device's schedule at prices ``lam`` (for primal recovery)."""
+        pb = self.problem
+        parts: list[FloatArray] = []
+        energy = np.zeros((0, pb.steps))
+        through = np.zeros(0)
+        sched = self._storage(lam)
+        if sched is not None:
+            parts.append(sched.p_w)
+            energy = sched.energy_wh
+            through = (sched.charge_w + sched.discharge_w).sum(axis=1) * self.dt
+        pv_p = self._pv(lam)
+        if pv_p is not None:
+            parts.append(pv_p)
+        p = np.concatenate(parts, axis=0) if parts else np.zeros((0, pb.steps))
+        return FleetSchedules(p, energy, through)
+
+    def infeasible_devices(self) -> NDArray[np.int64]:
+        """Storage rows whose initial energy cannot satisfy their own bounds."""
+        sched = self._storage(self.problem.price)
+        if sched is None:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(~sched.feasible)

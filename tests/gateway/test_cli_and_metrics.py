@@ -1,0 +1,82 @@
+"""``vpp gateway config-from`` turns a simulator endpoint list into gateway.yaml; the
+gateway built from that file serves Prometheus metrics on /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from tests.gateway.test_gateway_e2e import running
+from tests.gateway.test_safety import wait_until
+from vpp.adapters.nats.server import free_port
+from vpp.bootstrap import build_gateway
+from vpp.cli import app
+from vpp.config import load_yaml
+from vpp.config.gateway import GatewayConfig, Iec61850Device, SunSpecDevice
+from vpp.domain import DerKind
+
+
+def test_config_from_endpoints_both_protocols(tmp_path: Path) -> None:
+    endpoints = [
+        {"der_id": "pv-0001", "kind": "pv", "protocol": "sunspec", "host": "127.0.0.1",
+         "port": 15020, "unit_id": 3, "ratings": {"p_min_w": 0.0, "p_max_w": 8000.0}},
+        {"der_id": "bat-0001", "kind": "battery", "protocol": "iec61850", "host": "127.0.0.1",
+         "port": 10102, "ied": "Sbat_0001", "ld": "Sbat_0001DER", "ld_inst": "DER",
+         "ctl_model": "direct-with-normal-security", "scl": "/x/battery.icd",
+         "ratings": {"p_min_w": -5000.0, "p_max_w": 5000.0, "energy_wh": 10000.0}},
+    ]  # fmt: skip
+    src = tmp_path / "endpoints.json"
+    src.write_text(json.dumps(endpoints))
+    out = tmp_path / "gateway.yaml"
+    result = CliRunner().invoke(
+        app,
+        ["gateway", "config-from", str(src), "-o", str(out), "--gateway-id", "edge-7",
+         "--nats-url", "nats://127.0.0.1:4333"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    cfg = load_yaml(out, GatewayConfig)
+    assert cfg.gateway_id == "edge-7" and cfg.nats.url == "nats://127.0.0.1:4333"
+    pv, bat = cfg.devices
+    assert isinstance(pv, SunSpecDevice) and pv.unit_id == 3 and pv.port == 15020
+    assert pv.ratings != "device" and pv.ratings.p_max_w == 8000.0
+    assert isinstance(bat, Iec61850Device) and bat.ied == "Sbat_0001" and bat.ld == "DER"
+    assert str(bat.scl_file) == "/x/battery.icd"
+    bad = CliRunner().invoke(app, ["gateway", "config-from", str(src), "--gateway-id", "a.b"])
+    assert bad.exit_code != 0
+
+
+async def test_metrics_endpoint(fleet_factory, nats_url: str, tmp_path: Path) -> None:
+    fleet = await fleet_factory({DerKind.PV: 1, DerKind.BATTERY: 1})
+    src = tmp_path / "endpoints.json"
+    src.write_text(json.dumps(fleet.endpoints))
+    out = tmp_path / "gateway.yaml"
+    args = ["gateway", "config-from", str(src), "-o", str(out), "--gateway-id", "gw-metrics"]
+    assert CliRunner().invoke(app, [*args, "--nats-url", nats_url]).exit_code == 0
+    doc = yaml.safe_load(out.read_text())
+    port = free_port()
+    doc["metrics"] = {"host": "127.0.0.1", "port": port}
+    doc["data_dir"] = str(tmp_path / "gw")
+    doc["devices"][0]["ratings"] = "device"  # read the nameplate from the device
+    cfg = GatewayConfig.model_validate(doc)
+    async with running(build_gateway(cfg)) as gw:
+        await wait_until(lambda: all(r.healthy for r in gw.gateway.runners.values()), 10)
+        await wait_until(lambda: gw.metrics.publish_lag._sum.get() > 0, 10)
+        assert gw.gateway.runners["pv-0001"].der.ratings.p_max_w == 10_000.0
+        url = f"http://127.0.0.1:{port}/metrics"
+        text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())
+    body = text.decode()
+    for name in (
+        "vpp_gateway_poll_seconds_bucket",
+        "vpp_gateway_cycle_seconds_count",
+        "vpp_gateway_publish_lag_seconds_count",
+        "vpp_gateway_buffer_readings",
+        "vpp_gateway_buffer_dropped_readings_total",
+        'vpp_gateway_device_healthy{der_id="bat-0001"} 1.0',
+        "vpp_gateway_uplink_up 1.0",
+    ):
+        assert name in body, name

@@ -1,0 +1,75 @@
+"""Fuzz every operation from the OpenAPI document (schemathesis): no input yields a 500.
+
+Every other schemathesis check runs too (status codes and content types documented,
+responses matching their schemas, schema-violating input rejected) except "schema-valid
+input must be accepted": the API refuses well-formed requests on purpose (an interval in
+the past, ratings that contradict the DER kind, an unknown member) with a 422 problem.
+``VPP_FUZZ_EXAMPLES`` raises the examples per operation for a longer run.
+
+SQLite only (the store adapters are covered on both backends by the other API tests);
+a bounded number of examples per operation keeps this in the suite's time budget.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import cast
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from tests.api.conftest import fresh_readings, seed_registry
+from vpp.adapters.api.app import create_app
+from vpp.adapters.api.services import ApiServices
+from vpp.adapters.store.read_models import SqlReadModelStore
+from vpp.bootstrap import build_api, ensure_tenant_key
+
+MAX_EXAMPLES = int(os.environ.get("VPP_FUZZ_EXAMPLES", "25"))
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
+    db_url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'vpp.sqlite'}"
+    app = build_api(db_url)
+    seed_registry(db_url)
+    store = SqlReadModelStore.from_url(db_url)
+    store.record_readings(fresh_readings())
+    store.close()
+    key = ensure_tenant_key(db_url, "t-a", upgrade=False)
+    yield app, key
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_app: tuple[FastAPI, str]) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_asgi("/openapi.json", fuzz_app[0])
+
+
+def _operations() -> list[tuple[str, str]]:
+    """Every (method, path) of the OpenAPI document (built without a store)."""
+    paths = create_app(cast(ApiServices, None)).openapi()["paths"]
+    return [(method.upper(), path) for path, ops in paths.items() for method in ops]
+
+
+@pytest.mark.parametrize(("method", "path"), _operations())
+def test_no_input_yields_a_server_error(
+    method: str, path: str, api_schema: schemathesis.BaseSchema, fuzz_app: tuple[FastAPI, str]
+) -> None:
+    headers = {"Authorization": f"Bearer {fuzz_app[1]}"}
+    operation = api_schema[path][method]
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def fuzz(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
+
+    fuzz()

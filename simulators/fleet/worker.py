@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -137,12 +138,29 @@ async def serve(devices: list[DeviceSpec], ready_fd: int, step_s: float, models_
         await shard.stop()
 
 
+def filter_library_chatter() -> None:
+    """libiec61850's Python glue prints a line per control to stderr; drop those lines."""
+    read_fd, write_fd = os.pipe()
+    real = os.dup(2)
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "rb") as lines:
+            for line in lines:
+                if b"Handler::" not in line:
+                    os.write(real, line)
+
+    threading.Thread(target=pump, name="stderr-filter", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="simulators.fleet.worker")
     parser.add_argument("--ready-fd", type=int, required=True)
     parser.add_argument("--step-s", type=float, default=1.0)
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     args = parser.parse_args(argv)
+    filter_library_chatter()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("pymodbus").setLevel(logging.ERROR)
     devices = [DeviceSpec(**d) for d in json.load(sys.stdin)]

@@ -123,15 +123,22 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
         assert until <= T0 + timedelta(seconds=60)  # never beyond the interval
     assert row(store, "d-abs")[0] == "active"
 
-    # the devices follow only partly: the loop raises the allocation target
-    devices_report(
-        store,
-        T0 + timedelta(seconds=4),
-        {"bat-0": 3000, "bat-1": 3000, "bat-2": 3000, "pv-1": 4000},
-    )
+    sent = {str(c["der_id"]): float(c["p_w"]) for c in cmds}  # type: ignore[arg-type]
+    assert sent.get("pv-1") == 6000.0  # free PV first, at what it has available
+    # 4 s on, the devices are on their way: no new commands, no over-reaction
+    devices_report(store, T0 + timedelta(seconds=4), {d: p / 2 for d, p in sent.items()})
     await disp.cycle(T0 + timedelta(seconds=5))
+    assert (await sent_commands(js))[len(cmds) :] == []
+    # 8 s on, bat-0 is stuck at 0 W while the others reached their setpoints: it is held
+    # at what it measures and the others take over its share
+    stuck = {d: (0.0 if d == "bat-0" else p) for d, p in sent.items()}
+    devices_report(store, T0 + timedelta(seconds=8), stuck)
+    await disp.cycle(T0 + timedelta(seconds=9))
     cmds2 = (await sent_commands(js))[len(cmds) :]
-    assert sum(c["p_w"] for c in cmds2 if c["der_id"] != "pv-1") > 0
+    assert "bat-0" not in {c["der_id"] for c in cmds2}
+    latest = {**sent, **{str(c["der_id"]): float(c["p_w"]) for c in cmds2}}  # type: ignore[arg-type]
+    assert sum(p for d, p in latest.items() if d != "bat-0") == pytest.approx(15000.0)
+    assert "held at measured power: bat-0" in row(store, "d-abs")[1]
     await disp.cycle(T0 + timedelta(seconds=61))
     status, detail, _ = row(store, "d-abs")
     assert status == "completed" and "delivered" in detail

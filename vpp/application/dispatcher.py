@@ -5,10 +5,11 @@ Every cycle (default 4 s) for each open dispatch:
 * ``accepted`` → fix the absolute target of every interval (relative mode: the plant's
   measured power now is the baseline) → ``planned``;
 * inside an interval → measure the plant (sum of its members' fresh readings), integrate
-  the delivered energy, correct the allocation target by the integral of the error (so
-  devices that lag, fail or drift are worked around), allocate with the optimizer against
-  the current envelopes, and send setpoints that changed or are about to expire →
-  ``active``;
+  the delivered energy, and allocate the target with the optimizer against the members'
+  current envelopes.  A member that has not followed its setpoint for ``follow_s`` (it
+  failed, is stuck, or its physics does not allow it) is held at what it measures and the
+  rest of the plant is re-allocated around it; a slow integral term removes what is left
+  of the error.  Setpoints that changed or are about to expire are sent → ``active``;
 * after the last interval → ``completed`` with the delivered figures (``failed`` when the
   plant had no available member at all).  ``cancelled`` dispatches are left alone: their
   commands expire within ``command_ttl_s`` and the gateways return devices to default.
@@ -91,9 +92,11 @@ class _Loop:
     """Closed-loop state of one dispatch (kept in memory; rebuilt after a restart)."""
 
     integral_w: float = 0.0
+    pinned: frozenset[str] = frozenset()
     last_cycle: datetime | None = None
     last_idx: int | None = None
-    sent: dict[str, tuple[float, datetime]] = field(default_factory=dict)  # der -> (p, until)
+    # der -> (p, valid until, first sent at): when did the device get this setpoint
+    sent: dict[str, tuple[float, datetime, datetime]] = field(default_factory=dict)
     had_members: bool = False
 
 
@@ -102,8 +105,9 @@ class DispatcherSettings:
     cycle_s: float = 4.0
     command_ttl_s: float = 20.0  # a command outlives a few cycles, not a dead dispatcher
     deadband_w: float = 1.0  # resend only when a setpoint moves more than this
-    gain: float = 0.5  # integral gain of the deviation correction (per cycle)
-    settle_s: float = 2.0  # devices get this long after an interval starts before feedback
+    gain: float = 0.2  # integral gain on the residual error (per cycle)
+    follow_s: float = 6.0  # a member off its setpoint this long after it is not following
+    follow_tol: float = 0.05  # … by more than this fraction of its power range (min 100 W)
 
 
 class Dispatcher:
@@ -157,15 +161,24 @@ class Dispatcher:
             return  # before the first interval, or between intervals
         if loop.last_idx != current.idx:
             loop.integral_w, loop.last_idx = 0.0, current.idx
-        settled = (now - current.start).total_seconds() >= self.settings.settle_s
-        if fresh and settled:
-            error = current.p_w_target - measured
-            loop.integral_w += self.settings.gain * error
         remaining_s = (current.end - now).total_seconds()
+        loop.pinned, settled = self._follow_state(members, readings, loop, now)
+        followers = [m for m in members if m.der_id not in loop.pinned]
+        held_w = sum(readings[m].p_w for m in loop.pinned)
         env = fleet_envelope(members, readings, now)
-        span = max(1.0, env.total.p_max_w - env.total.p_min_w)
-        loop.integral_w = max(-span, min(span, loop.integral_w))  # anti-windup
-        alloc = allocate_fleet(members, readings, now, current.p_w_target + loop.integral_w)
+        if fresh and settled:
+            span = max(1.0, env.total.p_max_w - env.total.p_min_w)
+            # what the followers miss of their setpoints, each within tolerance, adds up
+            residual = sum(
+                loop.sent[m.der_id][0] - readings[m.der_id].p_w
+                for m in followers
+                if m.der_id in loop.sent and m.der_id in readings
+            )
+            loop.integral_w += self.settings.gain * residual
+            loop.integral_w = max(-0.1 * span, min(0.1 * span, loop.integral_w))  # anti-windup
+        alloc = allocate_fleet(
+            followers, readings, now, current.p_w_target - held_w + loop.integral_w
+        )
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
         shortfall = _shortfall(current.p_w_target, env.total.p_min_w, env.total.p_max_w)
         await self._send(d, current, alloc.setpoints_w, members, loop, now, remaining_s)
@@ -178,13 +191,41 @@ class Dispatcher:
         fields: dict[str, Any] = {"shortfall_w": abs(shortfall)}
         if d.status is not DispatchStatus.ACTIVE:
             fields["status"] = DispatchStatus.ACTIVE.value
-        notes = [f"{len(alloc.setpoints_w)} of {len(members)} members available"]
+        notes = [f"{len(alloc.setpoints_w)} of {len(members)} members following setpoints"]
+        if loop.pinned:
+            notes.append(f"held at measured power: {', '.join(sorted(loop.pinned))}")
         if shortfall:
             notes.append(f"plant envelope misses the target by {abs(shortfall) / 1000:.3f} kW")
         if alloc.binding is not None:
             notes.append(alloc.binding.describe())
         fields["detail"] = "; ".join([*notes, *alloc.notes])
         self.store.update_dispatch(d.dispatch_id, now, **fields)
+
+    def _follow_state(
+        self,
+        members: Sequence[Der],
+        readings: Mapping[str, Reading],
+        loop: _Loop,
+        now: datetime,
+    ) -> tuple[frozenset[str], bool]:
+        """Members still off the setpoint sent ``follow_s`` ago (not following), and
+        whether every other commanded member has reached its setpoint (settled)."""
+        stuck: set[str] = set()
+        settled = bool(loop.sent)
+        for m in members:
+            sent = loop.sent.get(m.der_id)
+            r = readings.get(m.der_id)
+            if sent is None or r is None or not is_fresh(r, now):
+                continue
+            p_sent, _, at = sent
+            tol = max(100.0, self.settings.follow_tol * m.ratings.p_range_w)
+            if abs(r.p_w - p_sent) <= tol:
+                continue
+            if r.ts >= at + timedelta(seconds=self.settings.follow_s):
+                stuck.add(m.der_id)
+            else:
+                settled = False  # still on its way
+        return frozenset(stuck), settled
 
     def _plan(self, d: OpenDispatch, measured: float, now: datetime) -> None:
         baseline = measured if d.mode is DispatchMode.RELATIVE else None
@@ -247,7 +288,8 @@ class Dispatcher:
         seq = int(now.timestamp() * 1_000_000)
         for der_id, p_w in setpoints.items():
             prev = loop.sent.get(der_id)
-            if prev and abs(prev[0] - p_w) <= self.settings.deadband_w and prev[1] > refresh_before:
+            same = prev is not None and abs(prev[0] - p_w) <= self.settings.deadband_w
+            if prev and same and prev[1] > refresh_before:
                 continue
             until = min(now + ttl, iv.end) if remaining_s > 1.0 else now + ttl
             cmds.append(
@@ -262,7 +304,8 @@ class Dispatcher:
                     dispatch_id=d.dispatch_id,
                 )
             )
-            loop.sent[der_id] = (float(p_w), until)
+            since = prev[2] if prev and same else now
+            loop.sent[der_id] = (float(p_w), until, since)
         if cmds:
             await self.sender.send_commands(cmds)
             self.commands_sent += len(cmds)

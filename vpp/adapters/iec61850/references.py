@@ -71,7 +71,7 @@ class DeviceReferences:
     integrity_ms: int  # of the first RCB, 0 when none
     setpoint: str  # control object, "DRCC1$CO$OutWSet"
     setpoint_ctl_model: int  # from the SCL; the device's CF value wins online
-    reversion: str | None  # a "<ln>$SP$<do>RvrtTms$setVal" setting next to the setpoint
+    reversion: str | None  # "<ln>$SP$<do>RvrtTms$setVal": an ING (seconds) next to the setpoint
     rating_paths: tuple[str, str] | None  # (MaxWOut, MaxWIn) setVal items, FC SP
 
     @property
@@ -121,7 +121,7 @@ def device_references(doc: SclDocument, ied: str, ld: str) -> DeviceReferences:
         (
             f"{ln.name}$SP${do.name}$setVal"
             for do in ln.data_objects
-            if do.name.endswith("RvrtTms") and do.cdc in ("ING", "ASG")
+            if do.name.endswith("RvrtTms") and do.cdc == "ING"
         ),
         None,
     )

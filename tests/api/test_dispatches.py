@@ -232,3 +232,24 @@ def test_status_follows_the_dispatcher_and_cancel(world: World) -> None:
     assert again.status_code == 409 and "cancelled" in again.json()["detail"]
     listed = world.client.get("/v1/dispatches?plant_id=plant-a", headers=world.auth(world.key_a))
     assert [x["dispatch_id"] for x in listed.json()["items"]] == [did]
+
+
+def test_concurrent_retries_make_one_dispatch(world: World) -> None:
+    """Clients retrying at the same moment with one key race to insert: one row wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vpp.application.dispatch_requests import DispatchInput
+    from vpp.bootstrap import api_services
+    from vpp.domain import DispatchMode, Interval
+
+    services = api_services(world.store.engine)
+    start = datetime.now(UTC) + timedelta(minutes=5)
+    req = DispatchInput(
+        "plant-a", DispatchMode.ABSOLUTE, [Interval(start, timedelta(minutes=15), 1e3)]
+    )
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: services.dispatches.submit("t-a", req, "race"), range(8)))
+    assert len({r.view.record.dispatch_id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    with world.store.engine.connect() as con:
+        assert len(con.execute(select(s.dispatches)).all()) == 1

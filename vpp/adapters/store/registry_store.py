@@ -97,7 +97,9 @@ class SqlRegistryStore:
     def site(self, site_id: str) -> SiteRecord | None:
         with self.engine.connect() as con:
             row = con.execute(select(s.sites).where(s.sites.c.site_id == site_id)).first()
-        return None if row is None else SiteRecord(row.site_id, row.tenant_id, row.name)
+        if row is None or row.site_id != site_id:  # MySQL compares case-insensitively
+            return None
+        return SiteRecord(row.site_id, row.tenant_id, row.name)
 
     def _members(self, con: Connection, plant_ids: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {p: set() for p in plant_ids}
@@ -110,7 +112,7 @@ class SqlRegistryStore:
     def plant(self, plant_id: str) -> Plant | None:
         with self.engine.connect() as con:
             row = con.execute(select(s.plants).where(s.plants.c.plant_id == plant_id)).first()
-            if row is None:
+            if row is None or row.plant_id != plant_id:  # MySQL compares case-insensitively
                 return None
             members = self._members(con, [row.plant_id])[row.plant_id]
         return Plant(row.plant_id, row.tenant_id, frozenset(members), row.name)

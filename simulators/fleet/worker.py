@@ -31,6 +31,7 @@ from simulators.physics import DerModel, make_model
 from vpp.domain.scl import SclDocument, parse_scl
 
 log = logging.getLogger("simulators.worker")
+IEC_SWEEP_S = 0.003  # how often the IEC 61850 servers of a worker look for requests
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420"
 
 
@@ -108,11 +109,23 @@ class Shard:
             server.publish(now)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Step the physics every ``step_s``; between steps, sweep the IEC servers."""
+        loop = asyncio.get_running_loop()
         self.tick(datetime.now(UTC))
+        next_tick = loop.time() + self.step_s
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.step_s)
-            self.tick(datetime.now(UTC))
+            if self.iec:
+                for server in self.iec:
+                    server.serve_once()
+                await asyncio.sleep(IEC_SWEEP_S)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_tick - loop.time()))
+            if loop.time() >= next_tick:
+                self.tick(datetime.now(UTC))
+                next_tick += self.step_s
+                if next_tick < loop.time():  # fell behind: do not try to catch up
+                    next_tick = loop.time() + self.step_s
 
     async def stop(self) -> None:
         for server in self.sunspec:

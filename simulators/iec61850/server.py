@@ -11,9 +11,12 @@ device configuration (default: the file's ``Val``) and clients may change it by 
 ``ctlModel`` (FC CF), which the server picks up at its next publish.  Ratings are ASG
 settings in ``DRAT1`` (FC SP, read-only).
 
-Threading: libiec61850 runs each server on its own thread and calls the control handler
-there (holding the GIL).  A handler only stores the command; nothing else is shared.
-Shutdown order matters (see FACTS): stop, disown handlers, destroy server, destroy model.
+Threading: servers run threadless (``IedServer_startThreadless``).  The owner calls
+:meth:`IecServer.serve_once` often (a worker sweeps all its servers every few ms); it
+handles whatever arrived, control handlers included, on the caller's thread.  A
+libiec61850 server thread per device would wake every millisecond: 100 idle servers cost
+half a core that way, against a few percent swept.  Shutdown order matters (see FACTS):
+stop, disown handlers, destroy server, destroy model.
 """
 
 from __future__ import annotations
@@ -131,7 +134,7 @@ class IecServer:
             self._handlers += [handler, check]
             self._subscribers.append(sub)
         self.publisher.write_static()
-        iec.IedServer_start(srv, self.port)
+        iec.IedServer_startThreadless(srv, self.port)
         if not iec.IedServer_isRunning(srv):
             self.stop()
             raise OSError(f"{self.ied_name}: cannot listen on {self.host}:{self.port}")
@@ -139,7 +142,7 @@ class IecServer:
     def stop(self) -> None:
         srv, self._server = self._server, None
         if srv is not None and iec.IedServer_isRunning(srv):
-            iec.IedServer_stop(srv)
+            iec.IedServer_stopThreadless(srv)
         for handler in self._handlers:
             handler.__disown__()
         self._handlers.clear()
@@ -147,6 +150,15 @@ class IecServer:
         if srv is not None:
             iec.IedServer_destroy(srv)
         self.built.destroy()
+
+    def serve_once(self) -> None:
+        """Handle what arrived (connections, requests, controls) and report timers."""
+        srv = self._server
+        if srv is None:
+            return
+        if iec.IedServer_waitReady(srv, 0) > 0:
+            iec.IedServer_processIncomingData(srv)
+        iec.IedServer_performPeriodicTasks(srv)
 
     # -- controls -------------------------------------------------------------------
 

@@ -146,8 +146,11 @@ def test_buffered_reports_arrive_from_every_iec_simulator(demo_fleet: RunningFle
         first = reports[0]
         assert first.rpt_id == "brcbMX01"
         assert first.data_set and first.data_set.endswith("LLN0$Measurements")
-        total_w = first.entries[0].value  # MMXU1.TotW: (mag{f}, q, t)
-        mag = total_w.members[0].members[0].value
+        # member 0 of the data set is MMXU1.TotW: (mag{f}, q, t); a report carries only
+        # the members that triggered it, the general interrogation carries all of them
+        totals = [x.value for rep in reports for x in rep.entries if x.index == 0]
+        assert totals, f"{e['der_id']}: no report carried TotW"
+        mag = totals[0].members[0].members[0].value
         r = e["ratings"]
         assert r["p_min_w"] - 50 <= mag <= r["p_max_w"] + 50
         seq = [rep.seq_num for rep in reports if rep.seq_num is not None]

@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpus": os.cpu_count(),
             "python": sys.version.split()[0],
             "platform": platform.platform(),
-        },  # fmt: skip
+        },
         "p99_limit_ms": P99_LIMIT_MS,
         "poll_hz": 1.0,
         "rows": rows,

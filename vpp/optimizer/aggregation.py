@@ -153,20 +153,23 @@ def disaggregate(
         usable = np.maximum(e - floor[:, t], 0.0)
         c_cap = np.minimum(s.charge_max_w[:, t], room / (s.eff_charge * dt_h))
         d_cap = np.minimum(s.discharge_max_w[:, t], usable * s.eff_discharge / dt_h)
+        # below the reachable floor (or above the ceiling) a member must move now
+        c_lo = np.minimum(np.maximum(floor[:, t] - e, 0.0) / (s.eff_charge * dt_h), c_cap)
+        d_lo = np.minimum(np.maximum(e - ceil[:, t], 0.0) * s.eff_discharge / dt_h, d_cap)
         for k, idx in enumerate(members):
-            if charge_w[k, t] > 0:
-                c[idx, t] = _share(charge_w[k, t], c_cap[idx], room[idx])
-            if discharge_w[k, t] > 0:
-                d[idx, t] = _share(discharge_w[k, t], d_cap[idx], usable[idx])
+            c[idx, t] = _share(charge_w[k, t], c_lo[idx], c_cap[idx], room[idx])
+            d[idx, t] = _share(discharge_w[k, t], d_lo[idx], d_cap[idx], usable[idx])
         e = e + (c[:, t] * s.eff_charge - d[:, t] / s.eff_discharge) * dt_h
         energy[:, t] = e
     return c, d, energy
 
 
-def _share(total: float, cap: FloatArray, weight: FloatArray) -> FloatArray:
-    """``clip(μ·weight, 0, cap)`` summing to ``total`` (or every member at its cap)."""
+def _share(total: float, lo: FloatArray, cap: FloatArray, weight: FloatArray) -> FloatArray:
+    """``clip(μ·weight, lo, cap)`` summing to ``total`` (or all at ``lo``/``cap``)."""
+    if total <= lo.sum():
+        return lo.copy()
     if total >= cap.sum():
         return cap.copy()
     w = np.maximum(weight, 1e-9 * max(1.0, float(weight.max(initial=0.0))))
-    result = allocate(np.zeros(cap.size), cap, total, cost_quad=1.0 / w)
-    return np.clip(result.p_w, 0.0, cap)
+    result = allocate(lo, cap, total, cost_quad=1.0 / w)
+    return np.clip(result.p_w, lo, cap)

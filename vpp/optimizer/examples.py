@@ -146,13 +146,13 @@ def mixed_problem(
         tuple(f"chp-{i:03d}" for i in range(nc)),
         p_max_w=np.full(nc, 50_000.0),
         min_stable_w=np.full(nc, 25_000.0),
-        cost=np.full(nc, 0.15 * EUR_PER_KWH),
+        cost=np.full(nc, 0.10 * EUR_PER_KWH),
         start_cost=np.full(nc, 2.0),
         on0=np.zeros(nc, dtype=bool),
     )
     h = np.arange(steps) * dt_h
     target = (
-        20_000.0 * scale * np.exp(-(((h - 19.0) / 2.5) ** 2))
+        (80_000.0 if with_chp else 30_000.0) * scale * np.exp(-(((h - 19.0) / 2.0) ** 2))
         + 10_000.0 * scale * np.exp(-(((h - 8.0) / 1.5) ** 2))
         - 15_000.0 * scale * np.exp(-(((h - 3.0) / 3.0) ** 2))
     )

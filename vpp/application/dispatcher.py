@@ -24,12 +24,12 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from vpp.domain.commands import SetpointCommand
-from vpp.domain.der import Der
+from vpp.domain.der import Der, DerKind
 from vpp.domain.dispatch import DispatchMode, DispatchStatus
 from vpp.domain.flexibility import fleet_envelope, is_fresh
 from vpp.domain.plant import Plant
@@ -104,7 +104,8 @@ class _Loop:
 class DispatcherSettings:
     cycle_s: float = 4.0
     command_ttl_s: float = 20.0  # a command outlives a few cycles, not a dead dispatcher
-    deadband_w: float = 1.0  # resend only when a setpoint moves more than this
+    deadband: float = 0.005  # resend when a setpoint moves more than this of the range …
+    deadband_w: float = 10.0  # … and more than this
     gain: float = 0.2  # integral gain on the residual error (per cycle)
     follow_s: float = 6.0  # a member off its setpoint this long after it is not following
     follow_tol: float = 0.05  # … by more than this fraction of its power range (min 100 W)
@@ -160,10 +161,15 @@ class Dispatcher:
         if current is None or current.p_w_target is None:
             return  # before the first interval, or between intervals
         if loop.last_idx != current.idx:
-            loop.integral_w, loop.last_idx = 0.0, current.idx
+            loop.integral_w, loop.last_idx, loop.pinned = 0.0, current.idx, frozenset()
         remaining_s = (current.end - now).total_seconds()
-        loop.pinned, settled = self._follow_state(members, readings, loop, now)
-        followers = [m for m in members if m.der_id not in loop.pinned]
+        stuck, settled = self._follow_state(members, readings, loop, now)
+        loop.pinned = loop.pinned | stuck  # held for the rest of the interval: no flapping
+        followers = [
+            _reachable(m, readings[m.der_id], self.settings.follow_s) if m.der_id in readings else m
+            for m in members
+            if m.der_id not in loop.pinned
+        ]
         held_w = sum(readings[m].p_w for m in loop.pinned)
         env = fleet_envelope(members, readings, now)
         if fresh and settled:
@@ -288,7 +294,12 @@ class Dispatcher:
         seq = int(now.timestamp() * 1_000_000)
         for der_id, p_w in setpoints.items():
             prev = loop.sent.get(der_id)
-            same = prev is not None and abs(prev[0] - p_w) <= self.settings.deadband_w
+            band = max(
+                self.settings.deadband_w, self.settings.deadband * by_id[der_id].ratings.p_range_w
+            )
+            same = prev is not None and abs(prev[0] - p_w) <= band
+            tol = max(100.0, self.settings.follow_tol * by_id[der_id].ratings.p_range_w)
+            close = prev is not None and abs(prev[0] - p_w) <= tol
             if prev and same and prev[1] > refresh_before:
                 continue
             until = min(now + ttl, iv.end) if remaining_s > 1.0 else now + ttl
@@ -304,7 +315,7 @@ class Dispatcher:
                     dispatch_id=d.dispatch_id,
                 )
             )
-            since = prev[2] if prev and same else now
+            since = prev[2] if prev and close else now  # a small move is no new target
             loop.sent[der_id] = (float(p_w), until, since)
         if cmds:
             await self.sender.send_commands(cmds)
@@ -317,6 +328,21 @@ def _command_id(dispatch_id: str, idx: int, der_id: str, seq: int) -> str:
     if len(text) <= 64:
         return text
     return f"cmd-{hashlib.sha256(text.encode()).hexdigest()[:40]}-{seq}"
+
+
+def _reachable(der: Der, reading: Reading, within_s: float) -> Der:
+    """``der`` with its power range narrowed to what its ramp reaches in ``within_s``."""
+    r = der.ratings
+    if r.ramp_w_per_s is None:
+        return der
+    if der.kind is DerKind.CHP and reading.p_w < r.min_stable_w:
+        return der  # stopped: it starts at its minimum at once, or not at all
+    reach = r.ramp_w_per_s * within_s
+    lo = max(r.p_min_w, min(r.p_max_w, reading.p_w - reach))
+    hi = min(r.p_max_w, max(r.p_min_w, reading.p_w + reach))
+    if der.kind is DerKind.CHP and reading.p_w - reach <= r.min_stable_w:
+        lo = 0.0  # near its minimum it may still trip off
+    return replace(der, ratings=replace(r, p_min_w=lo, p_max_w=max(lo, hi)))
 
 
 def _plant_power(

@@ -93,7 +93,7 @@ def der_envelope(
         p_max = min(r.p_max_w, max(avail, r.p_min_w))
         return Envelope(r.p_min_w, p_max, p_now)
     if kind is DerKind.CHP:
-        return Envelope(0.0, r.p_max_w, p_now)
+        return Envelope(max(0.0, r.p_min_w), r.p_max_w, p_now)
     if kind is DerKind.EV_CHARGER and reading.connected is False:
         return Envelope(0.0, 0.0, p_now)
     if kind.has_storage:

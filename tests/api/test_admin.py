@@ -121,3 +121,28 @@ def test_registry_import_from_yaml(db_url: str, tmp_path: Path) -> None:
     (tmp_path / "typo.yaml").write_text(REGISTRY.replace("members", "membres"))
     with pytest.raises(ConfigError):
         import_registry_files(db_url, tmp_path / "typo.yaml", [])
+
+
+def test_gateways_belong_to_a_tenant(world: World) -> None:
+    a, b = world.auth(world.key_a), world.auth(world.key_b)
+    r = world.client.put("/v1/admin/gateways/gw-x", json={"site_id": "site-a"}, headers=a)
+    assert r.status_code == 200 and r.json()["site_id"] == "site-a"
+    # B cannot take A's gateway, nor put a DER behind it, nor use A's site
+    assert (
+        world.client.put(
+            "/v1/admin/gateways/gw-x", json={"site_id": "site-b"}, headers=b
+        ).status_code
+        == 409
+    )
+    der_b = {**DER, "gateway_id": "gw-x", "site_id": "site-b"}
+    r = world.client.put("/v1/admin/ders/bat-b9", json=der_b, headers=b)
+    assert r.status_code == 409 and "gw-x" in r.json()["detail"]
+    assert (
+        world.client.put(
+            "/v1/admin/gateways/gw-y", json={"site_id": "site-a"}, headers=b
+        ).status_code
+        == 404
+    )
+    # A's DER behind its own gateway
+    der_a = {**DER, "gateway_id": "gw-x", "site_id": "site-a"}
+    assert world.client.put("/v1/admin/ders/bat-a9", json=der_a, headers=a).status_code == 200

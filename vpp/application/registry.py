@@ -88,18 +88,45 @@ class TenantRegistry:
         self._store.import_registry(RegistryImport(sites=[site]))
         return site
 
+    def _own_site(self, principal: Principal, site_id: str) -> SiteRecord:
+        site = self._store.site(site_id)
+        if site is None or site.tenant_id != principal.tenant_id:
+            raise NotFound("site", site_id)
+        return site
+
+    def _gateway_owned_elsewhere(self, principal: Principal, gateway: GatewayRecord) -> bool:
+        if gateway.site_id is None:
+            return False
+        site = self._store.site(gateway.site_id)
+        return site is not None and site.tenant_id != principal.tenant_id
+
+    def put_gateway(
+        self, principal: Principal, gateway_id: str, site_id: str, name: str = ""
+    ) -> GatewayRecord:
+        validate_id(gateway_id, "gateway_id")
+        self._own_site(principal, site_id)
+        current = self._store.gateway(gateway_id)
+        if current is not None and self._gateway_owned_elsewhere(principal, current):
+            raise Conflict(f"gateway_id {gateway_id!r} is taken by another tenant")
+        gateway = GatewayRecord(gateway_id, site_id, name)
+        self._store.import_registry(RegistryImport(gateways=[gateway]))
+        return gateway
+
     def put_der(self, principal: Principal, record: DerRecord) -> DerRecord:
+        """Register or update a DER on one of the tenant's sites, behind a gateway that is
+        the tenant's or new (a new gateway is registered on the DER's site)."""
         der = record.der
         if der.site_id is None:
             raise Refused("a DER put through the API names one of your sites (site_id)")
-        site = self._store.site(der.site_id)
-        if site is None or site.tenant_id != principal.tenant_id:
-            raise NotFound("site", der.site_id)
+        self._own_site(principal, der.site_id)
         owners = self._store.der_tenants(der.der_id)
         if owners - {principal.tenant_id}:
             raise Conflict(f"der_id {der.der_id!r} is taken by another tenant")
-        gateway = GatewayRecord(der.gateway_id, der.site_id)
-        self._store.import_registry(RegistryImport(gateways=[gateway], ders=[record]))
+        gateway = self._store.gateway(der.gateway_id)
+        if gateway is not None and self._gateway_owned_elsewhere(principal, gateway):
+            raise Conflict(f"gateway_id {der.gateway_id!r} is another tenant's gateway")
+        gateways = [GatewayRecord(der.gateway_id, der.site_id)] if gateway is None else []
+        self._store.import_registry(RegistryImport(gateways=gateways, ders=[record]))
         return self._store.der_records([der.der_id])[der.der_id]
 
     def put_plant(

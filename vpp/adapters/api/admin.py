@@ -11,6 +11,8 @@ from fastapi import APIRouter, Response, status
 
 from vpp.adapters.api.admin_schemas import (
     DerUpsert,
+    GatewayPublic,
+    GatewayUpsert,
     KeyCreate,
     KeyIssued,
     PlantUpsert,
@@ -18,7 +20,14 @@ from vpp.adapters.api.admin_schemas import (
     SiteUpsert,
     TenantCreate,
 )
-from vpp.adapters.api.deps import AdminKey, DerIdPath, KeyIdPath, ServicesDep, SiteIdPath
+from vpp.adapters.api.deps import (
+    AdminKey,
+    DerIdPath,
+    GatewayIdPath,
+    KeyIdPath,
+    ServicesDep,
+    SiteIdPath,
+)
 from vpp.adapters.api.problems import problem_responses
 from vpp.adapters.api.schemas import DerPublic, PlantPublic
 
@@ -66,6 +75,19 @@ def put_site(
 ) -> SitePublic:
     site = services.registry.put_site(principal, site_id, body.name)
     return SitePublic(site_id=site.site_id, tenant_id=site.tenant_id, name=site.name)
+
+
+@router.put(
+    "/gateways/{gateway_id}",
+    response_model=GatewayPublic,
+    responses=problem_responses(404, 409, 422),
+)
+def put_gateway(
+    gateway_id: GatewayIdPath, body: GatewayUpsert, principal: AdminKey, services: ServicesDep
+) -> GatewayPublic:
+    """Register a gateway on one of the caller's sites (or move it between them)."""
+    gw = services.registry.put_gateway(principal, gateway_id, body.site_id, body.name)
+    return GatewayPublic(gateway_id=gw.gateway_id, site_id=gw.site_id, name=gw.name)
 
 
 @router.put("/ders/{der_id}", response_model=DerPublic, responses=problem_responses(404, 409, 422))

@@ -6,16 +6,20 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vpp.application.auth import ADMIN, DISPATCH, READ, IssuedKey
+from vpp.application.auth import SCOPES, IssuedKey
 from vpp.application.registry import MAX_PLANT_MEMBERS
 from vpp.application.store_ports import DerRecord
 from vpp.domain.der import Der, DerKind, DerRatings
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Scope = Literal["read", "dispatch", "admin"]
+ALL_SCOPES: list[Scope] = ["read", "dispatch", "admin"]
 Name = Annotated[str, Field(max_length=200)]
 Kw = Annotated[float, Field(ge=-1e7, le=1e7, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+assert set(ALL_SCOPES) == SCOPES
 
 
 class _Strict(BaseModel):
@@ -26,7 +30,7 @@ class TenantCreate(_Strict):
     tenant_id: Id
     name: Name = ""
     scopes: list[Scope] = Field(
-        default_factory=lambda: [READ, DISPATCH, ADMIN], min_length=1, max_length=3
+        default_factory=lambda: list(ALL_SCOPES), min_length=1, max_length=3
     )
 
 
@@ -57,6 +61,17 @@ class SiteUpsert(_Strict):
 class SitePublic(BaseModel):
     site_id: str
     tenant_id: str
+    name: str
+
+
+class GatewayUpsert(_Strict):
+    site_id: Id = Field(description="one of your sites")
+    name: Name = ""
+
+
+class GatewayPublic(BaseModel):
+    gateway_id: str
+    site_id: str | None
     name: str
 
 

@@ -195,8 +195,8 @@ class TelemetryPoint(BaseModel):
     q_kvar: float | None = None
     soc: float | None = None
     quality: str | None = None
-    n: int | None = Field(None, description="readings in the minute")
-    n_bad: int | None = Field(None, description="questionable or invalid readings")
+    n: int | None = Field(default=None, description="readings in the minute")
+    n_bad: int | None = Field(default=None, description="questionable or invalid readings")
 
 
 class DerTelemetryPublic(BaseModel):

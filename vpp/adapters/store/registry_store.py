@@ -17,7 +17,7 @@ from vpp.adapters.store import schema as s
 from vpp.adapters.store.read_models import der_row, row_der, row_reading
 from vpp.adapters.store.retry import with_retry
 from vpp.adapters.store.upsert import insert_new, upsert
-from vpp.application.store_ports import DerRecord, RegistryImport, SiteRecord
+from vpp.application.store_ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
 from vpp.domain.plant import Plant
 from vpp.domain.telemetry import Reading
 
@@ -100,6 +100,14 @@ class SqlRegistryStore:
         if row is None or row.site_id != site_id:  # MySQL compares case-insensitively
             return None
         return SiteRecord(row.site_id, row.tenant_id, row.name)
+
+    def gateway(self, gateway_id: str) -> GatewayRecord | None:
+        g = s.gateways
+        with self.engine.connect() as con:
+            row = con.execute(select(g).where(g.c.gateway_id == gateway_id)).first()
+        if row is None or row.gateway_id != gateway_id:
+            return None
+        return GatewayRecord(row.gateway_id, row.site_id, row.name)
 
     def _members(self, con: Connection, plant_ids: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {p: set() for p in plant_ids}

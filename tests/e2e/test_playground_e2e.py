@@ -1,0 +1,121 @@
+"""End to end, as a user runs it: ``vpp playground`` (NATS, store, simulators on both
+protocols, gateway, projector, dispatcher, API), a dispatch through the HTTP API, and the
+plant's measured power followed through the API — on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+FLEET = Path(__file__).with_name("fleet_e2e.yaml")
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def playground(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    db = [] if request.param == "sqlite" else ["--db", request.getfixturevalue("mysql_url")]
+    info_file = tmp_path / "info.json"
+    log = (tmp_path / "playground.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vpp",
+            "playground",
+            "--fleet",
+            str(FLEET),
+            "--api-port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "run"),
+            "--info-file",
+            str(info_file),
+            "--cycle-s",
+            "2",
+            *db,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not info_file.exists():
+            assert proc.poll() is None, (tmp_path / "playground.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "playground did not come up in 180 s"
+            time.sleep(0.5)
+        yield json.loads(info_file.read_text())
+    finally:
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait(10)
+        log.close()
+        out = (tmp_path / "playground.log").read_text()
+    assert code == 0, out[-3000:]
+    assert "stopped:" in out
+
+
+def rfc3339(ts: datetime) -> str:
+    return ts.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
+    api = httpx.Client(
+        base_url=playground["api_url"],
+        headers={"Authorization": f"Bearer {playground['api_key']}"},
+        timeout=10,
+    )
+    plant = "demo-all"
+    deadline = time.monotonic() + 60
+    while True:  # wait until every member reports
+        env = api.get(f"/v1/plants/{plant}").raise_for_status().json()["envelope"]
+        if not env["members_unavailable"] and len(env["members_available"]) == 8:
+            break
+        assert time.monotonic() < deadline, env
+        time.sleep(1)
+    protocols = {d["protocol"] for d in api.get("/v1/ders").json()["items"]}
+    assert protocols == {"sunspec", "iec61850"}
+    # a step towards the middle of what the plant can do now
+    target_kw = round(env["p_now_kw"] - 0.5 * env["down_kw"], 1)
+    started = datetime.now(UTC)
+    resp = api.post(
+        f"/v1/plants/{plant}/dispatches",
+        headers={"Idempotency-Key": "e2e-step"},
+        json={
+            "mode": "absolute",
+            "intervals": [{"start": rfc3339(started), "duration": "PT1M", "p_kw": target_kw}],
+        },
+    )
+    assert resp.status_code == 202, resp.text
+    dispatch_id = resp.json()["dispatch_id"]
+    t0 = time.monotonic()
+    samples: list[tuple[float, float]] = []
+    while time.monotonic() - t0 < 35:
+        env = api.get(f"/v1/plants/{plant}").json()["envelope"]
+        samples.append((time.monotonic() - t0, env["p_now_kw"]))
+        time.sleep(1)
+    tol = 0.05 * abs(target_kw)
+    within = [t for t, p in samples if abs(p - target_kw) <= tol]
+    assert within and within[0] <= 10.0, f"target {target_kw} kW, samples {samples}"
+    after = [(t, p) for t, p in samples if t >= 10.0]
+    assert all(abs(p - target_kw) <= tol for _, p in after), f"target {target_kw}: {after}"
+    status = api.get(f"/v1/dispatches/{dispatch_id}").json()
+    assert status["status"] == "active"
+    assert status["commands"]["sent"] > 0
+    assert status["commands"]["acks"].get("applied", 0) > 0
+    iv = status["intervals"][0]
+    assert iv["p_kw_target"] == pytest.approx(target_kw)
+    assert iv["energy_kwh_delivered"] > 0 if target_kw > 0 else iv["energy_kwh_delivered"] < 0

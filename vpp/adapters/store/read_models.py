@@ -49,6 +49,10 @@ class Rollup:
     n_bad: int
 
 
+#: canal-json records carry at most this many rows (a NATS message is at most 1 MB)
+CHANGE_ROWS_PER_RECORD = 500
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -251,7 +255,12 @@ class SqlReadModelStore:
         parts: Sequence[tuple[Any, Sequence[dict[str, Any]], str]],
     ) -> list[dict[str, Any]]:
         ms = int(_now().timestamp() * 1000)
-        return [canal_json(t, rows, kind, commit_ms=ms) for t, rows, kind in parts if rows]
+        step = CHANGE_ROWS_PER_RECORD
+        return [
+            canal_json(t, rows[i : i + step], kind, commit_ms=ms)
+            for t, rows, kind in parts
+            for i in range(0, len(rows), step)
+        ]
 
     def record_commands(
         self, cmds: Sequence[SetpointCommand], position: Position | None = None

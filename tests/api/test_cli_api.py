@@ -23,9 +23,9 @@ def test_vpp_api_serves_over_http(tmp_path: Path) -> None:
     assert issued.returncode == 0, issued.stderr
     key = issued.stdout.strip()
     assert key.startswith("vpp_")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     proc = subprocess.Popen(
-        [*vpp, "api", "--db", db, "--port", str(port)],
+        [*vpp, "api", "--db", db, "--port", str(port), "--metrics-port", str(metrics_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -46,6 +46,8 @@ def test_vpp_api_serves_over_http(tmp_path: Path) -> None:
         assert httpx.get(f"{base}/v1/plants").status_code == 401
         r = httpx.get(f"{base}/v1/plants", headers={"Authorization": f"Bearer {key}"})
         assert r.status_code == 200 and r.json() == {"items": [], "next_after": None}
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert 'vpp_api_requests_total{method="GET",route="/v1/plants",status="200"} 1.0' in metrics
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)

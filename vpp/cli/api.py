@@ -27,6 +27,10 @@ def api(
             help="Create TENANT if needed, print a new API key with all scopes, and exit.",
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port (same host)"),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
 ) -> None:
     """Serve the operator HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
@@ -43,6 +47,10 @@ def api(
     import uvicorn
 
     app = build_api(db)
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr=host, registry=app.state.metrics_registry)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
     finally:

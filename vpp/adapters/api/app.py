@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 from vpp.adapters.api import admin, ders, dispatches, plants
+from vpp.adapters.api.middleware import BodyLimit, RequestMetrics
 from vpp.adapters.api.problems import install_problem_handlers
 from vpp.adapters.api.services import ApiServices
 
@@ -30,7 +32,10 @@ def create_app(services: ApiServices) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.state.metrics_registry = CollectorRegistry()
     install_problem_handlers(app)
+    app.add_middleware(RequestMetrics, registry=app.state.metrics_registry)
+    app.add_middleware(BodyLimit)
     for module in (plants, ders, dispatches, admin):
         app.include_router(module.router)
     return app

@@ -56,6 +56,8 @@ class Policy:
     swapped: NDArray[np.bool_]  # (U, T) charge-and-discharge-at-once order
     e_lo: FloatArray  # (U,) lowest feasible initial energy
     e_hi: FloatArray  # (U,) highest feasible initial energy
+    #: per step t, the value of the energy at its end: (x0 (U,), slopes (U,K), lengths (U,K))
+    values: tuple[tuple[FloatArray, FloatArray, FloatArray], ...] = ()
 
 
 def _step_shape(rows: StorageRows, lam: FloatArray, t: int, dt: float) -> tuple[Any, ...]:
@@ -75,8 +77,11 @@ def _step_shape(rows: StorageRows, lam: FloatArray, t: int, dt: float) -> tuple[
     return s1, l1, s2, l2, la, lb, r_min, swapped
 
 
-def backward(rows: StorageRows, lam: FloatArray, dt: float) -> Policy:
-    """Backward pass for prices ``lam`` of shape (U, T) (one price row per storage row)."""
+def backward(rows: StorageRows, lam: FloatArray, dt: float, *, keep_values: bool = False) -> Policy:
+    """Backward pass for prices ``lam`` of shape (U, T) (one price row per storage row).
+
+    With ``keep_values`` the policy also holds every step's value function (water values),
+    which :mod:`vpp.optimizer.value_dispatch` uses to dispatch the fleet step by step."""
     u, t_ = rows.charge_max_w.shape
     x0 = rows.energy_min_wh[:, -1].copy()
     f0 = np.zeros(u)
@@ -86,7 +91,10 @@ def backward(rows: StorageRows, lam: FloatArray, dt: float) -> Policy:
     th_hi, th_lo, knee = np.empty(shape), np.empty(shape), np.empty(shape)
     d_min, d_max = np.empty(shape), np.empty(shape)
     swapped_all = np.empty(shape, dtype=bool)
+    values: list[tuple[FloatArray, FloatArray, FloatArray]] = []
     for t in range(t_ - 1, -1, -1):
+        if keep_values:
+            values.append((x0.copy(), slopes.copy(), lengths.copy()))
         s1, l1, s2, l2, la, lb, r_min, swapped = _step_shape(rows, lam, t, dt)
         th_hi[:, t] = x0 + (lengths * (slopes > -s1[:, None])).sum(axis=1)
         th_lo[:, t] = x0 + (lengths * (slopes > -s2[:, None])).sum(axis=1)
@@ -103,7 +111,8 @@ def backward(rows: StorageRows, lam: FloatArray, dt: float) -> Policy:
             x0, f0, lengths = _restrict(
                 x0, f0, slopes, lengths, rows.energy_min_wh[:, t - 1], rows.energy_max_wh[:, t - 1]
             )
-    return Policy(th_hi, th_lo, knee, d_min, d_max, swapped_all, x0, x0 + lengths.sum(axis=1))
+    e_hi = x0 + lengths.sum(axis=1)
+    return Policy(th_hi, th_lo, knee, d_min, d_max, swapped_all, x0, e_hi, tuple(reversed(values)))
 
 
 def _sort_compact(slopes: FloatArray, lengths: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -146,3 +146,28 @@ def test_gateways_belong_to_a_tenant(world: World) -> None:
     # A's DER behind its own gateway
     der_a = {**DER, "gateway_id": "gw-x", "site_id": "site-a"}
     assert world.client.put("/v1/admin/ders/bat-a9", json=der_a, headers=a).status_code == 200
+
+
+def test_registry_changes_in_one_request_all_or_nothing(world: World) -> None:
+    a = world.auth(world.key_a)
+    changes = {
+        "sites": [{"site_id": "site-a2", "name": "Second"}],
+        "gateways": [{"gateway_id": "gw-a2", "site_id": "site-a2"}],
+        "ders": [
+            {**DER, "der_id": f"bat-a2-{i}", "gateway_id": "gw-a2", "site_id": "site-a2"}
+            for i in range(3)
+        ],
+        "plants": [{"plant_id": "plant-a2", "members": ["bat-a2-0", "bat-a2-1", "pv-a1"]}],
+    }
+    broken = {**changes, "plants": [{"plant_id": "plant-a2", "members": ["bat-b1"]}]}
+    r = world.client.post("/v1/admin/registry", json=broken, headers=a)
+    assert r.status_code == 422 and "bat-b1" in r.json()["detail"]
+    assert world.client.get("/v1/ders/bat-a2-0", headers=a).status_code == 404  # nothing written
+    r = world.client.post("/v1/admin/registry", json=changes, headers=a)
+    assert r.status_code == 200, r.text
+    assert r.json()["ders"] == ["bat-a2-0", "bat-a2-1", "bat-a2-2"]
+    plant = world.client.get("/v1/plants/plant-a2", headers=a).json()
+    assert plant["members"] == ["bat-a2-0", "bat-a2-1", "pv-a1"]
+    assert (
+        world.client.get("/v1/plants/plant-a2", headers=world.auth(world.key_b)).status_code == 404
+    )

@@ -10,7 +10,7 @@ moment it is registered.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from vpp.application.auth import Principal
@@ -22,12 +22,12 @@ from vpp.application.store_ports import (
     SiteRecord,
 )
 from vpp.application.use_case_errors import Conflict, NotFound, Refused
-from vpp.domain.der import Der
 from vpp.domain.errors import InvalidValue
 from vpp.domain.ids import validate_id
 from vpp.domain.plant import Plant
 
 MAX_PLANT_MEMBERS = 10_000
+MAX_CHANGES = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,81 +73,113 @@ def import_registry(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TenantChanges:
+    """Registry changes of one tenant, applied together (one transaction)."""
+
+    sites: Sequence[tuple[str, str]] = ()  # (site_id, name)
+    gateways: Sequence[GatewayRecord] = ()
+    ders: Sequence[DerRecord] = ()
+    plants: Sequence[tuple[str, str, frozenset[str]]] = ()  # (plant_id, name, members)
+
+    def size(self) -> int:
+        return len(self.sites) + len(self.gateways) + len(self.ders) + len(self.plants)
+
+
 class TenantRegistry:
-    """Registry changes made by one tenant's admin key."""
+    """Registry changes made by one tenant's admin key.
+
+    Ids are global: a site, gateway, DER or plant id another tenant holds is a conflict.
+    Sites and gateways named by the changes must be the tenant's (already, or in the same
+    changes); a DER behind an unknown gateway registers that gateway on the DER's site.
+    """
 
     def __init__(self, store: RegistryStore) -> None:
         self._store = store
 
+    def _site_elsewhere(self, tenant_id: str, site_id: str | None) -> bool:
+        site = self._store.site(site_id) if site_id is not None else None
+        return site is not None and site.tenant_id != tenant_id
+
+    def apply(self, principal: Principal, changes: TenantChanges) -> RegistryImport:
+        if changes.size() > MAX_CHANGES:
+            raise Refused(f"at most {MAX_CHANGES} registry items per request")
+        tenant = principal.tenant_id
+        sites = [
+            SiteRecord(validate_id(sid, "site_id"), tenant, name) for sid, name in changes.sites
+        ]
+        for site in sites:
+            if self._site_elsewhere(tenant, site.site_id):
+                raise Conflict(f"site_id {site.site_id!r} is taken by another tenant")
+        new_sites = {s.site_id for s in sites}
+
+        def own_site(site_id: str | None, what: str) -> None:
+            if site_id is None:
+                raise Refused(f"{what} names one of your sites (site_id)")
+            if site_id in new_sites:
+                return
+            site = self._store.site(site_id)
+            if site is None or site.tenant_id != tenant:
+                raise NotFound("site", site_id)
+
+        gateways = {g.gateway_id: g for g in changes.gateways}
+        for gw in changes.gateways:
+            validate_id(gw.gateway_id, "gateway_id")
+            own_site(gw.site_id, f"gateway {gw.gateway_id}")
+            current = self._store.gateway(gw.gateway_id)
+            if current is not None and self._site_elsewhere(tenant, current.site_id):
+                raise Conflict(f"gateway_id {gw.gateway_id!r} is taken by another tenant")
+        for rec in changes.ders:
+            der = rec.der
+            own_site(der.site_id, f"DER {der.der_id}")
+            if self._store.der_tenants(der.der_id) - {tenant}:
+                raise Conflict(f"der_id {der.der_id!r} is taken by another tenant")
+            if der.gateway_id in gateways:
+                continue
+            current = self._store.gateway(der.gateway_id)
+            if current is not None and self._site_elsewhere(tenant, current.site_id):
+                raise Conflict(f"gateway_id {der.gateway_id!r} is another tenant's gateway")
+            if current is None:
+                gateways[der.gateway_id] = GatewayRecord(der.gateway_id, der.site_id)
+        new_ders = {rec.der.der_id for rec in changes.ders}
+        plants = [Plant(pid, tenant, members, name) for pid, name, members in changes.plants]
+        for plant in plants:
+            if not plant.members:
+                raise Refused(f"plant {plant.plant_id} needs at least one member DER")
+            if len(plant.members) > MAX_PLANT_MEMBERS:
+                raise Refused(f"a plant has at most {MAX_PLANT_MEMBERS} members")
+            current_plant = self._store.plant(plant.plant_id)
+            if current_plant is not None and current_plant.tenant_id != tenant:
+                raise Conflict(f"plant_id {plant.plant_id!r} is taken by another tenant")
+            unknown = sorted(
+                d for d in plant.members - new_ders if not self._store.der_visible(tenant, d)
+            )
+            if unknown:
+                raise Refused(
+                    f"plant {plant.plant_id}: unknown DERs (not registered on your sites "
+                    f"or plants): {unknown}"
+                )
+        data = RegistryImport(
+            sites=sites, gateways=list(gateways.values()), ders=list(changes.ders), plants=plants
+        )
+        self._store.import_registry(data)
+        return data
+
     def put_site(self, principal: Principal, site_id: str, name: str = "") -> SiteRecord:
-        validate_id(site_id, "site_id")
-        current = self._store.site(site_id)
-        if current is not None and current.tenant_id != principal.tenant_id:
-            raise Conflict(f"site_id {site_id!r} is taken by another tenant")
-        site = SiteRecord(site_id, principal.tenant_id, name)
-        self._store.import_registry(RegistryImport(sites=[site]))
-        return site
-
-    def _own_site(self, principal: Principal, site_id: str) -> SiteRecord:
-        site = self._store.site(site_id)
-        if site is None or site.tenant_id != principal.tenant_id:
-            raise NotFound("site", site_id)
-        return site
-
-    def _gateway_owned_elsewhere(self, principal: Principal, gateway: GatewayRecord) -> bool:
-        if gateway.site_id is None:
-            return False
-        site = self._store.site(gateway.site_id)
-        return site is not None and site.tenant_id != principal.tenant_id
+        return self.apply(principal, TenantChanges(sites=[(site_id, name)])).sites[0]
 
     def put_gateway(
         self, principal: Principal, gateway_id: str, site_id: str, name: str = ""
     ) -> GatewayRecord:
-        validate_id(gateway_id, "gateway_id")
-        self._own_site(principal, site_id)
-        current = self._store.gateway(gateway_id)
-        if current is not None and self._gateway_owned_elsewhere(principal, current):
-            raise Conflict(f"gateway_id {gateway_id!r} is taken by another tenant")
         gateway = GatewayRecord(gateway_id, site_id, name)
-        self._store.import_registry(RegistryImport(gateways=[gateway]))
-        return gateway
+        return self.apply(principal, TenantChanges(gateways=[gateway])).gateways[0]
 
     def put_der(self, principal: Principal, record: DerRecord) -> DerRecord:
-        """Register or update a DER on one of the tenant's sites, behind a gateway that is
-        the tenant's or new (a new gateway is registered on the DER's site)."""
-        der = record.der
-        if der.site_id is None:
-            raise Refused("a DER put through the API names one of your sites (site_id)")
-        self._own_site(principal, der.site_id)
-        owners = self._store.der_tenants(der.der_id)
-        if owners - {principal.tenant_id}:
-            raise Conflict(f"der_id {der.der_id!r} is taken by another tenant")
-        gateway = self._store.gateway(der.gateway_id)
-        if gateway is not None and self._gateway_owned_elsewhere(principal, gateway):
-            raise Conflict(f"gateway_id {der.gateway_id!r} is another tenant's gateway")
-        gateways = [GatewayRecord(der.gateway_id, der.site_id)] if gateway is None else []
-        self._store.import_registry(RegistryImport(gateways=gateways, ders=[record]))
-        return self._store.der_records([der.der_id])[der.der_id]
+        self.apply(principal, TenantChanges(ders=[record]))
+        return self._store.der_records([record.der.der_id])[record.der.der_id]
 
     def put_plant(
         self, principal: Principal, plant_id: str, members: Iterable[str], name: str = ""
     ) -> Plant:
-        plant = Plant(plant_id, principal.tenant_id, frozenset(members), name)
-        if not plant.members:
-            raise Refused("a plant needs at least one member DER")
-        if len(plant.members) > MAX_PLANT_MEMBERS:
-            raise Refused(f"a plant has at most {MAX_PLANT_MEMBERS} members")
-        current = self._store.plant(plant_id)
-        if current is not None and current.tenant_id != principal.tenant_id:
-            raise Conflict(f"plant_id {plant_id!r} is taken by another tenant")
-        unknown = sorted(
-            d for d in plant.members if not self._store.der_visible(principal.tenant_id, d)
-        )
-        if unknown:
-            raise Refused(f"unknown DERs (not registered on your sites or plants): {unknown}")
-        self._store.import_registry(RegistryImport(plants=[plant]))
-        return plant
-
-
-def der_record(der: Der, protocol: str | None = None, address: str | None = None) -> DerRecord:
-    return DerRecord(der, protocol, address)
+        changes = TenantChanges(plants=[(plant_id, name, frozenset(members))])
+        return self.apply(principal, changes).plants[0]

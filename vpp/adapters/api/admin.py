@@ -16,6 +16,8 @@ from vpp.adapters.api.admin_schemas import (
     KeyCreate,
     KeyIssued,
     PlantUpsert,
+    RegistryApplied,
+    RegistryChanges,
     SitePublic,
     SiteUpsert,
     TenantCreate,
@@ -109,3 +111,15 @@ def put_plant(body: PlantUpsert, principal: AdminKey, services: ServicesDep) -> 
     """Create a plant, or replace its name and members, from the caller's DERs."""
     plant = services.registry.put_plant(principal, body.plant_id, body.members, body.name)
     return PlantPublic.from_plant(plant)
+
+
+@router.post(
+    "/registry", response_model=RegistryApplied, responses=problem_responses(404, 409, 422)
+)
+def apply_registry(
+    body: RegistryChanges, principal: AdminKey, services: ServicesDep
+) -> RegistryApplied:
+    """Create or update many sites, gateways, DERs and plants of the caller's tenant at
+    once: all of them or, on any refusal, none."""
+    applied = services.registry.apply(principal, body.to_domain())
+    return RegistryApplied.from_import(applied)

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from vpp.application.auth import SCOPES, IssuedKey
-from vpp.application.registry import MAX_PLANT_MEMBERS
-from vpp.application.store_ports import DerRecord
+from vpp.application.registry import MAX_CHANGES, MAX_PLANT_MEMBERS, TenantChanges
+from vpp.application.store_ports import DerRecord, GatewayRecord, RegistryImport
 from vpp.domain.der import Der, DerKind, DerRatings
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -132,3 +132,49 @@ class PlantUpsert(_Strict):
     plant_id: Id
     name: Name = ""
     members: list[Id] = Field(min_length=1, max_length=MAX_PLANT_MEMBERS)
+
+
+class SiteItem(SiteUpsert):
+    site_id: Id
+
+
+class GatewayItem(GatewayUpsert):
+    gateway_id: Id
+
+
+class DerItem(DerUpsert):
+    der_id: Id
+
+
+class RegistryChanges(_Strict):
+    """Sites, gateways, DERs and plants of the caller's tenant, applied in one transaction
+    (the shape of ``registry.yaml`` plus the gateways' devices, without tenant ids)."""
+
+    sites: list[SiteItem] = Field(default_factory=list, max_length=MAX_CHANGES)
+    gateways: list[GatewayItem] = Field(default_factory=list, max_length=MAX_CHANGES)
+    ders: list[DerItem] = Field(default_factory=list, max_length=MAX_CHANGES)
+    plants: list[PlantUpsert] = Field(default_factory=list, max_length=MAX_CHANGES)
+
+    def to_domain(self) -> TenantChanges:
+        return TenantChanges(
+            sites=[(s.site_id, s.name) for s in self.sites],
+            gateways=[GatewayRecord(g.gateway_id, g.site_id, g.name) for g in self.gateways],
+            ders=[d.to_domain(d.der_id) for d in self.ders],
+            plants=[(p.plant_id, p.name, frozenset(p.members)) for p in self.plants],
+        )
+
+
+class RegistryApplied(BaseModel):
+    sites: list[str]
+    gateways: list[str]
+    ders: list[str]
+    plants: list[str]
+
+    @classmethod
+    def from_import(cls, data: RegistryImport) -> RegistryApplied:
+        return cls(
+            sites=[s.site_id for s in data.sites],
+            gateways=[g.gateway_id for g in data.gateways],
+            ders=[d.der.der_id for d in data.ders],
+            plants=[p.plant_id for p in data.plants],
+        )

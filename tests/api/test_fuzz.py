@@ -6,7 +6,7 @@ input must be accepted": the API refuses well-formed requests on purpose (an int
 the past, ratings that contradict the DER kind, an unknown member) with a 422 problem.
 ``VPP_FUZZ_EXAMPLES`` raises the examples per operation for a longer run.
 
-SQLite only (the store adapters are covered on both backends by the other API tests);
+SQLite by default (the store adapters are covered on both backends by the other API tests);
 a bounded number of examples per operation keeps this in the suite's time budget.
 """
 
@@ -32,8 +32,16 @@ MAX_EXAMPLES = int(os.environ.get("VPP_FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
-    db_url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'vpp.sqlite'}"
+def fuzz_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SQLite; ``VPP_FUZZ_BACKEND=mysql`` fuzzes against the private MariaDB instead."""
+    if os.environ.get("VPP_FUZZ_BACKEND") == "mysql":
+        return str(request.getfixturevalue("mariadb").create_database("vpp_fuzz"))
+    return f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'vpp.sqlite'}"
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(fuzz_db_url: str) -> Iterator[tuple[FastAPI, str]]:
+    db_url = fuzz_db_url
     app = build_api(db_url)
     seed_registry(db_url)
     store = SqlReadModelStore.from_url(db_url)

@@ -107,9 +107,9 @@ def shortfall_statement(
     t = env.total
     iv = intervals[where]
     asked = f"{'a change of ' if mode is DispatchMode.RELATIVE else ''}{_kw(iv.p_w)}"
-    unavailable = f"; unavailable (no fresh reading): {list(env.unavailable)}" * bool(
-        env.unavailable
-    )
+    unavailable = ""
+    if env.unavailable:
+        unavailable = f"; unavailable (no fresh reading): {list(env.unavailable)}"
     return worst, (
         f"shortfall: the plant can reach {_kw(t.p_min_w)} to {_kw(t.p_max_w)} now "
         f"(at {_kw(t.p_now_w)}, up {_kw(t.up_w)}, down {_kw(t.down_w)}; "
@@ -218,13 +218,15 @@ class DispatchRequests:
         return self._view(self._tenant_dispatch(tenant_id, dispatch_id))
 
     def cancel(self, tenant_id: str, dispatch_id: str) -> DispatchView:
-        record = self._tenant_dispatch(tenant_id, dispatch_id)
-        if not self._dispatches.cancel(dispatch_id, self._now()):
-            current = self._tenant_dispatch(tenant_id, dispatch_id)
+        """Cancel unless final; the dispatcher sees ``cancelled`` and stops sending."""
+        self._tenant_dispatch(tenant_id, dispatch_id)
+        cancelled = self._dispatches.cancel(dispatch_id, self._now())
+        current = self._tenant_dispatch(tenant_id, dispatch_id)
+        if not cancelled:
             raise Conflict(
                 f"dispatch {dispatch_id} is {current.status} (final): it cannot be cancelled"
             )
-        return self._view(self._tenant_dispatch(tenant_id, record.dispatch_id))
+        return self._view(current)
 
     def list(self, tenant_id: str, *, plant_id: str | None, limit: int) -> list[DispatchRecord]:
         return self._dispatches.list_for_tenant(tenant_id, plant_id=plant_id, limit=limit)

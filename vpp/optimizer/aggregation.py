@@ -171,5 +171,5 @@ def _share(total: float, lo: FloatArray, cap: FloatArray, weight: FloatArray) ->
     if total >= cap.sum():
         return cap.copy()
     w = np.maximum(weight, 1e-9 * max(1.0, float(weight.max(initial=0.0))))
-    result = allocate(lo, cap, total, cost_quad=1.0 / w)
+    result = allocate(lo, cap, total, cost_quad=1.0 / w, compute_objective=False)
     return np.clip(result.p_w, lo, cap)

@@ -65,11 +65,13 @@ def allocate(
     cost_lin: FloatArray | None = None,
     cost_quad: FloatArray | None = None,
     p_ref_w: FloatArray | None = None,
+    compute_objective: bool = True,
 ) -> Allocation:
     """Exact least-cost split of ``target_w`` within ``[lo_w, hi_w]``.
 
     Costs are rates (currency per hour): ``cost_lin`` per W, ``cost_quad`` per W² around
-    ``p_ref_w`` (default 0).  An unreachable target gives status ``INFEASIBLE``, every DER
+    ``p_ref_w`` (default 0); ``compute_objective=False`` skips the objective (inner loops).
+    An unreachable target gives status ``INFEASIBLE``, every DER
     at the limit nearest the target and a :class:`Binding` with the shortfall.
     """
     lo = np.asarray(lo_w, dtype=np.float64)
@@ -95,7 +97,8 @@ def allocate(
             Binding("plant power limit", slack),
         )
     p, lam = _clear(lo, hi, c, a, r, float(np.clip(target_w, lo_sum, hi_sum)))
-    return Allocation(SolveStatus.OPTIMAL, p, target_w, lam, allocation_cost(p, c, a, r))
+    objective = allocation_cost(p, c, a, r) if compute_objective else float("nan")
+    return Allocation(SolveStatus.OPTIMAL, p, target_w, lam, objective)
 
 
 def _clear(

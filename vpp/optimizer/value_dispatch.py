@@ -25,7 +25,7 @@ from vpp.optimizer.storage_dp import backward
 
 IntArray = NDArray[np.int64]
 #: relative weight of the quadratic term that spreads equal-cost segments over devices
-SPREAD = 1e-6
+SPREAD = 1e-4
 
 
 def dispatch_with_values(oracle: FleetOracle, lam: FloatArray) -> FleetSchedules:
@@ -76,7 +76,14 @@ def dispatch_with_values(oracle: FleetOracle, lam: FloatArray) -> FleetSchedules
         scale = max(float(np.abs(costs).max(initial=0.0)), 1e-12) * SPREAD
         weights = np.concatenate(weight_parts) if weight_parts else np.zeros(0)
         quad = np.concatenate((scale / np.maximum(weights, 1e-9), [0.0, 0.0]))
-        res = allocate(lo, hi, float(pb.target_w[t]) - base, cost_lin=lin, cost_quad=quad)
+        res = allocate(
+            lo,
+            hi,
+            float(pb.target_w[t]) - base,
+            cost_lin=lin,
+            cost_quad=quad,
+            compute_objective=False,
+        )
         take = np.clip(res.p_w[: lengths.size], 0.0, lengths)
         if s is not None and values is not None:
             p = _p_min_again(oracle, values[t], e, t) + np.bincount(

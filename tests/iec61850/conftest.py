@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,43 @@ def sim_fleet() -> Iterator[dict[str, dict[str, Any]]]:
         yield {e["der_id"]: e for e in fleet.endpoints}
     finally:
         fleet.stop()
+
+
+@pytest.fixture(scope="module")
+def threaded_servers() -> Iterator[list[dict[str, Any]]]:
+    """Two minimal libiec61850 servers on their own threads (``fleet_server.py``, its own
+    process): a peer whose reports flow without any request from the client."""
+    base = free_port()
+    args = ["--base-port", str(base), "--count", "2", "--prefix", f"F{base}", "--ctl", "mixed"]
+    cmd = [sys.executable, "-m", "tests.iec61850.fleet_server", *args, "--duration", "600"]
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        line = proc.stdout.readline() if proc.stdout else b""
+        assert line.startswith(b"READY"), line
+        # libiec61850's SWIG layer prints on stdout: drain it or the servers block on a full pipe
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+        scl = str(root / "models" / "iec61850-7-420" / "battery.icd")
+        yield [
+            {
+                "der_id": f"f-{i}",
+                "kind": "battery",
+                "host": "127.0.0.1",
+                "port": base + i,
+                "ied": f"F{base}D{i:03d}",
+                "ld": f"F{base}D{i:03d}DER",
+                "ld_inst": "DER",
+                "scl": scl,
+            }
+            for i in range(2)
+        ]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def driver_for(endpoint: dict[str, Any], **kwargs: Any) -> Iec61850Driver:

@@ -48,13 +48,33 @@ async def test_reading_is_normalised_with_the_source_timestamp(sim_fleet, driver
     assert reading.ts.microsecond % 1000 == 0  # millisecond source stamps, not receipt time
 
 
-async def test_reports_feed_readings_without_polling(sim_fleet, drivers) -> None:
-    driver = drivers(sim_fleet["pv-0001"], poll_s=1.0)
+async def test_reports_feed_readings_without_polling(threaded_servers, drivers) -> None:
+    driver = drivers(threaded_servers[0], poll_s=5.0)  # fallback only after 10 s silence
     await driver.connect()
     first = await driver.read()
     assert await wait_for(lambda: _newer(driver, first.ts))
     assert driver.reports_received >= 2
-    assert driver.fallback_reads == 1  # only the read at connect
+    assert driver.fallback_reads == 1  # only the read at connect: the rest came by report
+
+
+@pytest.mark.xfail(
+    reason="simulators' threadless servers (996ea27) send reports only when a request "
+    "arrives; the driver falls back to reads meanwhile",
+    strict=False,
+)
+async def test_simulator_reports_flow_without_requests(sim_fleet, drivers) -> None:
+    driver = drivers(sim_fleet["pv-0001"], poll_s=5.0)
+    await driver.connect()
+    first = await driver.read()
+    assert await wait_for(lambda: _newer(driver, first.ts))
+    assert driver.fallback_reads == 1
+
+
+async def test_reports_go_stale_then_reads_take_over(sim_fleet, drivers) -> None:
+    driver = drivers(sim_fleet["pv-0001"], poll_s=0.5)  # stale after 1.5 s (intgPd 1 s)
+    await driver.connect()
+    first = await driver.read()
+    assert await wait_for(lambda: _newer(driver, first.ts))  # by report or by read
     reading = await driver.read()
     assert reading.p_avail_w is not None and reading.p_avail_w >= 0.0
     assert reading.soc is None

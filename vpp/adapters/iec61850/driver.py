@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -202,6 +203,9 @@ class Iec61850Driver:
             raise DeviceError(self.der_id, f"garbage from device: {exc}") from exc
 
     async def apply_setpoint(self, p_w: float, revert_after_s: float) -> Applied:
+        if not math.isfinite(p_w) or not math.isfinite(revert_after_s):
+            reason = f"not a setpoint: {p_w} W, revert after {revert_after_s} s"
+            raise DeviceError(self.der_id, reason, transient=False)
         session = self._session
         if session is None:
             raise DeviceError(self.der_id, "not connected")

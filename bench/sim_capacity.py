@@ -4,8 +4,9 @@
                                  [--seconds 20] [--out bench/results/sim_capacity.json]
 
 For each level it starts a fleet of N devices of one protocol (worker processes, as
-``vpp sim serve`` does), connects one client per device from this process and polls
-every device once a second (SunSpec: the 701 measurement block with pymodbus;
+``vpp sim serve`` does), connects one client per device from separate client processes
+(one per 500 devices unless ``--client-procs`` says otherwise) and polls every device
+once a second (SunSpec: the 701 measurement block with pymodbus;
 IEC 61850: ``MMXU1.TotW.mag.f`` with the open61850 client, 8 polling threads).  It
 reports request latency (p50 / p99 / max), errors, the server processes' CPU (percent of
 one core, summed) and resident memory, and the client's CPU.  A level passes when
@@ -149,41 +150,49 @@ def poll_iec(endpoints: list[dict], seconds: float, warmup: float) -> tuple[list
     return latencies, errors[0]
 
 
-def run_level(protocol: str, n: int, seconds: float, warmup: float = 5.0) -> dict:
+def _client_process(protocol: str, endpoints: list[dict], seconds: float, warmup: float, q) -> None:
+    t0 = os.times()
+    if protocol == "sunspec":
+        latencies, errors = asyncio.run(poll_sunspec(endpoints, seconds, warmup))
+    else:
+        latencies, errors = poll_iec(endpoints, seconds, warmup)
+    t1 = os.times()
+    q.put((latencies, errors, t1.user + t1.system - t0.user - t0.system))
+
+
+def run_level(protocol: str, n: int, seconds: float, clients: int, warmup: float = 5.0) -> dict:
+    """One level: N devices, polled at 1 Hz by ``clients`` client processes."""
+    import multiprocessing as mp
+
     t_start = time.monotonic()
-    per = {"sunspec": 500, "iec61850": 100}
+    per = {"sunspec": int(os.environ.get("SIM_PER_PROCESS", 500)), "iec61850": 100}
     fleet = start_fleet(fleet_of(n, protocol), per_process=per, ready_timeout_s=180)
     started_s = time.monotonic() - t_start
     try:
         pids = fleet.pids
-        client0 = os.times()
-        if protocol == "sunspec":
-            poller = poll_sunspec(fleet.endpoints, seconds, warmup)
-            cpu0 = {}
-
-            async def measured():
-                await asyncio.sleep(warmup)
-                cpu0.update({p: cpu_seconds(p) for p in pids})
-                return None
-
-            async def both():
-                res, _ = await asyncio.gather(poller, measured())
-                return res
-
-            latencies, errors = asyncio.run(both())
-        else:
-            cpu0 = {}
-            timer = threading.Timer(warmup, lambda: cpu0.update({p: cpu_seconds(p) for p in pids}))
-            timer.start()
-            latencies, errors = poll_iec(fleet.endpoints, seconds, warmup)
+        ctx = mp.get_context("fork")
+        q = ctx.Queue()
+        procs = [
+            ctx.Process(
+                target=_client_process,
+                args=(protocol, fleet.endpoints[k::clients], seconds, warmup, q),
+            )
+            for k in range(clients)
+        ]
+        for p in procs:
+            p.start()
+        time.sleep(warmup + 1.0)  # clients connect, then measure
+        cpu0 = {p: cpu_seconds(p) for p in pids}
+        t0 = time.monotonic()
+        results = [q.get(timeout=seconds + warmup + 300) for _ in procs]
+        elapsed = time.monotonic() - t0
         cpu1 = {p: cpu_seconds(p) for p in pids}
-        client1 = os.times()
-        server_cpu = sum(cpu1[p] - cpu0.get(p, cpu1[p]) for p in pids) / seconds * 100
-        client_cpu = (
-            (client1.user + client1.system - client0.user - client0.system)
-            / (seconds + warmup)
-            * 100
-        )
+        for p in procs:
+            p.join()
+        latencies = [x for r in results for x in r[0]]
+        errors = sum(r[1] for r in results)
+        client_cpu = sum(r[2] for r in results) / (seconds + warmup) * 100
+        server_cpu = sum(cpu1[p] - cpu0[p] for p in pids) / max(elapsed, 1e-9) * 100
         rss = sum(rss_mb(p) for p in pids)
         alive = fleet.alive()
     finally:
@@ -193,6 +202,7 @@ def run_level(protocol: str, n: int, seconds: float, warmup: float = 5.0) -> dic
         "protocol": protocol,
         "devices": n,
         "processes": len(pids),
+        "client_processes": clients,
         "start_s": round(started_s, 2),
         "requests": len(latencies),
         "req_per_s": round(len(latencies) / seconds, 1),
@@ -210,8 +220,9 @@ def run_level(protocol: str, n: int, seconds: float, warmup: float = 5.0) -> dic
 
 
 def table(rows: list[dict]) -> str:
-    cols = ("protocol", "devices", "processes", "req_per_s", "p50_ms", "p99_ms", "max_ms",
-            "errors", "server_cpu_pct", "server_rss_mb", "client_cpu_pct", "pass")  # fmt: skip
+    cols = ("protocol", "devices", "processes", "client_processes", "req_per_s", "p50_ms",
+            "p99_ms", "max_ms", "errors", "server_cpu_pct", "server_rss_mb", "client_cpu_pct",
+            "pass")  # fmt: skip
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
@@ -222,12 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sunspec", default="250,500,1000,1500")
     ap.add_argument("--iec", default="100,200,300,400")
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--client-procs", type=int, default=0, help="0: one per 500 devices")
     ap.add_argument("--out", type=Path, default=Path("bench/results/sim_capacity.json"))
     args = ap.parse_args(argv)
     rows: list[dict] = []
     for protocol, levels in (("sunspec", args.sunspec), ("iec61850", args.iec)):
         for n in [int(x) for x in levels.split(",") if x]:
-            row = run_level(protocol, n, args.seconds)
+            clients = args.client_procs or max(1, -(-n // 500))
+            row = run_level(protocol, n, args.seconds, clients)
             rows.append(row)
             print(json.dumps(row), flush=True)
             if not row["pass"]:

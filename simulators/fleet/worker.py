@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from simulators.physics import DerModel, make_model
 from vpp.domain.scl import SclDocument, parse_scl
 
 log = logging.getLogger("simulators.worker")
+TICK_CHUNK = 50  # devices stepped between two looks at the sockets
 IEC_SWEEP_S = 0.003  # how often the IEC 61850 servers of a worker look for requests
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420"
 
@@ -95,18 +97,26 @@ class Shard:
             self.endpoints.append(endpoint_of(d, port, self.models_dir / f"{d.kind}.icd"))
             return
 
-    def tick(self, now: datetime) -> None:
-        for server in self.sunspec:
+    def tick(self, now: datetime, part: slice = slice(None)) -> None:
+        for server in self.sunspec[part]:
             dev = server.device
             dt = (now - self._last.get(dev.model.der_id, now)).total_seconds()
             dev.tick(now, dt)
             self._last[dev.model.der_id] = now
-        for server in self.iec:
+        for server in self.iec[part]:
             m = server.model
             dt = (now - self._last.get(m.der_id, now)).total_seconds()
             m.step(now, dt)
             self._last[m.der_id] = now
             server.publish(now)
+
+    async def tick_in_chunks(self, now: datetime) -> None:
+        """Step everything, yielding to requests between chunks of devices."""
+        for start in range(0, max(len(self.sunspec), len(self.iec)), TICK_CHUNK):
+            self.tick(now, slice(start, start + TICK_CHUNK))
+            for server in self.iec:
+                server.serve_once()
+            await asyncio.sleep(0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Step the physics every ``step_s``; between steps, sweep the IEC servers."""
@@ -122,7 +132,7 @@ class Shard:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=max(0.0, next_tick - loop.time()))
             if loop.time() >= next_tick:
-                self.tick(datetime.now(UTC))
+                await self.tick_in_chunks(datetime.now(UTC))
                 next_tick += self.step_s
                 if next_tick < loop.time():  # fell behind: do not try to catch up
                     next_tick = loop.time() + self.step_s
@@ -144,6 +154,7 @@ async def serve(devices: list[DeviceSpec], ready_fd: int, step_s: float, models_
     shard = Shard(devices, step_s, models_dir)
     try:
         await shard.start()
+        gc.freeze()  # the servers' long-lived objects need not be scanned again
         with os.fdopen(ready_fd, "w", encoding="utf-8") as ready:
             ready.write(json.dumps(shard.endpoints) + "\n")
         await shard.run(stop)

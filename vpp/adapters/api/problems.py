@@ -8,6 +8,7 @@ becomes a 500 problem without internals (and is logged).
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -95,7 +96,10 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    try:
+        title = HTTPStatus(exc.status_code).phrase  # RFC 9457: about:blank takes the phrase
+    except ValueError:
+        title = "HTTP error"
     response = problem_response(request, exc.status_code, "", title, str(exc.detail))
     if exc.headers:
         response.headers.update(exc.headers)

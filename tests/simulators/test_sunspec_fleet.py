@@ -163,3 +163,39 @@ def test_bad_writes_get_modbus_exceptions(demo_fleet: RunningFleet):
             ctl.WSetRvrtRem.write()
     finally:
         dev.close()
+
+
+FOLLOW_TARGET = {  # a setpoint each kind can hold whatever its state (W); None: not strict
+    "pv": lambda r: 0.0,
+    "battery": lambda r: r["p_min_w"] / 4,
+    "ev_charger": lambda r: 0.0,
+    "flexible_load": lambda r: 0.0,
+    "heat_pump": lambda r: None,  # the comfort band may force it on
+}
+
+
+def test_every_sunspec_simulator_follows_a_wset(demo_fleet: RunningFleet):
+    for e in demo_fleet.by_protocol("sunspec"):
+        r = e["ratings"]
+        target = FOLLOW_TARGET[e["kind"]](r)
+        dev = connect(e)
+        try:
+            ctl = dev.models[704][0]
+            ctl.WSetMod.value = 1
+            wanted = int(target if target is not None else r["p_min_w"] / 2)
+            ctl.WSet.value = wanted
+            ctl.WSetRvrtTms.value = 30
+            ctl.WSetEna.value = 1
+            ctl.write()
+            ctl.read()
+            assert (ctl.WSetEna.value, ctl.WSet.value) == (1, wanted)
+            if target is not None:
+                tolerance = 0.02 * (r["p_max_w"] - r["p_min_w"])
+                assert wait_for(lambda d=dev, t=target, tol=tolerance: abs(watts(d) - t) <= tol), e[
+                    "der_id"
+                ]
+            assert r["p_min_w"] - 10 <= watts(dev) <= r["p_max_w"] + 10
+            ctl.WSetEna.value = 0
+            ctl.write()
+        finally:
+            dev.close()

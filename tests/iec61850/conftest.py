@@ -68,21 +68,31 @@ def sim_fleet() -> Iterator[dict[str, dict[str, Any]]]:
         fleet.stop()
 
 
+def start_threaded_servers(count: int) -> tuple[subprocess.Popen[bytes], int]:
+    """``fleet_server.py`` on free ports; a port taken meanwhile means another try."""
+    root = Path(__file__).resolve().parents[2]
+    for _ in range(5):
+        base = free_port()
+        args = ["--base-port", str(base), "--count", str(count), "--prefix", f"F{base}"]
+        cmd = [sys.executable, "-m", "tests.iec61850.fleet_server", *args, "--duration", "600"]
+        proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = proc.stdout.readline() if proc.stdout else b""
+        if line.startswith(b"READY"):
+            # libiec61850's SWIG layer prints on stdout: drain it, or a full pipe blocks it
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+            return proc, base
+        proc.kill()
+        proc.wait()
+    raise RuntimeError("fleet_server did not start in 5 tries")
+
+
 @pytest.fixture(scope="module")
 def threaded_servers() -> Iterator[list[dict[str, Any]]]:
     """Two minimal libiec61850 servers on their own threads (``fleet_server.py``, its own
-    process): a peer whose reports flow without any request from the client."""
-    base = free_port()
-    args = ["--base-port", str(base), "--count", "2", "--prefix", f"F{base}", "--ctl", "mixed"]
-    cmd = [sys.executable, "-m", "tests.iec61850.fleet_server", *args, "--duration", "600"]
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process; even = direct, odd = SBO): a peer whose reports flow without any request."""
+    proc, base = start_threaded_servers(2)
+    scl = str(Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420" / "battery.icd")
     try:
-        line = proc.stdout.readline() if proc.stdout else b""
-        assert line.startswith(b"READY"), line
-        # libiec61850's SWIG layer prints on stdout: drain it or the servers block on a full pipe
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
-        scl = str(root / "models" / "iec61850-7-420" / "battery.icd")
         yield [
             {
                 "der_id": f"f-{i}",

@@ -3,7 +3,8 @@
 Every measured value is written with its quality and the source timestamp of the
 reading.  ``DRCC1.OutWSet.mxVal`` is the setpoint in force, or the measured power when
 the unit runs autonomously.  ``DGEN1.GnOpSt``: 1 off, 2 standby (0 W), 3 running,
-4 limited (a setpoint or limit is in force).
+4 limited (a setpoint or limit is in force).  Units are single-phase: ``PhV.phsA`` carries
+the voltage, the other phases have quality invalid.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from simulators.iec61850.server import IecServer
 
 OP_OFF, OP_STANDBY, OP_RUNNING, OP_LIMITED = 1, 2, 3, 4
+UNUSED_PHASES = ("phsB", "phsC", "neut", "net", "res")
 
 
 class Publisher:
@@ -80,6 +82,10 @@ class Publisher:
         self._float("DRAT1.MaxWIn.setMag.f", -r.p_min_w)
         self._float("DRAT1.WhRtg.setMag.f", r.energy_wh or 0.0)
         self._float("DRAT1.MinWStbl.setMag.f", r.min_stable_w)
+        for phase in UNUSED_PHASES:  # single-phase units: the other phases are not measured
+            da = self._a(f"MMXU1.PhV.{phase}.q")
+            if da is not None:
+                iec.IedServer_updateQuality(self.server.server, da, iec.QUALITY_VALIDITY_INVALID)
 
     def write(self, now: datetime, qualities: Mapping[Quality, int]) -> None:
         m = self.server.model

@@ -8,6 +8,7 @@ initial image through :class:`sunspec2.device.Model`, so the layout is pysunspec
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -95,38 +96,72 @@ class ModelImage:
         return address - BASE_ADDRESS
 
 
+@dataclass(frozen=True, slots=True)
+class _ModelLayout:
+    """One model as pysunspec2 lays it out: its empty image and its top-level points."""
+
+    registers: tuple[int, ...]
+    points: tuple[tuple[str, int, int, str, str | None, frozenset[int]], ...]
+
+
+@functools.cache
+def _layout(model_id: int) -> _ModelLayout:
+    model = Model(model_id=model_id, data={})
+    if model.error_info:
+        raise ValueError(f"SunSpec model {model_id}: {model.error_info}")
+    raw = model.get_mb()
+    points = []
+    for name, p in model.points.items():
+        pdef = p.pdef
+        sf = pdef.get("sf") if isinstance(pdef.get("sf"), str) else None
+        symbols = frozenset(int(s["value"]) for s in pdef.get("symbols", []))
+        points.append((name, int(p.offset), int(p.len), str(pdef["type"]), sf, symbols))
+    return _ModelLayout(struct.unpack(f">{len(raw) // 2}H", raw), tuple(points))
+
+
+def _encode_initial(p: PointDef, value: Any) -> list[int]:
+    if p.type == "string":
+        data = str(value).encode("ascii")[: p.size * 2].ljust(p.size * 2, b"\0")
+        return list(struct.unpack(f">{p.size}H", data))
+    return encode(p.type, int(value))
+
+
 def build_image(
     models: Iterable[tuple[int, Mapping[str, Any]]], writable: Mapping[int, frozenset[str]]
 ) -> ModelImage:
     """Lay out ``models`` (id, initial raw point values) from ``BASE_ADDRESS``.
 
-    ``writable`` names, per model, the points this device accepts writes to; every other
-    point is read-only on the wire whatever the model definition allows.
+    The layout of each model (offsets, sizes, types, "not implemented" values) is
+    pysunspec2's, built once per model id.  ``writable`` names, per model, the points this
+    device accepts writes to; every other point is read-only on the wire whatever the
+    model definition allows.
     """
     regs: list[int] = list(SUNS_MARKER)
     points: dict[str, PointDef] = {}
     addresses: dict[int, int] = {}
     for model_id, data in models:
-        model = Model(model_id=model_id, data=dict(data))
-        if model.error_info:
-            raise ValueError(f"SunSpec model {model_id}: {model.error_info}")
+        layout = _layout(model_id)
         addr = BASE_ADDRESS + len(regs)
         addresses[model_id] = addr
-        raw = model.get_mb()
-        regs.extend(struct.unpack(f">{len(raw) // 2}H", raw))
-        for name, p in model.points.items():
-            pdef = p.pdef
-            symbols = frozenset(int(s["value"]) for s in pdef.get("symbols", []))
-            points[f"{model_id}.{name}"] = PointDef(
+        regs.extend(layout.registers)
+        for name, offset, size, type_, sf, symbols in layout.points:
+            p = PointDef(
                 model_id=model_id,
                 name=name,
-                address=addr + p.offset,
-                size=int(p.len),
-                type=str(pdef["type"]),
+                address=addr + offset,
+                size=size,
+                type=type_,
                 writable=name in writable.get(model_id, frozenset()),
-                sf=pdef.get("sf") if isinstance(pdef.get("sf"), str) else None,
+                sf=sf,
                 symbols=symbols,
             )
+            points[f"{model_id}.{name}"] = p
+            if name in data:
+                i = p.address - BASE_ADDRESS
+                regs[i : i + size] = _encode_initial(p, data[name])
+        unknown = set(data) - {name for name, *_ in layout.points}
+        if unknown:
+            raise ValueError(f"SunSpec model {model_id} has no points {sorted(unknown)}")
     regs.extend(END_MARKER)
     writable_points = {p.name: p for p in points.values() if p.writable}
     return ModelImage(regs, points, addresses, writable_points)

@@ -99,3 +99,22 @@ def test_an_ev_charger_without_a_car_reports_soc_as_not_implemented():
     dev.tick(T0, 1.0)
     assert read(dev, 713, "SoC") == 0xFFFF
     assert read(dev, 701, "W") == 0
+
+
+@pytest.mark.parametrize("kind", ["pv", "battery", "ev_charger", "chp", "heat_pump"])
+def test_image_equals_the_one_pysunspec2_builds_itself(kind):
+    import struct
+
+    from sunspec2.device import Model
+
+    from simulators.sunspec.image import WRITABLE, _models, scale_factors
+    from simulators.sunspec.points import END_MARKER, SUNS_MARKER, build_image
+
+    m = make_model(kind, f"{kind}-0001", example_ratings(kind))
+    models = _models(m, scale_factors(m.ratings), 1)
+    expected = list(SUNS_MARKER)
+    for model_id, data in models:
+        raw = Model(model_id=model_id, data=dict(data)).get_mb()
+        expected += struct.unpack(f">{len(raw) // 2}H", raw)
+    expected += END_MARKER
+    assert build_image(models, WRITABLE).registers == expected

@@ -149,15 +149,19 @@ def disaggregate(
     d = np.zeros((n, t_))
     energy = np.zeros((n, t_))
     for t in range(t_):
+        # charge first (room-limited), then discharge from what is stored after it (the
+        # LP may do both in one step when prices are negative)
         room = np.maximum(ceil[:, t] - e, 0.0)
-        usable = np.maximum(e - floor[:, t], 0.0)
         c_cap = np.minimum(s.charge_max_w[:, t], room / (s.eff_charge * dt_h))
-        d_cap = np.minimum(s.discharge_max_w[:, t], usable * s.eff_discharge / dt_h)
-        # below the reachable floor (or above the ceiling) a member must move now
+        # below the reachable floor a member must charge now
         c_lo = np.minimum(np.maximum(floor[:, t] - e, 0.0) / (s.eff_charge * dt_h), c_cap)
-        d_lo = np.minimum(np.maximum(e - ceil[:, t], 0.0) * s.eff_discharge / dt_h, d_cap)
         for k, idx in enumerate(members):
             c[idx, t] = _share(charge_w[k, t], c_lo[idx], c_cap[idx], room[idx])
+        e_mid = e + c[:, t] * s.eff_charge * dt_h
+        usable = np.maximum(e_mid - floor[:, t], 0.0)
+        d_cap = np.minimum(s.discharge_max_w[:, t], usable * s.eff_discharge / dt_h)
+        d_lo = np.minimum(np.maximum(e_mid - ceil[:, t], 0.0) * s.eff_discharge / dt_h, d_cap)
+        for k, idx in enumerate(members):
             d[idx, t] = _share(discharge_w[k, t], d_lo[idx], d_cap[idx], usable[idx])
         e = e + (c[:, t] * s.eff_charge - d[:, t] / s.eff_discharge) * dt_h
         energy[:, t] = e

@@ -139,6 +139,18 @@ def test_refusals_say_why(world: World) -> None:
     naive["intervals"][0]["start"] = "2026-11-26T12:00:00"
     refused(naive, "k7", "timezone")
     refused({"mode": "up", "intervals": []}, "k8", "mode")
+    for i, (start, duration) in enumerate(
+        [
+            ("9999-12-31T23:59:00Z", "PT15M"),
+            ("0001-01-01T00:00:00+14:00", "PT15M"),
+            ("2026-11-26T15:00:00Z", "P99999999999999999999D"),
+        ]
+    ):
+        extreme = {
+            "mode": "absolute",
+            "intervals": [{"start": start, "duration": duration, "p_kw": 1}],
+        }
+        refused(extreme, f"k-extreme-{i}", "year")
     with world.store.engine.begin() as con:
         con.execute(
             insert(s.plants),

@@ -107,6 +107,9 @@ def test_plant_telemetry_sums_members_per_minute(world: World) -> None:
         ("/v1/ders/bat-a1/telemetry", {"resolution": "5m"}, "resolution"),
         ("/v1/ders/bat%20a1/telemetry", {}, "pattern"),
         ("/v1/plants", {"limit": "0"}, "limit"),
+        ("/v1/ders/bat-a1/telemetry", {"start": "0001-01-01T00:00:00+14:00"}, "year"),
+        ("/v1/plants/plant-a/telemetry", {"end": "9999-12-31T23:59:59-14:00"}, "year"),
+        ("/v1/plants/plant-a/telemetry", {"end": "0001-01-01T00:10:00Z"}, "year"),
     ],
 )
 def test_bad_ranges_are_422_with_reason(world: World, path: str, params: dict, words: str) -> None:

@@ -95,8 +95,11 @@ def resolve_range(
     raw_allowed: bool = True,
 ) -> TimeRange:
     """Defaults (the last hour; raw up to an hour, else 1 min) and bounds of a range."""
-    end = end.astimezone(UTC) if end is not None else now
-    start = start.astimezone(UTC) if start is not None else end - DEFAULT_RANGE
+    try:
+        end = end.astimezone(UTC) if end is not None else now
+        start = start.astimezone(UTC) if start is not None else end - DEFAULT_RANGE
+    except OverflowError:
+        raise Refused("start and end must lie between years 1 and 9999 in UTC") from None
     if start >= end:
         raise Refused(f"start {format_rfc3339(start)} must be before end {format_rfc3339(end)}")
     span = end - start

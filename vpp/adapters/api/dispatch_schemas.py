@@ -43,7 +43,12 @@ class IntervalCreate(BaseModel):
             duration = parse_duration(self.duration)
             start = require_aware(self.start, f"interval {idx} start")
             _ = start + duration  # the end must be representable
-        except (OverflowError, ValueError) as exc:
+        except OverflowError:
+            raise InvalidValue(
+                f"interval {idx}: start and end must lie between years 1 and 9999 in UTC, "
+                f"and the duration below {MAX_DURATION.days} day"
+            ) from None
+        except ValueError as exc:
             raise InvalidValue(f"interval {idx}: {exc}") from None
         if not MIN_DURATION <= duration <= MAX_DURATION:
             raise InvalidValue(

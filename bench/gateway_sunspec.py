@@ -102,6 +102,8 @@ async def measure(n: int, nats_url: str, data: Path, warmup_s: float, measure_s:
         gw.cycle_samples.clear()
         lag = built.metrics.publish_lag
         lag0 = (lag._sum.get(), sum(b.get() for b in lag._buckets))
+        poll = built.metrics.poll_latency
+        poll0 = (poll._sum.get(), sum(b.get() for b in poll._buckets))
         r0 = resource.getrusage(resource.RUSAGE_SELF)
         s0 = sum(proc_cpu_s(p.pid) for p in procs)
         n0, t0 = gw.readings_produced, time.monotonic()
@@ -112,6 +114,7 @@ async def measure(n: int, nats_url: str, data: Path, warmup_s: float, measure_s:
         readings = gw.readings_produced - n0
         samples = list(gw.cycle_samples)
         lag1 = (lag._sum.get(), sum(b.get() for b in lag._buckets))
+        poll1 = (poll._sum.get(), sum(b.get() for b in poll._buckets))
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         healthy = sum(r.healthy for r in gw.runners.values())
         depth = built.buffer.depth_readings
@@ -132,6 +135,7 @@ async def measure(n: int, nats_url: str, data: Path, warmup_s: float, measure_s:
         "sim_cpu_pct": round(100 * (s1 - s0) / wall, 1),
         "publish_lag_mean_ms": round(1e3 * (lag1[0] - lag0[0]) / max(1.0, lag1[1] - lag0[1]), 1),
         "buffer_depth_end": depth,
+        "poll_mean_ms": round(1e3 * (poll1[0] - poll0[0]) / max(1.0, poll1[1] - poll0[1]), 2),
         "mean_cycle_ms": round(statistics.fmean(samples) * 1e3, 2) if samples else None,
     }
 

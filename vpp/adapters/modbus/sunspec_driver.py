@@ -90,7 +90,7 @@ class SunSpecDriver:
         except (TimeoutError, Exception) as exc:
             raise DeviceError(self.der_id, f"read {address}+{count}: {exc or 'timeout'}") from exc
         if rr.isError():
-            raise DeviceError(self.der_id, f"read {address}+{count} refused: {rr}")
+            raise DeviceError(self.der_id, f"read {address}+{count} refused: {rr}", transient=False)
         regs = list(rr.registers)
         if len(regs) != count:
             raise DeviceError(self.der_id, f"read {address}+{count} got {len(regs)} registers")
@@ -153,7 +153,9 @@ class SunSpecDriver:
                 if ss.is_suns_marker(await self._read(candidate, 2)):
                     base = candidate
                     break
-            except DeviceError:
+            except DeviceError as exc:
+                if exc.transient:  # no answer at all: trying other addresses only waits longer
+                    raise
                 continue
         if base is None:
             raise ss.SunSpecDecodeError("no SunS marker at 40000, 0 or 50000")

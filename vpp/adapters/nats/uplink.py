@@ -46,6 +46,7 @@ class NatsUplink:
         self._up = asyncio.Event()
         self._down_since: float | None = time.monotonic()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     @property
     def connected(self) -> bool:
@@ -71,7 +72,8 @@ class NatsUplink:
         self._up.clear()
         if self._down_since is None:
             self._down_since = time.monotonic()
-        log.warning("NATS uplink lost (%s)", self.url)
+        if not self._closing:
+            log.warning("NATS uplink lost (%s)", self.url)
 
     async def _on_reconnected(self) -> None:
         self._down_since = None
@@ -112,6 +114,7 @@ class NatsUplink:
             return
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -16,6 +16,8 @@ Order of work, chosen so that a crash anywhere is harmless:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
@@ -27,6 +29,8 @@ from vpp.application.ports import AckPublisher, Clock, DeviceError
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
 
 log = logging.getLogger(__name__)
+
+STARTUP_WAIT_S = 15.0
 
 
 class GatewayCommandHandler:
@@ -85,8 +89,13 @@ class GatewayCommandHandler:
         )
 
     async def _decide_and_apply(self, cmd: SetpointCommand) -> CommandAck:
-        now = self.clock.now()
         runner = self.runners.get(cmd.der_id)
+        if runner is not None and not runner.first_attempt.is_set():
+            # a command that arrives while the gateway starts waits for the device's
+            # first connect rather than failing at once
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runner.first_attempt.wait(), STARTUP_WAIT_S)
+        now = self.clock.now()
         if runner is not None and runner.der is None:
             return self._ack(
                 cmd,

@@ -1,6 +1,8 @@
 """One device under the gateway: its poll loop, its health, and the setpoint it holds.
 
-* Polls at the device's own period; a late cycle skips missed ticks instead of bursting.
+* Polls at the device's own period, at its own phase (the gateway staggers devices over
+  the period so that they are not all read in the same instant); a late cycle skips
+  missed ticks instead of bursting.
 * A failed connect or read marks the device unhealthy and retries with exponential
   backoff (``poll_s`` doubling up to ``backoff_max_s``); other devices are unaffected.
   Nothing a device sends can raise out of here: any error is a failed poll.
@@ -65,6 +67,8 @@ class DeviceRunner:
         self.failures = 0
         self.last_error = ""
         self.held: HeldSetpoint | None = None
+        self.phase_s = 0.0  # offset of this device's ticks inside the period (staggering)
+        self.first_attempt = asyncio.Event()  # set once the first connect has been tried
         self._lock = asyncio.Lock()
         if spec.ratings is not None:
             self.der = self._make_der(spec.ratings)
@@ -94,19 +98,25 @@ class DeviceRunner:
                 self.metrics.device_errors.labels(self.der_id).inc()
 
     def backoff_s(self) -> float:
-        return min(self.backoff_max_s, max(1.0, self.spec.poll_s) * 2 ** min(self.failures, 10))
+        """1, 2, 4 … poll periods (at least 1 s) after the 1st, 2nd, 3rd … failure."""
+        exponent = min(max(self.failures - 1, 0), 10)
+        return min(self.backoff_max_s, max(1.0, self.spec.poll_s) * 2**exponent)
 
     # -- poll loop ----------------------------------------------------------------------
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         period = self.spec.poll_s
+        await self._connect()
+        self.first_attempt.set()
+        await asyncio.sleep(self.phase_s)
         next_tick = loop.time()
         while True:
-            if not self.connected and not await self._connect():
+            if not self.connected:
                 await asyncio.sleep(self.backoff_s())
+                if not await self._connect():
+                    continue
                 next_tick = loop.time()
-                continue
             scheduled = next_tick
             started = loop.time()
             try:

@@ -51,6 +51,10 @@ class FieldGateway:
         self.supervise_s = supervise_s
         self.services: list[Service] = []  # started in order, closed in reverse
         self.cycle_samples: deque[float] = deque(maxlen=200_000)
+        for i, r in enumerate(runners):
+            r.phase_s = i / max(1, len(runners)) * r.spec.poll_s
+            if r.cycle_samples is None:
+                r.cycle_samples = self.cycle_samples
         self.readings_produced = 0
         self._pending: list[Reading] = []
         self._stop = asyncio.Event()

@@ -1,8 +1,8 @@
-"""Soak: 100 simulated IEC 61850 devices, buffered reports on all, reads and setpoints at
-once, for ``VPP_IEC61850_SOAK_S`` seconds (default 75).  It proves what FACTS.md says the
-pyiec61850-ng client cannot do: no hang (every operation ends, the event loop is never
-blocked), no leak (memory, threads and file descriptors come back), and reports keep
-flowing while controls run.
+"""Soak: 100 IEC 61850 devices (50 simulators, 50 threaded libiec61850 peers), buffered
+reports on all, reads and setpoints at once, for ``VPP_IEC61850_SOAK_S`` seconds (default
+75).  It proves what FACTS.md says the pyiec61850-ng client cannot do: no hang (every
+operation ends, the event loop is never blocked), no leak (memory, threads and file
+descriptors come back), and reports keep flowing while controls run.
 """
 
 from __future__ import annotations
@@ -18,12 +18,20 @@ from pathlib import Path
 import pytest
 
 from simulators.fleet import start_fleet
-from tests.iec61850.conftest import DIRECT, SBO, driver_for, fleet_spec, group
+from tests.iec61850.conftest import (
+    DIRECT,
+    SBO,
+    driver_for,
+    fleet_spec,
+    group,
+    start_threaded_servers,
+)
 from vpp.adapters.iec61850 import Iec61850Driver
 from vpp.application.ports import DeviceError
 from vpp.domain.telemetry import Reading
 
 DEVICES = 100
+SCL = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420" / "battery.icd"
 SOAK_S = float(os.environ.get("VPP_IEC61850_SOAK_S", "75"))
 OP_LIMIT_S = 30.0  # a read or setpoint still running after this is a hang
 CONNECT_LIMIT_S = 120.0
@@ -36,6 +44,12 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def threaded_peer(base: int, i: int) -> dict[str, object]:
+    ied = f"F{base}D{i:03d}"
+    return {"der_id": f"t-{i}", "kind": "battery", "host": "127.0.0.1", "port": base + i,
+            "ied": ied, "ld_inst": "DER", "scl": str(SCL)}  # fmt: skip
 
 
 def connection_threads() -> list[str]:
@@ -112,11 +126,15 @@ async def watch_loop_lag(tally: Tally, stop: float) -> None:
 async def test_soak_100_devices_reports_and_controls_no_hang_no_leak() -> None:
     fds0 = open_fds()
     assert not connection_threads()
-    half = DEVICES // 2
+    # half the simulators (threadless: they send reports when a request arrives), half
+    # threaded libiec61850 servers (reports at their own time, into running requests)
+    quarter = DEVICES // 4
     fleet = start_fleet(
-        fleet_spec([group("battery", "sd", half, DIRECT), group("battery", "ss", half, SBO)])
+        fleet_spec([group("battery", "sd", quarter, DIRECT), group("battery", "ss", quarter, SBO)])
     )
-    drivers = [driver_for(e, timeout_s=5.0, poll_s=1.0) for e in fleet.endpoints]
+    threaded, base = start_threaded_servers(DEVICES - 2 * quarter)
+    peers = fleet.endpoints + [threaded_peer(base, i) for i in range(DEVICES - 2 * quarter)]
+    drivers = [driver_for(e, timeout_s=5.0, poll_s=1.0) for e in peers]
     tally = Tally()
     try:
         gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
@@ -142,6 +160,8 @@ async def test_soak_100_devices_reports_and_controls_no_hang_no_leak() -> None:
     finally:
         await asyncio.gather(*(d.close() for d in drivers), return_exceptions=True)
         fleet.stop()
+        threaded.terminate()
+        threaded.wait(timeout=20)
     elapsed = time.monotonic() - start
     errors = sum(tally.errors.values())
     summary = (

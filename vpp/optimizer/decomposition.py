@@ -231,13 +231,18 @@ def _recover(
         p_w += share * sched.p_w
         energy += share * sched.energy_wh
         through += share * sched.throughput_wh
-    objective = plan_cost(problem, p_w, through)
+    # a hard target is priced at the internal penalty: the bounds then bracket the
+    # penalised problem, whose optimum is at most the hard one's
+    priced = replace(problem, deviation_cost=_penalty(problem))
+    objective = plan_cost(priced, p_w, through)
     tol = 1e-3 * max(1.0, float(np.abs(problem.target_w).max()))
     binding = deviation_bindings(problem.target_w, p_w.sum(axis=0), tol)
     status = SolveStatus.OPTIMAL
     notes = list(problem.notes)
     if problem.deviation_cost is None and binding:
-        status = SolveStatus.INFEASIBLE
+        # the heuristic plan misses the target; that does not prove the target infeasible
+        status = SolveStatus.TIME_LIMIT
+        notes.append("plan misses the hard target; HiGHS may still find it feasible")
     infeasible = oracle.infeasible_devices()
     if infeasible.size:
         notes.append(f"{infeasible.size} storage device(s) cannot meet their own energy bounds")

@@ -16,6 +16,7 @@ from vpp.optimizer import (
     SolveStatus,
     battery_fleet,
     concat_storage,
+    solve_horizon,
     solve_horizon_decomposed,
     solve_horizon_lp,
     window_fleet,
@@ -144,3 +145,13 @@ def test_certificate_is_valid_on_random_fleets(
     assert plan.objective >= exact.objective - tol
     true_gap = (plan.objective - exact.objective) / max(abs(plan.objective), 1.0)
     assert plan.gap >= true_gap - 1e-6
+
+
+def test_auto_picks_a_plan_at_least_as_good_as_the_decomposition() -> None:
+    problem = battery_problem(250, steps=24, seed=4)
+    auto = solve_horizon(problem)
+    dec = solve_horizon_decomposed(problem)
+    assert auto.status.has_plan
+    assert auto.objective <= dec.objective + 1e-9 * max(1.0, abs(dec.objective))
+    if dec.gap is not None and dec.gap > 1e-3:
+        assert auto.method == "highs"

@@ -7,8 +7,11 @@ from vpp.optimizer.horizon import HorizonProblem
 from vpp.optimizer.horizon_lp import solve_horizon_lp
 from vpp.optimizer.plan import HorizonPlan
 
-#: Up to this many device-steps HiGHS solves the whole LP in seconds (FACTS.md).
+#: Up to this many device-steps HiGHS solves the whole LP in seconds (FACTS.md: 100
+#: batteries x 96 steps 0.5-4 s); above it the decomposition is tried first.
 EXACT_LIMIT = 200 * 96
+#: When the decomposition cannot close its gap, HiGHS is still tried up to this size.
+FALLBACK_LIMIT = 1_000 * 96
 
 
 def solve_horizon(
@@ -19,9 +22,16 @@ def solve_horizon(
     rel_gap: float = 1e-3,
 ) -> HorizonPlan:
     """``method``: ``"highs"`` (exact LP/MILP), ``"decomposition"`` (large convex fleets) or
-    ``"auto"``: HiGHS for CHP on/off and small fleets, the decomposition otherwise."""
+    ``"auto"``: HiGHS for CHP on/off and small fleets; otherwise the decomposition, and
+    HiGHS after all when the decomposition's proven gap stays above ``rel_gap`` and the
+    fleet is not too large for it."""
     size = len(problem.der_ids) * problem.steps
     has_chp = problem.chp is not None and problem.chp.size > 0
     if method == "highs" or (method == "auto" and (has_chp or size <= EXACT_LIMIT)):
         return solve_horizon_lp(problem, time_limit_s=time_limit_s)
-    return solve_horizon_decomposed(problem, rel_gap=rel_gap, time_limit_s=time_limit_s)
+    plan = solve_horizon_decomposed(problem, rel_gap=rel_gap, time_limit_s=time_limit_s)
+    if method == "auto" and (plan.gap is None or plan.gap > rel_gap) and size <= FALLBACK_LIMIT:
+        exact = solve_horizon_lp(problem, time_limit_s=time_limit_s)
+        if exact.status.has_plan and exact.objective <= plan.objective:
+            return exact
+    return plan

@@ -220,25 +220,37 @@ class MmsSession:
             raise SessionError(f"write {self.refs.reversion}: {exc}") from exc
 
     def operate_setpoint(self, p_w: float) -> float:
-        """Operate the APC (direct or SBO, as the device's ctlModel says); the value sent."""
+        """Operate the APC (direct or SBO, as the device's ctlModel says); the value sent.
+
+        A refused command is retried once if the device's ctlModel changed since connect
+        (a client may write it, FC CF); otherwise the refusal is final."""
         if self.client is None:
             raise SessionError("not connected")
-        if self.ctl_model == 0:
-            raise SessionError(f"{self.refs.setpoint} is status-only", transient=False)
-        value = StructureData([FloatData(p_w)])  # AnalogueValue {f}
         try:
-            operate(
-                self.client,
-                self._name(self.refs.setpoint),
-                value,
-                origin=ORIGIN,
-                ctl_model=self.ctl_model,
-                termination_timeout=self.timeout_s,
-            )
+            try:
+                self._operate(p_w)
+            except (ControlError, DataAccessError):
+                in_force = self._read_ctl_model()
+                if in_force == self.ctl_model:
+                    raise
+                log.info("%s: ctlModel now %s", self.refs.domain, in_force)
+                self.ctl_model = in_force
+                self._operate(p_w)
         except (ControlError, DataAccessError) as exc:
             raise SessionError(f"operate refused: {exc}", transient=False) from exc
-        except MmsError as exc:
-            raise SessionError(f"operate: {exc}") from exc
-        except OSError as exc:
+        except (MmsError, OSError) as exc:
             raise SessionError(f"operate: {exc}") from exc
         return float32(p_w)
+
+    def _operate(self, p_w: float) -> None:
+        assert self.client is not None
+        if self.ctl_model == 0:
+            raise ControlError("check", f"{self.refs.setpoint} is status-only")
+        operate(
+            self.client,
+            self._name(self.refs.setpoint),
+            StructureData([FloatData(p_w)]),  # ctlVal of an APC: AnalogueValue {f}
+            origin=ORIGIN,
+            ctl_model=self.ctl_model,
+            termination_timeout=self.timeout_s,
+        )

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from open61850.mms import InformationReport, ObjectName
+from open61850.mms import ControlError, InformationReport, ObjectName
 
+import vpp.adapters.iec61850.session as session_module
 from simulators.fleet import start_fleet
 from tests.iec61850.conftest import fleet_spec, free_port, group
 from vpp.adapters.iec61850 import Iec61850Driver
-from vpp.adapters.iec61850.session import MmsSession
+from vpp.adapters.iec61850.session import MmsSession, SessionError
 from vpp.application.ports import DeviceError
 from vpp.domain.der import DerKind
 from vpp.domain.errors import InvalidValue
@@ -129,3 +130,32 @@ async def test_device_that_dies_is_an_error_then_reconnects() -> None:
     finally:
         await driver.close()
         fleet.stop()
+
+
+def test_refused_operate_follows_a_changed_ctl_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A device whose ctlModel changed after connect (SBO now) refuses a direct Oper; the
+    session re-reads ctlModel once and operates again (the peer is faked: the simulators
+    keep accepting direct Opers after their ctlModel was written)."""
+    models_used: list[int] = []
+
+    def operate(client, name, value, *, ctl_model, **kw):  # type: ignore[no-untyped-def]
+        models_used.append(ctl_model)
+        if ctl_model != 2:
+            raise ControlError("operate", "object not selected")
+
+    monkeypatch.setattr(session_module, "operate", operate)
+    session = MmsSession(battery(1).refs, "127.0.0.1", 1, 1.0, lambda u, e: None)
+    session.client = object()  # type: ignore[assignment]
+    session.ctl_model = 1
+    monkeypatch.setattr(session, "_read_ctl_model", lambda: 2)
+    assert session.operate_setpoint(-500.0) == -500.0
+    assert models_used == [1, 2] and session.ctl_model == 2
+    session.ctl_model = 2  # unchanged on the device: the refusal is final
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ControlError("operate", "refused")
+
+    monkeypatch.setattr(session_module, "operate", refuse)
+    with pytest.raises(SessionError) as err:
+        session.operate_setpoint(-500.0)
+    assert not err.value.transient

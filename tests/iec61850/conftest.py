@@ -68,12 +68,13 @@ def sim_fleet() -> Iterator[dict[str, dict[str, Any]]]:
         fleet.stop()
 
 
-def start_threaded_servers(count: int) -> tuple[subprocess.Popen[bytes], int]:
+def start_threaded_servers(count: int, ctl: str = "mixed") -> tuple[subprocess.Popen[bytes], int]:
     """``fleet_server.py`` on free ports; a port taken meanwhile means another try."""
     root = Path(__file__).resolve().parents[2]
     for _ in range(5):
         base = free_port()
         args = ["--base-port", str(base), "--count", str(count), "--prefix", f"F{base}"]
+        args += ["--ctl", ctl]
         cmd = [sys.executable, "-m", "tests.iec61850.fleet_server", *args, "--duration", "600"]
         proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         line = proc.stdout.readline() if proc.stdout else b""
@@ -86,33 +87,51 @@ def start_threaded_servers(count: int) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("fleet_server did not start in 5 tries")
 
 
+def threaded_endpoints(base: int, count: int) -> list[dict[str, Any]]:
+    scl = str(Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420" / "battery.icd")
+    return [
+        {
+            "der_id": f"f-{i}",
+            "kind": "battery",
+            "host": "127.0.0.1",
+            "port": base + i,
+            "ied": f"F{base}D{i:03d}",
+            "ld": f"F{base}D{i:03d}DER",
+            "ld_inst": "DER",
+            "scl": scl,
+        }
+        for i in range(count)
+    ]
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="module")
 def threaded_servers() -> Iterator[list[dict[str, Any]]]:
     """Two minimal libiec61850 servers on their own threads (``fleet_server.py``, its own
     process; even = direct, odd = SBO): a peer whose reports flow without any request."""
     proc, base = start_threaded_servers(2)
-    scl = str(Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420" / "battery.icd")
     try:
-        yield [
-            {
-                "der_id": f"f-{i}",
-                "kind": "battery",
-                "host": "127.0.0.1",
-                "port": base + i,
-                "ied": f"F{base}D{i:03d}",
-                "ld": f"F{base}D{i:03d}DER",
-                "ld_inst": "DER",
-                "scl": scl,
-            }
-            for i in range(2)
-        ]
+        yield threaded_endpoints(base, 2)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
+
+
+@pytest.fixture(scope="module")
+def enhanced_servers() -> Iterator[list[dict[str, Any]]]:
+    """Like ``threaded_servers`` with direct- and sbo-with-enhanced-security."""
+    proc, base = start_threaded_servers(2, "enhanced")
+    try:
+        yield threaded_endpoints(base, 2)
+    finally:
+        stop_process(proc)
 
 
 def driver_for(endpoint: dict[str, Any], **kwargs: Any) -> Iec61850Driver:

@@ -4,7 +4,8 @@ Test and benchmark peer only, never product code: the real simulators live in
 ``simulators/``.  Each server is one IED ``<prefix>D<nnn>`` with one logical device
 ``DER`` holding LLN0 (data set ``Measurements``, buffered RCB ``brcbMX01``, unbuffered RCB
 ``urcbMX01``), MMXU1 (TotW, TotVAr, Hz: MV with mag.f, q, t) and DRCC1.OutWSet (APC,
-direct-normal or sbo-normal).  A command copies ``ctlVal`` into ``OutWSet.mxVal`` and
+direct-normal or sbo-normal; with ``--ctl enhanced`` direct- and sbo-enhanced, which end
+with a CommandTermination).  A command copies ``ctlVal`` into ``OutWSet.mxVal`` and
 makes the measured power follow it.  Measurements change every ``--period`` seconds, so
 reports flow.
 
@@ -54,6 +55,7 @@ class TestDevice:
     ied: str
     port: int
     sbo: bool
+    enhanced: bool = False
     setpoint_w: float | None = None
     controls: int = 0
     model: Any = None
@@ -72,7 +74,10 @@ class TestDevice:
         for name in MEAS_DO:
             iec.CDC_MV_create(name, iec.toModelNode(mmxu), 0, False)
         drcc = iec.LogicalNode_create("DRCC1", ld)
-        ctl = iec.CDC_CTL_MODEL_SBO_NORMAL if self.sbo else iec.CDC_CTL_MODEL_DIRECT_NORMAL
+        if self.enhanced:
+            ctl = iec.CDC_CTL_MODEL_SBO_ENHANCED if self.sbo else iec.CDC_CTL_MODEL_DIRECT_ENHANCED
+        else:
+            ctl = iec.CDC_CTL_MODEL_SBO_NORMAL if self.sbo else iec.CDC_CTL_MODEL_DIRECT_NORMAL
         iec.CDC_APC_create("OutWSet", iec.toModelNode(drcc), 0, ctl, False)
         ds = iec.DataSet_create("Measurements", lln0)
         for name in MEAS_DO:
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-port", type=int, required=True)
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--prefix", default="T")
-    parser.add_argument("--ctl", choices=("direct", "sbo", "mixed"), default="mixed")
+    parser.add_argument("--ctl", choices=("direct", "sbo", "mixed", "enhanced"), default="mixed")
     parser.add_argument("--period", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=600.0)
     args = parser.parse_args(argv)
@@ -167,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     devices = []
     for i in range(args.count):
-        sbo = args.ctl == "sbo" or (args.ctl == "mixed" and i % 2 == 1)
-        dev = TestDevice(f"{args.prefix}D{i:03d}", args.base_port + i, sbo)
+        sbo = args.ctl == "sbo" or (args.ctl in ("mixed", "enhanced") and i % 2 == 1)
+        enhanced = args.ctl == "enhanced"
+        dev = TestDevice(f"{args.prefix}D{i:03d}", args.base_port + i, sbo, enhanced)
         dev.build()
         dev.start()
         dev.update(0)

@@ -106,6 +106,23 @@ async def _near(driver: Any, p_w: float, tol: float) -> bool:
     return abs((await driver.read()).p_w - p_w) <= tol
 
 
+@pytest.mark.parametrize(("index", "ctl"), [(0, "direct-enhanced"), (1, "SBO-enhanced")])
+async def test_enhanced_security_waits_for_command_termination(
+    enhanced_servers, drivers, index, ctl
+) -> None:
+    ep = enhanced_servers[index]
+    driver = drivers(ep)
+    await driver.connect()
+    applied = await driver.apply_setpoint(1200.0, revert_after_s=60)
+    assert f"({ctl})" in applied.detail  # operate returned: the CommandTermination came
+
+    async def device_took_it() -> bool:
+        v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
+        return abs(v.value - 1200.0) < 1.0
+
+    assert await wait_for(device_took_it)
+
+
 async def test_refused_setpoint_is_a_permanent_device_error(sim_fleet, drivers) -> None:
     driver = drivers(sim_fleet["batd-0001"])
     await driver.connect()

@@ -54,6 +54,7 @@ def sim_fleet() -> Iterator[dict[str, dict[str, Any]]]:
         [
             group("battery", "batd"),
             group("battery", "bats", ctl=SBO),
+            group("battery", "batc"),  # a test switches its ctlModel to SBO
             group("pv", "pv"),
             group("ev_charger", "ev"),
             group("chp", "chp"),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from open61850.data import IntData
 from open61850.mms import MmsClient, ObjectName
 
 from vpp.application.ports import DeviceError
@@ -121,6 +122,22 @@ async def test_enhanced_security_waits_for_command_termination(
         return abs(v.value - 1200.0) < 1.0
 
     assert await wait_for(device_took_it)
+
+
+async def test_a_changed_ctl_model_is_followed(sim_fleet, drivers) -> None:
+    ep = sim_fleet["batc-0001"]
+    driver = drivers(ep)
+    await driver.connect()
+    assert driver.ctl_model == 1
+    await asyncio.to_thread(write_device, ep, "DRCC1$CF$OutWSet$ctlModel", IntData(2))
+    await asyncio.sleep(2.5)  # the simulator takes a written ctlModel at its next step
+    applied = await driver.apply_setpoint(-700.0, revert_after_s=60)  # direct refused, SBO
+    assert "(SBO)" in applied.detail and driver.ctl_model == 2
+
+
+def write_device(endpoint: dict[str, Any], item: str, value: Any) -> None:
+    with MmsClient.connect(endpoint["host"], endpoint["port"], timeout=5.0) as client:
+        client.write(ObjectName(item, endpoint["ld"]), value)
 
 
 async def test_refused_setpoint_is_a_permanent_device_error(sim_fleet, drivers) -> None:

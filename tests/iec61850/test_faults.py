@@ -133,9 +133,8 @@ async def test_device_that_dies_is_an_error_then_reconnects() -> None:
 
 
 def test_refused_operate_follows_a_changed_ctl_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A device whose ctlModel changed after connect (SBO now) refuses a direct Oper; the
-    session re-reads ctlModel once and operates again (the peer is faked: the simulators
-    keep accepting direct Opers after their ctlModel was written)."""
+    """The retry in isolation (faked peer): one re-read of ctlModel after a refusal, a
+    second operate only if it changed, and a refusal with an unchanged model is final."""
     models_used: list[int] = []
 
     def operate(client, name, value, *, ctl_model, **kw):  # type: ignore[no-untyped-def]

@@ -187,3 +187,18 @@ async def test_ev_charger_reports_connection_and_car_soc(sim_fleet, drivers) -> 
     else:
         assert reading.soc is None
     assert reading.energy_wh is not None and reading.energy_wh >= 0.0
+
+
+async def test_lost_association_is_an_error_then_reports_resume(threaded_servers, drivers):
+    driver = drivers(threaded_servers[1], poll_s=5.0)
+    await driver.connect()
+    before = await driver.read()
+    driver._session.client.close()  # the association drops (a fault, from our side)
+    with pytest.raises(DeviceError) as err:
+        await driver.read()
+    assert err.value.transient
+    await driver.connect()  # the gateway's retry
+    assert driver.report_block is not None  # the same block, or the next instance
+    received = driver.reports_received
+    assert await wait_for(lambda: _newer(driver, before.ts))
+    assert driver.reports_received > received

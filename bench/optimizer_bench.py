@@ -99,6 +99,7 @@ def measure(run: Callable[[], Any], repeats: int) -> tuple[float, Any, float]:
 def row(case: str, n: int, t: int, method: str, **kw: Any) -> dict[str, Any]:
     out = {"case": case, "N": n, "T": t, "method": method}
     out.update(kw)
+    print(json.dumps(out), file=sys.stderr, flush=True)  # progress, survives a kill
     return out
 
 

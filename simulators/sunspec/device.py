@@ -57,6 +57,9 @@ class SunSpecDevice:
         self.controls: dict[str, int] = {
             p.name: decode(p.type, self._slice(p)) for p in self.image.points.values() if p.writable
         }
+        starts = sorted(self.image.model_addresses.items(), key=lambda kv: kv[1])
+        ends = [a for _, a in starts[1:]] + [BASE_ADDRESS + len(self.image.registers)]
+        self._spans = [(mid, a, end) for (mid, a), end in zip(starts, ends, strict=True)]
         self.wset_timer = ReversionTimer()
         self.wmaxlim_timer = ReversionTimer()
         self.counters = Counters()
@@ -91,13 +94,20 @@ class SunSpecDevice:
 
     # -- requests -------------------------------------------------------------------
 
-    def on_read(self, registers: list[int], now: datetime) -> None:
-        """Refresh ``registers`` (the server's block from BASE_ADDRESS) in place."""
+    def on_read(
+        self, registers: list[int], now: datetime, address: int = 0, count: int = 1 << 16
+    ) -> None:
+        """Refresh ``registers`` (the server's block from BASE_ADDRESS) in place: the live
+        points and control values of the models that ``[address, address + count)`` reads."""
         self._expire(now)
-        for point, value in live_values(self, now):
+        end = address + count
+        models = {mid for mid, lo, hi in self._spans if lo < end and address < hi}
+        for point, value in live_values(self, now, models):
             self._put(registers, point, value)
         for name, value in self.controls.items():
-            self._put(registers, self._writable[name], value)
+            point = self._writable[name]
+            if point.model_id in models:
+                self._put(registers, point, value)
 
     def on_write(self, address: int, values: list[int], now: datetime) -> int | None:
         """Validate and apply a write; return a Modbus exception code or ``None``."""

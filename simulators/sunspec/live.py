@@ -8,12 +8,13 @@ physics steps.  Remaining reversion time appears in ``*RvrtRem``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from simulators.sunspec.image import raw
 from simulators.sunspec.points import PointDef
+from vpp.domain import Reading
 
 if TYPE_CHECKING:
     from simulators.sunspec.device import SunSpecDevice
@@ -23,9 +24,36 @@ INV_OFF, INV_RUNNING, INV_THROTTLED, INV_STANDBY = 0, 3, 4, 7
 UNIMPLEMENTED_U16 = 0xFFFF
 
 
-def live_values(dev: SunSpecDevice, now: datetime) -> Iterator[tuple[PointDef, int]]:
-    m, sf, pt = dev.model, dev.sf, dev.image.point
+def live_values(
+    dev: SunSpecDevice, now: datetime, models: Collection[int] = (701, 704, 713, 715)
+) -> Iterator[tuple[PointDef, int]]:
+    """The live points of ``models`` (only those are computed: a read of 704 does not
+    sample the meter)."""
+    m, pt = dev.model, dev.image.point
+    if 704 in models:
+        yield pt(704, "WSetRvrtRem"), dev.wset_timer.remaining_s(now)
+        yield pt(704, "WMaxLimPctRvrtRem"), dev.wmaxlim_timer.remaining_s(now)
+    if 715 in models:
+        yield pt(715, "DERHb"), dev.counters.heartbeat
+    storage = 713 in models and m.kind.has_storage
+    if 701 not in models and not storage:
+        return
     rd = m.reading(now)
+    if 701 in models:
+        yield from _measurements(dev, rd)
+    if storage:
+        r, sf = m.ratings, dev.sf
+        if rd.soc is None:
+            yield pt(713, "SoC"), UNIMPLEMENTED_U16
+            yield pt(713, "WHAvail"), UNIMPLEMENTED_U16
+        else:
+            avail = max(0.0, rd.soc - r.soc_min) * (r.energy_wh or 0.0)
+            yield pt(713, "SoC"), raw(rd.soc * 100.0, sf.pct)
+            yield pt(713, "WHAvail"), raw(avail, sf.wh)
+
+
+def _measurements(dev: SunSpecDevice, rd: Reading) -> Iterator[tuple[PointDef, int]]:
+    m, sf, pt = dev.model, dev.sf, dev.image.point
     w = raw(rd.p_w, sf.w)
     v = raw(rd.v_v or 230.0, sf.v)
     throttled = m.limit_w is not None or m.setpoint_w is not None
@@ -53,15 +81,3 @@ def live_values(dev: SunSpecDevice, now: datetime) -> Iterator[tuple[PointDef, i
     yield pt(701, "TotWh_SF"), 0
     yield pt(701, "Hz_SF"), sf.hz
     yield pt(701, "A_SF"), sf.a
-    yield pt(704, "WSetRvrtRem"), dev.wset_timer.remaining_s(now)
-    yield pt(704, "WMaxLimPctRvrtRem"), dev.wmaxlim_timer.remaining_s(now)
-    yield pt(715, "DERHb"), dev.counters.heartbeat
-    if m.kind.has_storage:
-        r = m.ratings
-        if rd.soc is None:
-            yield pt(713, "SoC"), UNIMPLEMENTED_U16
-            yield pt(713, "WHAvail"), UNIMPLEMENTED_U16
-        else:
-            avail = max(0.0, rd.soc - r.soc_min) * (r.energy_wh or 0.0)
-            yield pt(713, "SoC"), raw(rd.soc * 100.0, sf.pct)
-            yield pt(713, "WHAvail"), raw(avail, sf.wh)

@@ -71,7 +71,7 @@ class SunSpecServer:
         dev.registers = current_registers
         now = self.clock()
         if set_values is None or function_code in READ_CODES:
-            dev.on_read(current_registers, now)
+            dev.on_read(current_registers, now, address, count)
             return None
         if function_code not in WRITE_CODES:
             return ExcCodes.ILLEGAL_FUNCTION

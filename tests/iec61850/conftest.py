@@ -9,6 +9,7 @@ way the gateway's composition root does from an ``Iec61850Device`` config.
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def start_threaded_servers(count: int, ctl: str = "mixed") -> tuple[subprocess.P
     """``fleet_server.py`` on free ports; a port taken meanwhile means another try."""
     root = Path(__file__).resolve().parents[2]
     for _ in range(5):
-        base = free_port()
+        base = free_port_block(count)
         args = ["--base-port", str(base), "--count", str(count), "--prefix", f"F{base}"]
         args += ["--ctl", ctl]
         cmd = [sys.executable, "-m", "tests.iec61850.fleet_server", *args, "--duration", "600"]
@@ -159,6 +160,22 @@ async def drivers() -> AsyncIterator[Callable[..., Iec61850Driver]]:
 
     yield make
     await asyncio.gather(*(d.close() for d in made), return_exceptions=True)
+
+
+def free_port_block(count: int) -> int:
+    """``count`` consecutive free loopback ports, below the kernel's ephemeral range (where
+    the many client connections of a test run would take some of them)."""
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(20000, 32000 - count)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def free_port() -> int:

@@ -106,6 +106,7 @@ class TestDevice:
 
     def start(self) -> None:
         self.server = iec.IedServer_create(self.model)
+        iec.IedServer_setLocalIpAddress(self.server, "127.0.0.1")  # loopback only
         self.subscriber = iec.ControlSubscriberForPython()
         self.subscriber.setIedServer(self.server)
         node = iec.IedModel_getModelNodeByObjectReference(

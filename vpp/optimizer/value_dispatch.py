@@ -54,9 +54,12 @@ def dispatch_with_values(oracle: FleetOracle, lam: FloatArray) -> FleetSchedules
         cost_parts: list[FloatArray] = []
         base = 0.0
         seg_owner = np.zeros(0, np.int64)
+        seg_dis = np.zeros(0, dtype=bool)
         n_seg = 0
         if s is not None and values is not None:
-            p_min, seg_len, seg_cost, seg_owner, seg_w = _storage_segments(oracle, values[t], e, t)
+            p_min, seg_len, seg_cost, seg_owner, seg_w, seg_dis = _storage_segments(
+                oracle, values[t], e, t
+            )
             base += float(p_min.sum())
             len_parts.append(seg_len)
             cost_parts.append(seg_cost)
@@ -86,11 +89,16 @@ def dispatch_with_values(oracle: FleetOracle, lam: FloatArray) -> FleetSchedules
         )
         take = np.clip(res.p_w[: lengths.size], 0.0, lengths)
         if s is not None and values is not None:
-            p = _p_min_again(oracle, values[t], e, t) + np.bincount(
-                seg_owner, take[:n_seg], minlength=n_s
-            )
-            c[:, t] = np.clip(-p, 0.0, s.charge_max_w[:, t])
-            d[:, t] = np.clip(p, 0.0, s.discharge_max_w[:, t])
+            # charge-side segments reduce charging, discharge-side ones add discharge; both
+            # may be taken at once (negative values: the LP burns energy the same way)
+            _, y_hi = _range(oracle, values[t], e, t)
+            taken = take[:n_seg]
+            less_charge = np.bincount(seg_owner, taken * ~seg_dis, minlength=n_s)
+            more_discharge = np.bincount(seg_owner, taken * seg_dis, minlength=n_s)
+            c_base = np.maximum(y_hi - e, 0.0) / (s.eff_charge * dt)
+            d_base = np.maximum(e - y_hi, 0.0) * s.eff_discharge / dt
+            c[:, t] = np.clip(c_base - less_charge, 0.0, s.charge_max_w[:, t])
+            d[:, t] = np.clip(d_base + more_discharge, 0.0, s.discharge_max_w[:, t])
             e = e + (c[:, t] * s.eff_charge - d[:, t] / s.eff_discharge) * dt
             energy[:, t] = e
         if pv is not None:
@@ -126,16 +134,9 @@ def _power_at(oracle: FleetOracle, y: FloatArray, e: FloatArray) -> FloatArray:
     return np.where(up > 0, -up / (s.eff_charge * dt), -up * s.eff_discharge / dt)
 
 
-def _p_min_again(
-    oracle: FleetOracle, value: tuple[FloatArray, FloatArray, FloatArray], e: FloatArray, t: int
-) -> FloatArray:
-    _, y_hi = _range(oracle, value, e, t)
-    return _power_at(oracle, y_hi, e)
-
-
 def _storage_segments(
     oracle: FleetOracle, value: tuple[FloatArray, FloatArray, FloatArray], e: FloatArray, t: int
-) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, FloatArray, NDArray[np.bool_]]:
     """Each device's offer: power at its highest reachable energy, then segments of more
     injection (W) with their cost (currency per W over the step), owner index."""
     s = oracle.problem.storage
@@ -162,4 +163,7 @@ def _storage_segments(
     keep = lengths_all > 1e-9
     p_min = _power_at(oracle, y_hi, e)
     w = lengths_all
-    return p_min, lengths_all[keep], costs_all[keep], owner[keep], w[keep]
+    is_dis = np.concatenate(
+        (np.ones(dis_len.shape, dtype=bool), np.zeros(chg_len.shape, dtype=bool)), axis=1
+    )
+    return p_min, lengths_all[keep], costs_all[keep], owner[keep], w[keep], is_dis[keep]

@@ -91,13 +91,21 @@ def test_rollups_count_each_reading_once(store: SqlReadModelStore) -> None:
     t = T0.replace(second=0, microsecond=0)
     rs = [reading("pv-1", t + timedelta(seconds=4 * i), float(i), q_var=1.0) for i in range(30)]
     store.record_readings(rs[:10])
+    assert store.roll_up() == 1  # the first minute so far
     store.record_readings(rs[5:])  # overlaps the first batch
     store.record_readings(rs)  # full replay
+    assert store.roll_up() == 2
+    assert store.roll_up() == 0  # nothing new since
     ups = store.rollups("pv-1", t, t + timedelta(minutes=5))
     assert [u.n for u in ups] == [15, 15]
     assert ups[0].p_w_avg == pytest.approx(sum(range(15)) / 15)
     assert (ups[1].p_w_min, ups[1].p_w_max) == (15.0, 29.0)
     assert ups[0].n_bad == 0
+    late = reading("pv-1", t + timedelta(seconds=1), 100.0, quality=Quality.INVALID)
+    store.record_readings([late])  # a late reading into a minute already rolled up
+    assert store.roll_up() == 2  # recomputed from that minute on
+    first = store.rollups("pv-1", t, t + timedelta(minutes=1))[0]
+    assert (first.n, first.n_bad, first.p_w_max) == (16, 1, 100.0)
 
 
 def test_position_commits_with_rows(store: SqlReadModelStore) -> None:
@@ -105,7 +113,7 @@ def test_position_commits_with_rows(store: SqlReadModelStore) -> None:
     store.record_readings([reading("bat-1", T0, 1.0)], Position("telemetry", "TELEMETRY", 41))
     assert store.position("telemetry") == 41
     bad = reading("bat-1", T0 + timedelta(seconds=1), 2.0)
-    object.__setattr__(bad, "p_w", "not a number")  # corrupt after validation
+    object.__setattr__(bad, "p_w", None)  # corrupt after validation: NOT NULL fails
     with pytest.raises(Exception):  # noqa: B017 - whichever DB error the backend raises
         store.record_readings([bad], Position("telemetry", "TELEMETRY", 42))
     assert store.position("telemetry") == 41  # rolled back together

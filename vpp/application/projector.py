@@ -10,6 +10,7 @@ for live queries.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,6 +40,8 @@ class ProjectionStore(Protocol):
     def record_acks(
         self, acks: Sequence[CommandAck], position: Any = None
     ) -> list[dict[str, Any]]: ...
+
+    def roll_up(self) -> int: ...
 
 
 class ChangePublisher(Protocol):
@@ -105,6 +108,9 @@ class Projection:
         if not todo:  # only dead letters: move the position past them
             await self._commit([], last_seq)
 
+    async def flush(self) -> None:
+        """Finish deferred work (called when the feed stops)."""
+
     async def _commit(self, items: list[Any], seq: int) -> None:
         pos = StreamPosition(self.name, self.stream, seq)
         changes = await asyncio.to_thread(self._write, items, pos)
@@ -122,11 +128,31 @@ class Projection:
 
 
 class TelemetryProjection(Projection):
-    def __init__(self, store: ProjectionStore, changes: ChangePublisher | None = None) -> None:
+    """Telemetry rows and latest state; 1-minute roll-ups every ``rollup_every_s``."""
+
+    def __init__(
+        self,
+        store: ProjectionStore,
+        changes: ChangePublisher | None = None,
+        *,
+        rollup_every_s: float = 5.0,
+    ) -> None:
         super().__init__("telemetry", "TELEMETRY", store, changes)
+        self.rollup_every_s = rollup_every_s
+        self._last_rollup = time.monotonic()
+        self.rollup_buckets = 0
 
     def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
         return self.store.record_readings(items, position)
+
+    async def _commit(self, items: list[Any], seq: int) -> None:
+        await super()._commit(items, seq)
+        if time.monotonic() - self._last_rollup >= self.rollup_every_s:
+            await self.flush()
+
+    async def flush(self) -> None:
+        self._last_rollup = time.monotonic()
+        self.rollup_buckets += await asyncio.to_thread(self.store.roll_up)
 
 
 class CommandProjection(Projection):

@@ -80,6 +80,12 @@ class JetStreamProjectionFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         sub = await self._subscribe()
+        try:
+            await self._loop(sub, stop)
+        finally:
+            await self.projection.flush()
+
+    async def _loop(self, sub: Any, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)

@@ -36,14 +36,21 @@ def _mysql_type(col_type: Any) -> str:
     return "text"
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value)
+def _row_text(row: Mapping[str, Any], names: list[str], special: set[str]) -> dict[str, Any]:
+    """Every value as text (canal-json), ``None`` kept; datetimes with microseconds."""
+    out: dict[str, Any] = {}
+    for name in names:
+        v = row.get(name)
+        if v is None:
+            out[name] = None
+        elif name in special:
+            if isinstance(v, datetime):
+                out[name] = v.isoformat(sep=" ", timespec="microseconds")[:26]
+            else:
+                out[name] = "1" if v else "0"
+        else:
+            out[name] = str(v)
+    return out
 
 
 def canal_json(
@@ -54,7 +61,8 @@ def canal_json(
     commit_ms: int,
     database: str = "vpp",
 ) -> dict[str, Any]:
-    cols = [c.name for c in table.columns]
+    names = [c.name for c in table.columns]
+    times = {c.name for c in table.columns if isinstance(c.type, UtcDateTime | Boolean)}
     return {
         "id": 0,
         "database": database,
@@ -66,6 +74,6 @@ def canal_json(
         "ts": commit_ms,
         "sql": "",
         "mysqlType": {c.name: _mysql_type(c.type) for c in table.columns},
-        "data": [{c: _text(row.get(c)) for c in cols} for row in rows],
+        "data": [_row_text(row, names, times) for row in rows],
         "old": None,
     }

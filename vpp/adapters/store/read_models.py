@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, delete, select
@@ -19,6 +19,7 @@ from vpp.adapters.store import schema as s
 from vpp.adapters.store.changes import canal_json
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.retry import with_retry
+from vpp.adapters.store.rollups import mark_dirty, roll_up
 from vpp.adapters.store.upsert import insert_new, upsert, upsert_newer
 from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.der import Der, DerKind, DerRatings
@@ -125,10 +126,6 @@ def row_der(row: Mapping[str, Any]) -> Der:
         site_id=row["site_id"],
         name=row["name"],
     )
-
-
-def minute(ts: datetime) -> datetime:
-    return ts.replace(second=0, microsecond=0)
 
 
 class SqlReadModelStore:
@@ -241,7 +238,7 @@ class SqlReadModelStore:
             insert_new(con, s.telemetry, rows)
             upsert_newer(con, s.latest_state, latest_rows)
             if rows:
-                self._refresh_rollups(con, rows)
+                mark_dirty(con, rows)
             if position is not None:
                 self._save_position(con, position)
 
@@ -319,42 +316,9 @@ class SqlReadModelStore:
         self._write(write)
         return self._changes([(s.acks, rows, "UPDATE")])
 
-    def _refresh_rollups(self, con: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        buckets: dict[str, set[datetime]] = defaultdict(set)
-        for row in rows:
-            buckets[row["der_id"]].add(minute(row["ts"]))
-        lo = min(min(b) for b in buckets.values())
-        hi = max(max(b) for b in buckets.values()) + timedelta(minutes=1)
-        t = s.telemetry
-        q = (
-            select(t.c.der_id, t.c.ts, t.c.p_w, t.c.q_var, t.c.soc, t.c.quality)
-            .where(and_(t.c.der_id.in_(list(buckets)), t.c.ts >= lo, t.c.ts < hi))
-            .order_by(t.c.der_id, t.c.ts)
-        )
-        groups: dict[tuple[str, datetime], list[Any]] = defaultdict(list)
-        for r in con.execute(q):
-            b = minute(r.ts)
-            if b in buckets[r.der_id]:
-                groups[(r.der_id, b)].append(r)
-        out = []
-        for (der, bucket), rs in groups.items():
-            ps = [r.p_w for r in rs]
-            qs = [r.q_var for r in rs if r.q_var is not None]
-            socs = [r.soc for r in rs if r.soc is not None]
-            out.append(
-                {
-                    "der_id": der,
-                    "bucket": bucket,
-                    "n": len(rs),
-                    "p_w_avg": sum(ps) / len(ps),
-                    "p_w_min": min(ps),
-                    "p_w_max": max(ps),
-                    "q_var_avg": sum(qs) / len(qs) if qs else None,
-                    "soc_last": socs[-1] if socs else None,
-                    "n_bad": sum(1 for r in rs if r.quality != Quality.GOOD.value),
-                }
-            )
-        upsert(con, s.telemetry_1m, out)
+    def roll_up(self) -> int:
+        """Bring the 1-minute roll-ups up to date (see :mod:`vpp.adapters.store.rollups`)."""
+        return roll_up(self.engine)
 
     def latest_readings(self, der_ids: Iterable[str] | None = None) -> dict[str, Reading]:
         q = select(s.latest_state)

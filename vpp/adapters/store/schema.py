@@ -245,6 +245,15 @@ acks = Table(
     Index("ix_acks_dispatch_id", "dispatch_id"),
 )
 
+rollup_watermarks = Table(
+    "rollup_watermarks",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    # telemetry at or after this instant may have changed since the last roll-up
+    Column("dirty_from", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 projection_positions = Table(
     "projection_positions",
     metadata,

@@ -1,0 +1,150 @@
+"""One-minute roll-ups of telemetry, computed by the database, off the ingest hot path.
+
+Each projection transaction that writes telemetry lowers a durable watermark,
+``rollup_watermarks.dirty_from``, to the oldest reading it wrote (one single-row upsert).
+:func:`roll_up` — run by the telemetry projector every few seconds and at shutdown, in
+the same process and so never concurrently with its writes — recomputes every bucket from
+that minute on with one ``GROUP BY`` per hour of data (a replayed reading can never count
+twice), upserts them in small transactions and clears the watermark.  A crash in between
+only means the same buckets are recomputed on the next run.  The state of charge of a
+bucket is that of its newest reading, found by a primary-key join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, func, select, update
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.engine import Connection
+
+from vpp.adapters.store import schema as s
+from vpp.adapters.store.retry import with_retry
+from vpp.adapters.store.upsert import upsert
+from vpp.domain.units import Quality
+
+NAME = "telemetry_1m"
+CHUNK = timedelta(hours=1)
+
+
+def minute(ts: datetime) -> datetime:
+    return ts.replace(second=0, microsecond=0)
+
+
+def mark_dirty(con: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Lower the watermark to the oldest ``ts`` of ``rows`` (inside the caller's txn)."""
+    if not rows:
+        return
+    oldest = min(r["ts"] for r in rows)
+    w = s.rollup_watermarks
+    row = {"name": NAME, "dirty_from": oldest, "updated_at": datetime.now(UTC)}
+    if con.dialect.name == "sqlite":
+        ins = sqlite.insert(w)
+        lowest = func.min(
+            func.coalesce(w.c.dirty_from, ins.excluded.dirty_from), ins.excluded.dirty_from
+        )
+        con.execute(
+            ins.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"dirty_from": lowest, "updated_at": ins.excluded.updated_at},
+            ),
+            [row],
+        )
+        return
+    m = mysql.insert(w)
+    lowest = func.least(func.coalesce(w.c.dirty_from, m.inserted.dirty_from), m.inserted.dirty_from)
+    con.execute(
+        m.on_duplicate_key_update([("dirty_from", lowest), ("updated_at", m.inserted.updated_at)]),
+        [row],
+    )
+
+
+def _bucket_expr(dialect: str) -> Any:
+    t = s.telemetry
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-%d %H:%M:00", t.c.ts)
+    return func.date_format(t.c.ts, "%Y-%m-%d %H:%i:00")
+
+
+def _buckets(con: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
+    """Roll-up rows of every DER for readings in ``[lo, hi)``."""
+    t = s.telemetry
+    bucket = _bucket_expr(con.dialect.name).label("bucket")
+    groups = (
+        select(
+            t.c.der_id,
+            bucket,
+            func.count().label("n"),
+            func.avg(t.c.p_w).label("p_w_avg"),
+            func.min(t.c.p_w).label("p_w_min"),
+            func.max(t.c.p_w).label("p_w_max"),
+            func.avg(t.c.q_var).label("q_var_avg"),
+            func.sum(case((t.c.quality != Quality.GOOD.value, 1), else_=0)).label("n_bad"),
+            func.max(t.c.ts).label("last_ts"),
+        )
+        .where(and_(t.c.ts >= lo, t.c.ts < hi))
+        .group_by(t.c.der_id, bucket)
+        .subquery()
+    )
+    last = s.telemetry.alias("last")
+    q = select(groups, last.c.soc).join(
+        last, and_(last.c.der_id == groups.c.der_id, last.c.ts == groups.c.last_ts)
+    )
+    return [
+        {
+            "der_id": g.der_id,
+            "bucket": datetime.fromisoformat(str(g.bucket)).replace(tzinfo=UTC),
+            "n": int(g.n),
+            "p_w_avg": float(g.p_w_avg),
+            "p_w_min": float(g.p_w_min),
+            "p_w_max": float(g.p_w_max),
+            "q_var_avg": None if g.q_var_avg is None else float(g.q_var_avg),
+            "soc_last": g.soc,
+            "n_bad": int(g.n_bad or 0),
+        }
+        for g in con.execute(q)
+    ]
+
+
+def roll_up(engine: Engine, *, batch_rows: int = 5000) -> int:
+    """Recompute the buckets from the watermark on; returns the number of buckets written.
+
+    Must not run concurrently with telemetry writes of the same store (the projector
+    calls it between its own transactions).
+    """
+    w = s.rollup_watermarks
+    with engine.connect() as con:
+        dirty = con.execute(select(w.c.dirty_from).where(w.c.name == NAME)).scalar_one_or_none()
+        newest = con.execute(select(func.max(s.telemetry.c.ts))).scalar_one_or_none()
+    if dirty is None or newest is None:
+        return 0
+    written = 0
+    lo = minute(dirty)
+    end = minute(newest) + timedelta(minutes=1)
+    while lo < end:
+        hi = min(end, lo + CHUNK)
+        with engine.connect() as con:
+            rows = _buckets(con, lo, hi)
+        for i in range(0, len(rows), batch_rows):
+            part = rows[i : i + batch_rows]
+            with_retry(lambda part=part: _upsert(engine, part))
+        written += len(rows)
+        lo = hi
+
+    def clear() -> None:
+        with engine.begin() as con:
+            con.execute(
+                update(w)
+                .where(w.c.name == NAME)
+                .values(dirty_from=None, updated_at=datetime.now(UTC))
+            )
+
+    with_retry(clear)
+    return written
+
+
+def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    with engine.begin() as con:
+        upsert(con, s.telemetry_1m, rows)

@@ -407,6 +407,7 @@ async def run_dispatcher(
     stop: asyncio.Event,
     *,
     cycle_s: float = 4.0,
+    wake_s: float = 0.2,
     ready: asyncio.Event | None = None,
 ) -> int:
     """Run the closed-loop dispatcher every ``cycle_s`` until ``stop``; returns commands sent."""
@@ -439,9 +440,16 @@ async def run_dispatcher(
                 await dispatcher.cycle(datetime.now(UTC))
             except Exception:  # the store or NATS is away: try again next cycle
                 log.exception("dispatcher cycle failed")
-            spent = asyncio.get_running_loop().time() - started
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=max(0.05, cycle_s - spent))
+            # sleep until the next cycle, but start at once when a new dispatch arrives
+            next_cycle = started + cycle_s
+            while not stop.is_set() and asyncio.get_running_loop().time() < next_cycle:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=wake_s)
+                try:
+                    if await asyncio.to_thread(store.has_accepted):
+                        break
+                except Exception:  # the store is away; the cycle will say so
+                    log.debug("has_accepted failed", exc_info=True)
         return dispatcher.commands_sent
     finally:
         await nc.close()

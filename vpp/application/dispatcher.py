@@ -72,6 +72,9 @@ class OpenDispatch:
 class DispatcherStore(Protocol):
     def open_dispatches(self) -> list[OpenDispatch]: ...
 
+    def has_accepted(self) -> bool:
+        """Whether a dispatch waits to be planned (checked often: keep it cheap)."""
+
     def plant(self, plant_id: str) -> Plant | None: ...
 
     def ders(self, der_ids: Sequence[str] | None = None) -> dict[str, Der]: ...

@@ -25,9 +25,9 @@ DEMO_TENANT = "demo"
 
 
 def _default_fleet() -> Path:
-    import simulators
+    from importlib.resources import files
 
-    return Path(simulators.__file__).parent / "fleets" / "demo.yaml"
+    return Path(str(files("simulators") / "fleets" / "demo.yaml"))
 
 
 def _wait(what: str, ok: object, sup: Supervisor, timeout: float) -> None:

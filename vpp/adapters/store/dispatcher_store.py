@@ -68,6 +68,12 @@ class SqlDispatcherStore(SqlReadModelStore):
             if intervals[r.dispatch_id]
         ]
 
+    def has_accepted(self) -> bool:
+        d = s.dispatches
+        q = select(d.c.dispatch_id).where(d.c.status == DispatchStatus.ACCEPTED.value).limit(1)
+        with self.engine.connect() as con:
+            return con.execute(q).first() is not None
+
     def update_dispatch(self, dispatch_id: str, now: datetime, **fields: Any) -> None:
         """Update an open dispatch; a cancellation that came in meanwhile is never undone."""
         unknown = set(fields) - _DISPATCH_FIELDS

@@ -94,3 +94,23 @@ def test_merit_order_on_the_canonical_instance() -> None:
         cost, A_eq=np.ones((1, lo.size)), b_eq=[target], bounds=list(zip(lo, hi, strict=True))
     )
     assert abs(result.objective - ref.fun) <= 1e-7 * abs(ref.fun)
+
+
+@settings(max_examples=100, deadline=None)
+@given(instances(), st.integers(0, 2**31))
+def test_all_quadratic_newton_path_equals_the_sorting_path(
+    inst: tuple[np.ndarray, ...], seed: int
+) -> None:
+    """With every unit quadratic the allocation takes a Newton path on λ; it must give
+    the same optimum as the exact breakpoint sort."""
+    from vpp.optimizer.allocation import _clear
+
+    lo, hi, cost, (target,) = inst
+    rng = np.random.default_rng(seed)
+    quad = rng.uniform(0.01, 1.0, lo.size)
+    ref_p = rng.uniform(lo, hi)
+    result = allocate(lo, hi, target, cost_lin=cost, cost_quad=quad, p_ref_w=ref_p)
+    if result.status is not SolveStatus.OPTIMAL:
+        return
+    p_sort, _ = _clear(lo, hi, cost, quad, ref_p, target)
+    np.testing.assert_allclose(result.p_w, p_sort, atol=1e-6 * max(1.0, np.abs(hi).max()))

@@ -96,7 +96,9 @@ def allocate(
             allocation_cost(p, c, a, r),
             Binding("plant power limit", slack),
         )
-    p, lam = _clear(lo, hi, c, a, r, float(np.clip(target_w, lo_sum, hi_sum)))
+    target = float(np.clip(target_w, lo_sum, hi_sum))
+    solved = _newton_quadratic(lo, hi, c, a, r, target, tol) if bool(np.all(a > 0)) else None
+    p, lam = solved if solved is not None else _clear(lo, hi, c, a, r, target)
     objective = allocation_cost(p, c, a, r) if compute_objective else float("nan")
     return Allocation(SolveStatus.OPTIMAL, p, target_w, lam, objective)
 
@@ -139,6 +141,47 @@ def _clear(
     if q_idx.size:
         p[q_idx] = np.clip((lam - b_q) / two_a, lo[q_idx], hi[q_idx])
     return p, lam
+
+
+def _newton_quadratic(
+    lo: FloatArray,
+    hi: FloatArray,
+    c: FloatArray,
+    a: FloatArray,
+    r: FloatArray,
+    target: float,
+    tol: float,
+    max_iter: int = 50,
+) -> tuple[FloatArray, float] | None:
+    """All units quadratic: Newton on λ over the piecewise-linear F(λ), kept inside a
+    bracket (bisection when a step leaves it).  F is linear between breakpoints, so once
+    the set of units inside their limits is right, one step lands exactly.  ``None`` when
+    it does not settle (the sorting method then answers)."""
+    b = c - 2.0 * a * r
+    inv = 0.5 / a
+    lam_lo = float((b + 2.0 * a * lo).min())
+    lam_hi = float((b + 2.0 * a * hi).max())
+    lam = float(np.clip(np.average(b + a * (lo + hi)), lam_lo, lam_hi))
+    for _ in range(max_iter):
+        raw = (lam - b) * inv
+        p = np.clip(raw, lo, hi)
+        miss = target - float(p.sum())
+        inside = (raw > lo) & (raw < hi)
+        if abs(miss) <= tol:
+            # one last step on the (now right) linear piece lands on the target
+            slope = float(inv[inside].sum())
+            if slope > 0:
+                lam += miss / slope
+                p = np.clip((lam - b) * inv, lo, hi)
+            return p, lam
+        if miss > 0:
+            lam_lo = lam
+        else:
+            lam_hi = lam
+        slope = float(inv[inside].sum())
+        step = lam + miss / slope if slope > 0 else 0.5 * (lam_lo + lam_hi)
+        lam = step if lam_lo < step < lam_hi else 0.5 * (lam_lo + lam_hi)
+    return None
 
 
 def _error(n: int, target_w: float, why: str) -> Allocation:

@@ -103,7 +103,9 @@ def row(case: str, n: int, t: int, method: str, **kw: Any) -> dict[str, Any]:
     return out
 
 
-def bench_single(sizes: list[int], highs_sizes: dict[int, bool], timeout: float) -> list[dict]:
+def bench_single(
+    sizes: list[int], highs_sizes: dict[int, bool], timeout: float
+) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
         lo, hi, cost, _, target = single_interval_instance(n, seed=1)
@@ -149,7 +151,7 @@ def bench_single(sizes: list[int], highs_sizes: dict[int, bool], timeout: float)
     return rows
 
 
-def bench_horizon(cases: list[dict[str, Any]], timeout: float) -> list[dict]:
+def bench_horizon(cases: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
     rows = []
     for spec in cases:
         problem = horizon_problem(spec)
@@ -218,31 +220,36 @@ def print_table(rows: list[dict[str, Any]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["single", "horizon"])
     parser.add_argument("--worker")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
+    single: list[dict[str, Any]] = []
+    horizon: list[dict[str, Any]] = []
     if args.quick:
         single = bench_single([1_000, 10_000], {1_000: True}, 60)
         horizon = bench_horizon([{"case": "horizon-batteries", "n": 100, "t": 96, "seed": 0}], 120)
     else:
-        single = bench_single(
-            [1_000, 10_000, 100_000, 1_000_000],
-            {1_000: True, 10_000: True, 100_000: False},
-            180,
-        )
-        horizon = bench_horizon(
-            [
-                {"case": "horizon-batteries", "n": 100, "t": 96, "seed": 0},
-                {"case": "horizon-batteries", "n": 1_000, "t": 96, "seed": 0},
-                {"case": "horizon-batteries", "n": 1_000, "t": 96, "seed": 3},
-                {"case": "horizon-batteries", "n": 10_000, "t": 96, "seed": 0, "highs": False},
-                {"case": "horizon-mixed-milp", "scale": 1, "t": 96, "seed": 0},
-                {"case": "horizon-mixed-milp", "scale": 10, "t": 96, "seed": 0},
-            ],
-            300,
-        )
+        if args.only in (None, "single"):
+            single = bench_single(
+                [1_000, 10_000, 100_000, 1_000_000],
+                {1_000: True, 10_000: True, 100_000: False},
+                180,
+            )
+        if args.only in (None, "horizon"):
+            horizon = bench_horizon(
+                [
+                    {"case": "horizon-batteries", "n": 100, "t": 96, "seed": 0},
+                    {"case": "horizon-batteries", "n": 1_000, "t": 96, "seed": 0},
+                    {"case": "horizon-batteries", "n": 1_000, "t": 96, "seed": 3},
+                    {"case": "horizon-batteries", "n": 10_000, "t": 96, "seed": 0, "highs": False},
+                    {"case": "horizon-mixed-milp", "scale": 1, "t": 96, "seed": 0},
+                    {"case": "horizon-mixed-milp", "scale": 10, "t": 96, "seed": 0},
+                ],
+                300,
+            )
     rows = single + horizon
     text = print_table(rows)
     RESULTS.mkdir(exist_ok=True)

@@ -61,6 +61,7 @@ def playground(
         float | None, typer.Option("--duration-s", help="Stop by itself after this long")
     ] = None,
     cycle_s: Annotated[float, typer.Option("--cycle-s", help="Dispatcher loop period")] = 4.0,
+    poll_s: Annotated[float, typer.Option("--poll-s", help="Gateway poll period")] = 1.0,
 ) -> None:
     """Run the whole stack on this machine; Ctrl-C stops it."""
     from vpp.adapters.nats.server import free_port, start_nats_server

@@ -177,6 +177,28 @@ async def test_release_writes_the_autonomous_equivalent(sim_fleet, drivers, der_
     await driver.release()
 
 
+async def test_release_leaves_an_autonomous_device_alone(sim_fleet, drivers) -> None:
+    """A gateway (re)connecting releases every device; a CHP running on its own must not be
+    stopped by the 0 W that approximates "autonomous" for it."""
+    ep = sim_fleet["chp-0001"]
+    driver = drivers(ep)
+    await driver.connect()
+    state = (await asyncio.to_thread(read_device, ep, "DGEN1$ST$GnOpSt$stVal")).value
+    assert state in (2, 3)  # standby or running: not limited by a setpoint
+    await driver.release()  # nothing written
+    await asyncio.sleep(1.5)
+    assert (await asyncio.to_thread(read_device, ep, "DGEN1$ST$GnOpSt$stVal")).value != 4
+    p_max = ep["ratings"]["p_max_w"]
+    await driver.apply_setpoint(p_max, revert_after_s=60)
+    await driver.release()  # a setpoint of ours is in force: 0 W is written
+
+    async def released() -> bool:
+        v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
+        return abs(v.value) < 1.0
+
+    assert await wait_for(released)
+
+
 async def test_ev_charger_reports_connection_and_car_soc(sim_fleet, drivers) -> None:
     driver = drivers(sim_fleet["ev-0001"])
     await driver.connect()

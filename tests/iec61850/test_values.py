@@ -1,4 +1,4 @@
-"""Sans-I/O: SCL references and IEC 61850 values to domain readings."""
+"""Sans-I/O: SCL references, IEC 61850 values to domain readings, release targets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from open61850.data import BitStringData, FloatData, IntData, StructureData, Tim
 from open61850.mms.types import PrimitiveType, StructureType
 
 from vpp.adapters.iec61850.references import MEASUREMENTS, device_references
+from vpp.adapters.iec61850.release import already_released, release_target
 from vpp.adapters.iec61850.values import GarbageValue, leaves, quality_of, reading_from_leaves
+from vpp.domain.der import DerKind
 from vpp.domain.errors import InvalidValue
 from vpp.domain.scl import parse_scl
 from vpp.domain.units import Quality
@@ -110,3 +112,28 @@ def test_ev_without_a_car_has_no_soc() -> None:
     s["DEEV1.Soc.mag.f"] = FloatData(55.0)
     r = reading_from_leaves("ev-1", s, MEASUREMENTS, {})
     assert r.connected is True and r.soc == pytest.approx(0.55)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (DerKind.PV, 8000.0),
+        (DerKind.EV_CHARGER, -11000.0),
+        (DerKind.FLEXIBLE_LOAD, -11000.0),
+        (DerKind.BATTERY, 0.0),
+        (DerKind.CHP, 0.0),
+        (DerKind.HEAT_PUMP, 0.0),
+    ],
+)
+def test_release_target_per_kind(kind: DerKind, expected: float) -> None:
+    assert release_target(kind, None, (-11000.0, 8000.0)) == expected
+    assert release_target(kind, 250.0, (-11000.0, 8000.0)) == 250.0  # a fixed default wins
+
+
+@pytest.mark.parametrize(
+    ("op_state", "target", "released"),
+    [(3, 8000.0, True), (3, 0.0, True), (2, 0.0, True), (2, 8000.0, False), (4, 0.0, False),
+     (1, 0.0, False), (None, 0.0, False)],
+)  # fmt: skip
+def test_already_released(op_state: int | None, target: float, released: bool) -> None:
+    assert already_released(op_state, target) is released

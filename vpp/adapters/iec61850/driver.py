@@ -14,6 +14,7 @@
   otherwise the driver itself returns the device to its default after
   ``revert_after_s`` without a refresh.  If the gateway process dies, that timer dies
   with it and the device keeps the last setpoint (see ``docs/iec61850-client.md``).
+* release: the model has no "setpoint off"; :mod:`.release` says what is written.
 
 The blocking client runs on one dedicated thread per device; the event loop only awaits.
 Every failure becomes a :class:`DeviceError`; device input never crashes the process.
@@ -32,9 +33,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from open61850.data import IECData
+from open61850.data import IECData, IntData, UIntData
 
 from vpp.adapters.iec61850.references import DeviceReferences, device_references
+from vpp.adapters.iec61850.release import OP_STATE, already_released, release_target
 from vpp.adapters.iec61850.session import MmsSession, SessionError
 from vpp.adapters.iec61850.values import GarbageValue, reading_from_leaves
 from vpp.application.ports import Applied, DeviceError
@@ -47,17 +49,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 CTL_NAMES = {1: "direct", 2: "SBO", 3: "direct-enhanced", 4: "SBO-enhanced"}
 RESUBSCRIBE_S = 30.0
-
-
-def autonomous_setpoint(kind: DerKind, p_min_w: float, p_max_w: float) -> float:
-    """The setpoint that does what the unit does on its own, as near as a setpoint can:
-    PV at its maximum power point, loads and EV chargers at full draw, a battery idle.
-    CHP and heat pumps have no such value; they are stopped (0 W)."""
-    if kind is DerKind.PV:
-        return p_max_w
-    if kind in (DerKind.EV_CHARGER, DerKind.FLEXIBLE_LOAD):
-        return p_min_w
-    return 0.0
 
 
 class Iec61850Driver:
@@ -95,6 +86,7 @@ class Iec61850Driver:
         self._updated = 0.0  # monotonic time of the last report or read
         self._entry_id: bytes | None = None
         self._next_subscribe = 0.0
+        self._written = False  # a setpoint written by this driver and not yet released
         self._device_ratings: tuple[float, float] | None = None
         self._revert: asyncio.TimerHandle | None = None
         self._revert_task: asyncio.Task[None] | None = None
@@ -215,6 +207,7 @@ class Iec61850Driver:
             how = f"device reverts after {tms}s ({self.refs.reversion})"
         else:
             how = f"gateway reverts after {tms}s (model has no reversion timer)"
+        self._written = True  # from now on, release() must write even if GnOpSt lags
         sent = await self._call(session.operate_setpoint, p_w, requests=3)
         self._arm_reversion(revert_after_s)
         ctl = CTL_NAMES.get(session.ctl_model, str(session.ctl_model))
@@ -239,15 +232,12 @@ class Iec61850Driver:
 
     def release_setpoint_w(self) -> float:
         """What :meth:`release` writes: the fixed default, else the autonomous equivalent."""
-        if self.default_p_w is not None:
-            return self.default_p_w
+        limits = None
         if self.ratings is not None:
-            p_min, p_max = self.ratings.p_min_w, self.ratings.p_max_w
+            limits = (self.ratings.p_min_w, self.ratings.p_max_w)
         elif self._device_ratings is not None:
-            p_max, p_min = self._device_ratings[0], -self._device_ratings[1]
-        else:
-            p_min = p_max = 0.0
-        return autonomous_setpoint(self.kind, p_min, p_max)
+            limits = (-self._device_ratings[1], self._device_ratings[0])
+        return release_target(self.kind, self.default_p_w, limits)
 
     async def release(self) -> None:
         """Default mode now (IEC 61850 has no "setpoint off": see the module docstring)."""
@@ -257,7 +247,20 @@ class Iec61850Driver:
         session = self._session
         if session is None:
             raise DeviceError(self.der_id, "not connected")
-        await self._call(session.operate_setpoint, self.release_setpoint_w(), requests=3)
+        target = self.release_setpoint_w()
+        if (
+            self.default_p_w is None
+            and not self._written
+            and already_released(self._op_state(), target)
+        ):
+            return  # the device already does what the write would approximate
+        await self._call(session.operate_setpoint, target, requests=3)
+        self._written = False
+
+    def _op_state(self) -> int | None:
+        with self._lock:
+            state = self._state.get(OP_STATE)
+        return state.value if isinstance(state, IntData | UIntData) else None
 
     async def close(self) -> None:
         if self._revert is not None:

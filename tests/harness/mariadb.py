@@ -57,6 +57,8 @@ class MariaDbServer:
     port: int
     datadir: Path
     socket: Path
+    args: list[str]
+    log: Path
 
     host: str = "127.0.0.1"
     user: str = "root"
@@ -81,6 +83,18 @@ class MariaDbServer:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def kill(self) -> None:
+        """Hard stop, as a crash or a pulled plug would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(30)
+
+    def restart(self, ready_timeout: float = 60.0) -> None:
+        """Start mariadbd again on the same datadir and port."""
+        self.stop()
+        self.process = _launch(self.args, self.log)
+        _wait_ready(self, ready_timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         if self.process.poll() is not None:
@@ -114,41 +128,47 @@ def start_mariadb(base: Path, *, ready_timeout: float = 60.0) -> MariaDbServer:
     if init.returncode != 0:
         raise MariaDbUnavailable(f"mariadb-install-db failed: {init.stderr[-2000:]}")
     port = free_port()
-    log = (base / "mariadbd.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            server_bin,
-            "--no-defaults",
-            f"--datadir={datadir}",
-            f"--socket={sock}",
-            f"--port={port}",
-            "--bind-address=127.0.0.1",
-            f"--pid-file={base / 'mysqld.pid'}",
-            "--log-bin=binlog",
-            "--binlog-format=ROW",
-            "--binlog-row-metadata=FULL",
-            "--server-id=1",
-            "--innodb-buffer-pool-size=128M",
-            "--innodb-flush-log-at-trx-commit=2",
-            "--skip-name-resolve",
-            "--max-connections=500",
-            *user_args,
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    server = MariaDbServer(proc, port, datadir, sock)
+    args = [
+        server_bin,
+        "--no-defaults",
+        f"--datadir={datadir}",
+        f"--socket={sock}",
+        f"--port={port}",
+        "--bind-address=127.0.0.1",
+        f"--pid-file={base / 'mysqld.pid'}",
+        "--log-bin=binlog",
+        "--binlog-format=ROW",
+        "--binlog-row-metadata=FULL",
+        "--server-id=1",
+        "--innodb-buffer-pool-size=128M",
+        "--innodb-flush-log-at-trx-commit=2",
+        "--skip-name-resolve",
+        "--max-connections=500",
+        *user_args,
+    ]
+    log = base / "mariadbd.log"
+    server = MariaDbServer(_launch(args, log), port, datadir, sock, args, log)
+    _wait_ready(server, ready_timeout)
+    return server
+
+
+def _launch(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+        )
+
+
+def _wait_ready(server: MariaDbServer, ready_timeout: float) -> None:
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = (base / "mariadbd.log").read_text(errors="replace")[-2000:]
-            raise MariaDbUnavailable(f"mariadbd exited with {proc.returncode}: {tail}")
+        if server.process.poll() is not None:
+            tail = server.log.read_text(errors="replace")[-2000:]
+            raise MariaDbUnavailable(f"mariadbd exited with {server.process.returncode}: {tail}")
         try:
             server.connect().close()
-            return server
+            return
         except pymysql.err.OperationalError:
             time.sleep(0.2)
     server.stop()
-    raise MariaDbUnavailable(f"mariadbd did not answer on 127.0.0.1:{port} in {ready_timeout}s")
+    raise MariaDbUnavailable(f"mariadbd did not answer on 127.0.0.1:{server.port}")

@@ -11,6 +11,7 @@ starts right after the store's position.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -60,6 +61,7 @@ class JetStreamProjectionFeed:
         self.fetch_timeout = fetch_timeout
         self.durable = f"proj-{projection.name}"
         self.dead_letters = 0
+        self.failures = 0
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         stream = self.projection.stream
@@ -94,7 +96,29 @@ class JetStreamProjectionFeed:
             except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
                 return
             if msgs:
+                await self._handle_until_done(msgs, stop)
+
+    async def _handle_until_done(self, msgs: Sequence[Any], stop: asyncio.Event) -> None:
+        """Retry the same batch with backoff while the store is away (acking a later
+        message would ack this one too); the writes are idempotent, retries are safe."""
+        delay = 0.5
+        while True:
+            try:
                 await self.handle(msgs)
+                if self.failures:
+                    log.info("projection %s: store back, batch committed", self.durable)
+                    self.failures = 0
+                return
+            except Exception as exc:
+                self.failures += 1
+                log.warning(
+                    "projection %s: batch failed (%s), retry in %.1f s", self.durable, exc, delay
+                )
+                if stop.is_set():
+                    return  # not acked: redelivered to the next run
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 15.0)
 
     async def handle(self, msgs: Sequence[Any]) -> None:
         batch: list[tuple[int, Sequence[Any]]] = []

@@ -47,6 +47,7 @@ class World:
 
     def readings(self, *readings: Reading) -> None:
         self.store.record_readings(list(readings))
+        self.store.roll_up()  # as the projector does every few seconds
 
 
 def seed_registry(db_url: str) -> None:

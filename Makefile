@@ -35,8 +35,11 @@ pytest: setup
 
 test: lint typecheck imports pytest
 
+# each prints a table and writes bench/results/*.json; ratios are against a baseline of
+# the same run (the machine is shared and noisy)
+BENCHES ?= optimizer_bench sim_capacity gateway_sunspec iec61850_client_soak ingest dispatch_latency
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

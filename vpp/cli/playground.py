@@ -165,14 +165,14 @@ def playground(
             "run_dir": str(run_dir),
             "db_url": db_url,
         }
-        if info_file is not None:
-            info_file.write_text(json.dumps(info, indent=2) + "\n")
+        for path in {run_dir / "info.json", *([info_file] if info_file else [])}:
+            path.write_text(json.dumps(info, indent=2) + "\n")
         typer.echo(f"\nAPI      {api_url}   (OpenAPI: {api_url}/docs)")
         typer.echo(f"API key  {key}")
         typer.echo(f"plants   {', '.join(info['plants'])}")  # type: ignore[arg-type]
         typer.echo(
-            f"\ntry:  vpp dispatch --api {api_url} --key {key} --plant demo-all "
-            f"--p-kw 10 --for PT2M\nCtrl-C stops everything."
+            f"\nIn another terminal:\n  .venv/bin/vpp dispatch --info-file {run_dir / 'info.json'}"
+            " --plant demo-all --p-kw 40 --for PT2M\nCtrl-C stops everything."
         )
         deadline = None if duration_s is None else time.monotonic() + duration_s
         while not stop.wait(1.0):

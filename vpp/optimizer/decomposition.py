@@ -14,10 +14,12 @@ Lagrangian value ``L(λ)``, a proven lower bound on the optimal cost.
    whole fleet with the water values of ``λ0`` (:func:`dispatch_with_values`).  Every
    device stays within its limits in both; what they cannot follow is plant deviation,
    priced by the penalty.
-3. **Mix and refine.**  A Dantzig–Wolfe master (a tiny LP) mixes the plans and the price
+3. **Re-price.**  If the gap is still open, a third plan dispatches ``rolling_block``
+   steps at a time and re-solves the aggregate from the state reached (rolling.py).
+4. **Mix and refine.**  A Dantzig–Wolfe master (a tiny LP) mixes the plans and the price
    responses (same weights for every device, so the mix stays feasible); its value is an
    upper bound.  While the gap is open, box-step cutting-plane iterations add responses.
-4. The plan reports ``objective`` (upper bound), ``lower_bound`` and ``gap``.
+5. The plan reports ``objective`` (upper bound), ``lower_bound`` and ``gap``.
 
 The lower bound is exact on every instance tried; the plan is not always as good: when
 the optimal prices are degenerate (many devices indifferent, which is common when a hard
@@ -38,6 +40,7 @@ from vpp.optimizer.horizon import FloatArray, HorizonProblem
 from vpp.optimizer.horizon_lp import build_horizon_lp
 from vpp.optimizer.lp import LinearProgram, solve_highs
 from vpp.optimizer.plan import HorizonPlan, deviation_bindings, plan_cost
+from vpp.optimizer.rolling import rolling_dispatch
 from vpp.optimizer.status import SolveStatus
 from vpp.optimizer.value_dispatch import dispatch_with_values
 
@@ -113,6 +116,7 @@ def solve_horizon_decomposed(
     rel_gap: float = 1e-3,
     max_clusters: int = 64,
     max_iter: int = 10,
+    rolling_block: int | None = 8,
     time_limit_s: float | None = None,
 ) -> HorizonPlan:
     """Plan a fleet of storage and PV by aggregation + price decomposition.
@@ -132,6 +136,15 @@ def solve_horizon_decomposed(
     explicit = {0: split, 1: valued}
     best = columns[2]
     upper, weights, _ = _master(problem, columns, penalty)
+    if _gap(upper, best.lagrangian) > rel_gap and rolling_block:
+        # re-price from the state the dispatch reaches (see vpp.optimizer.rolling)
+        rolled = rolling_dispatch(
+            problem, lambda p, o: _prices(p, o, max_clusters, penalty), rolling_block
+        )
+        if rolled is not None:
+            explicit[len(columns)] = rolled
+            columns.insert(len(columns), _column_of(problem, rolled))
+            upper, weights, _ = _master(problem, columns, penalty)
     radius = 0.05 * max(float(np.abs(problem.price).max()), 1e-12)
     iterations = 0
     while _gap(upper, best.lagrangian) > rel_gap and iterations < max_iter:
@@ -154,9 +167,15 @@ def solve_horizon_decomposed(
 
 
 def _aggregate_plan(
-    problem: HorizonProblem, oracle: FleetOracle, max_clusters: int, penalty: float
+    problem: HorizonProblem,
+    oracle: FleetOracle,
+    max_clusters: int,
+    penalty: float,
+    *,
+    split: bool = True,
 ) -> tuple[FloatArray, FleetSchedules] | None:
-    """Solve the clustered problem with HiGHS; return its prices and the split plan."""
+    """Solve the clustered problem with HiGHS; return its prices and (with ``split``) the
+    plan split back among the members."""
     s, pv = problem.storage, problem.pv
     cluster = (
         cluster_storage(s, oracle.group, max_clusters)
@@ -173,6 +192,8 @@ def _aggregate_plan(
     dt = problem.dt_h
     lam = problem.price + sol.row_dual[model.balance_rows] / (KW * dt)
     lam = np.clip(lam, problem.price - penalty, problem.price + penalty)
+    if not split:
+        return lam, FleetSchedules(np.zeros((0, problem.steps)), np.zeros((0, 0)), np.zeros(0))
     parts: list[FloatArray] = []
     energy = np.zeros((0, problem.steps))
     through = np.zeros(0)
@@ -191,6 +212,13 @@ def _aggregate_plan(
         parts.append(pv.p_avail_w * np.clip(ratio[pv_cluster], 0.0, 1.0))
     p_w = np.concatenate(parts, axis=0) if parts else np.zeros((0, problem.steps))
     return lam, FleetSchedules(p_w, energy, through)
+
+
+def _prices(
+    problem: HorizonProblem, oracle: FleetOracle, max_clusters: int, penalty: float
+) -> FloatArray | None:
+    first = _aggregate_plan(problem, oracle, max_clusters, penalty, split=False)
+    return None if first is None else first[0]
 
 
 def _column_of(problem: HorizonProblem, sched: FleetSchedules) -> Column:

@@ -28,8 +28,11 @@ IntArray = NDArray[np.int64]
 SPREAD = 1e-4
 
 
-def dispatch_with_values(oracle: FleetOracle, lam: FloatArray) -> FleetSchedules:
-    """A plan meeting the target step by step, storage valued at prices ``lam``."""
+def dispatch_with_values(
+    oracle: FleetOracle, lam: FloatArray, *, steps: int | None = None
+) -> FleetSchedules:
+    """A plan meeting the target step by step, storage valued at prices ``lam``; with
+    ``steps`` only the first ``steps`` steps are dispatched (and returned)."""
     pb = oracle.problem
     s, pv = pb.storage, pb.pv
     t_, dt = pb.steps, pb.dt_h
@@ -48,7 +51,8 @@ def dispatch_with_values(oracle: FleetOracle, lam: FloatArray) -> FleetSchedules
     d = np.zeros((n_s, t_))
     energy = np.zeros((n_s, t_))
     pv_p = np.zeros((pv.size, t_)) if pv is not None else np.zeros((0, t_))
-    for t in range(t_):
+    t_end = t_ if steps is None else min(steps, t_)
+    for t in range(t_end):
         weight_parts: list[FloatArray] = []
         len_parts: list[FloatArray] = []
         cost_parts: list[FloatArray] = []
@@ -107,7 +111,9 @@ def dispatch_with_values(oracle: FleetOracle, lam: FloatArray) -> FleetSchedules
     if pv is not None:
         parts.append(pv_p)
     p_w = np.concatenate(parts, axis=0) if parts else np.zeros((0, t_))
-    return FleetSchedules(p_w, energy, (c + d).sum(axis=1) * dt)
+    return FleetSchedules(
+        p_w[:, :t_end], energy[:, :t_end], (c[:, :t_end] + d[:, :t_end]).sum(axis=1) * dt
+    )
 
 
 def _range(

@@ -82,8 +82,17 @@ def pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
+T0 = time.monotonic()
+
+
+def stage(text: str) -> None:
+    print(f"[{time.monotonic() - T0:7.1f} s] {text}", file=sys.stderr, flush=True)
+
+
 async def measure(n: int, nats_url: str, data: Path, warmup_s: float, measure_s: float) -> dict:
+    stage(f"{n} devices: starting simulators")
     procs, endpoints = start_sims(n, duration=warmup_s + measure_s + 120)
+    stage("simulators listen; starting the gateway")
     try:
         doc = gateway_config_from_endpoints(
             endpoints, gateway_id=f"bench-{n}", nats_url=nats_url, data_dir=str(data / str(n))
@@ -98,6 +107,7 @@ async def measure(n: int, nats_url: str, data: Path, warmup_s: float, measure_s:
                 break
             await asyncio.sleep(0.2)
         connect_s = time.monotonic() - t_connect
+        stage(f"{sum(r.healthy for r in gw.runners.values())} healthy after {connect_s:.1f} s")
         await asyncio.sleep(warmup_s)
         gw.cycle_samples.clear()
         lag = built.metrics.publish_lag
@@ -118,8 +128,10 @@ async def measure(n: int, nats_url: str, data: Path, warmup_s: float, measure_s:
         cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         healthy = sum(r.healthy for r in gw.runners.values())
         depth = built.buffer.depth_readings
+        stage("measured; stopping the gateway")
         built.stop()
         await asyncio.wait_for(task, 60)
+        stage("gateway stopped")
     finally:
         stop_sims(procs)
     return {

@@ -69,6 +69,7 @@ class DeviceRunner:
         self.held: HeldSetpoint | None = None
         self.phase_s = 0.0  # offset of this device's ticks inside the period (staggering)
         self.first_attempt = asyncio.Event()  # set once the first connect has been tried
+        self.stopping = False  # checked every cycle: a swallowed cancel still ends the loop
         self._lock = asyncio.Lock()
         if spec.ratings is not None:
             self.der = self._make_der(spec.ratings)
@@ -111,7 +112,7 @@ class DeviceRunner:
         self.first_attempt.set()
         await asyncio.sleep(self.phase_s)
         next_tick = loop.time()
-        while True:
+        while not self.stopping:
             if not self.connected:
                 await asyncio.sleep(self.backoff_s())
                 if not await self._connect():

@@ -93,11 +93,19 @@ class FieldGateway:
             await self._shutdown(started)
 
     async def _shutdown(self, started: list[Service]) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        for r in self.runners.values():
+            r.stopping = True
+        pending = set(self._tasks)
+        # cancel until every task is gone: on Python 3.11 asyncio.wait_for can swallow a
+        # cancellation that races with its inner future (fixed in 3.12)
+        for _ in range(50):
+            if not pending:
+                break
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=0.2)
+        if pending:
+            log.error("%d gateway tasks did not stop", len(pending))
         self._tasks.clear()
         await asyncio.gather(
             *(r.release_now() for r in self.runners.values()), return_exceptions=True

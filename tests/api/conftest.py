@@ -7,12 +7,14 @@ and keys with every scope combination the tests need.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.harness.mariadb import MariaDbServer
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.read_models import SqlReadModelStore
 from vpp.adapters.store.registry_store import SqlRegistryStore
@@ -46,7 +48,9 @@ class World:
         return {"Authorization": f"Bearer {key}"}
 
     def readings(self, *readings: Reading) -> None:
+        """Store readings and roll them up, as the telemetry projector does."""
         self.store.record_readings(list(readings))
+        self.store.roll_up()
         self.store.roll_up()  # as the projector does every few seconds
 
 
@@ -82,15 +86,38 @@ def fresh_readings(now: datetime | None = None) -> list[Reading]:
     ]
 
 
-@pytest.fixture
-def world(db_url: str) -> Iterator[World]:
+@contextmanager
+def make_world(db_url: str) -> Iterator[World]:
     app = build_api(db_url)
     seed_registry(db_url)
     key_a = ensure_tenant_key(db_url, "t-a", upgrade=False)
     key_a_read = ensure_tenant_key(db_url, "t-a", scopes=["read"], upgrade=False)
     key_b = ensure_tenant_key(db_url, "t-b", upgrade=False)
     store = SqlReadModelStore.from_url(db_url)
-    with TestClient(app, raise_server_exceptions=True) as client:
-        yield World(db_url, client, key_a, key_a_read, key_b, store)
-    store.close()
-    app.state.engine.dispose()
+    try:
+        with TestClient(app, raise_server_exceptions=True) as client:
+            yield World(db_url, client, key_a, key_a_read, key_b, store)
+    finally:
+        store.close()
+        app.state.engine.dispose()
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[World]:
+    with make_world(db_url) as w:
+        yield w
+
+
+@pytest.fixture
+def ci_world(mariadb: MariaDbServer) -> Iterator[World]:
+    """A MariaDB database with the server's usual case-insensitive collation (the harness
+    default is utf8mb4_bin), where 'PLANT-A' and 'plant-a' are the same key."""
+    name = "vpp_api_ci"
+    with mariadb.connect() as con, con.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+    try:
+        with make_world(mariadb.url(name)) as w:
+            yield w
+    finally:
+        mariadb.drop_database(name)

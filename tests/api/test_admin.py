@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import World
+from tests.api.conftest import World, make_world
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.registry_store import SqlRegistryStore
 from vpp.bootstrap import import_registry_files
@@ -171,3 +172,38 @@ def test_registry_changes_in_one_request_all_or_nothing(world: World) -> None:
     assert (
         world.client.get("/v1/plants/plant-a2", headers=world.auth(world.key_b)).status_code == 404
     )
+
+
+@pytest.fixture(params=["sqlite", "mysql", "mysql-ci"])
+def any_collation_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    if request.param == "mysql-ci":
+        yield request.getfixturevalue("ci_world")
+        return
+    with make_world(request.getfixturevalue(f"{request.param}_url")) as world:
+        yield world
+
+
+def test_ids_differing_in_case_never_take_over(any_collation_world: World) -> None:
+    """MySQL/TiDB compare ids case-insensitively: 'PLANT-A' must not reach tenant A's
+    'plant-a' (SQLite keeps them apart; either way A's resources stay A's)."""
+    world = any_collation_world
+    a, b = world.auth(world.key_a), world.auth(world.key_b)
+    world.client.post(
+        "/v1/admin/plants", json={"plant_id": "PLANT-A", "members": ["bat-b1"]}, headers=b
+    )
+    world.client.put("/v1/admin/sites/SITE-A", json={"name": "B's"}, headers=b)
+    world.client.put("/v1/admin/gateways/GW-SITE-A", json={"site_id": "site-b"}, headers=b)
+    der = {**DER, "gateway_id": "gw-site-b", "site_id": "site-b"}
+    r = world.client.put("/v1/admin/ders/BAT-A1", json=der, headers=b)
+    assert r.status_code in (200, 409), r.text
+    plant = world.client.get("/v1/plants/plant-a", headers=a).json()
+    assert plant["members"] == ["bat-a1", "pv-a1"]
+    assert world.client.get("/v1/plants/plant-a", headers=b).status_code == 404
+    assert world.client.get("/v1/ders/bat-a1", headers=a).json()["site_id"] == "site-a"
+    assert world.client.get("/v1/ders/bat-a1", headers=b).status_code == 404
+    r = world.client.put(
+        "/v1/admin/ders/bat-a9",
+        json={**DER, "site_id": "site-a", "gateway_id": "gw-site-a"},
+        headers=a,
+    )
+    assert r.status_code == 200  # A's site and gateway are still A's

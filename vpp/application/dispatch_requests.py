@@ -167,7 +167,7 @@ class DispatchRequests:
         if replay is not None:
             return replay
         plant = self._registry.plant(req.plant_id)
-        if plant is None or plant.tenant_id != tenant_id:
+        if plant is None or plant.plant_id != req.plant_id or plant.tenant_id != tenant_id:
             raise NotFound("plant", req.plant_id)
         if not plant.members:
             raise Refused(f"plant {plant.plant_id} has no members: nothing to dispatch")

@@ -146,7 +146,7 @@ class OperatorQueries:
 
     def tenant_plant(self, tenant_id: str, plant_id: str) -> Plant:
         plant = self._registry.plant(plant_id)
-        if plant is None or plant.tenant_id != tenant_id:
+        if plant is None or plant.plant_id != plant_id or plant.tenant_id != tenant_id:
             raise NotFound("plant", plant_id)
         return plant
 

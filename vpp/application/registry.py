@@ -97,9 +97,38 @@ class TenantRegistry:
     def __init__(self, store: RegistryStore) -> None:
         self._store = store
 
-    def _site_elsewhere(self, tenant_id: str, site_id: str | None) -> bool:
+    @staticmethod
+    def _not_taken(
+        what: str, asked: str, found: str | None, owner: str | None, tenant: str
+    ) -> None:
+        """Refuse an id held by another tenant, or one that differs only in letter case from
+        an existing id (MySQL/TiDB would treat both as the same key)."""
+        if found is None:
+            return
+        if found != asked:
+            raise Conflict(f"{what} {asked!r} differs only in letter case from {found!r}")
+        if owner is not None and owner != tenant:
+            raise Conflict(f"{what} {asked!r} is taken by another tenant")
+
+    def _site_owner(self, site_id: str | None) -> str | None:
         site = self._store.site(site_id) if site_id is not None else None
-        return site is not None and site.tenant_id != tenant_id
+        return None if site is None else site.tenant_id
+
+    def _check_gateway(self, gateway_id: str, tenant: str) -> bool:
+        """Whether the gateway exists (and is not another tenant's)."""
+        current = self._store.gateway(gateway_id)
+        if current is None:
+            return False
+        owner = self._site_owner(current.site_id)
+        self._not_taken("gateway_id", gateway_id, current.gateway_id, owner, tenant)
+        return True
+
+    def _unknown_members(self, plant: Plant, new_ders: set[str], tenant: str) -> list[str]:
+        existing = plant.members - new_ders
+        known = self._store.der_records(existing)  # keyed by the stored (exact) ids
+        return sorted(
+            d for d in existing if d not in known or not self._store.der_visible(tenant, d)
+        )
 
     def apply(self, principal: Principal, changes: TenantChanges) -> RegistryImport:
         if changes.size() > MAX_CHANGES:
@@ -109,8 +138,9 @@ class TenantRegistry:
             SiteRecord(validate_id(sid, "site_id"), tenant, name) for sid, name in changes.sites
         ]
         for site in sites:
-            if self._site_elsewhere(tenant, site.site_id):
-                raise Conflict(f"site_id {site.site_id!r} is taken by another tenant")
+            current = self._store.site(site.site_id)
+            found = current.site_id if current else None
+            self._not_taken("site_id", site.site_id, found, self._site_owner(found), tenant)
         new_sites = {s.site_id for s in sites}
 
         def own_site(site_id: str | None, what: str) -> None:
@@ -119,27 +149,21 @@ class TenantRegistry:
             if site_id in new_sites:
                 return
             site = self._store.site(site_id)
-            if site is None or site.tenant_id != tenant:
+            if site is None or site.site_id != site_id or site.tenant_id != tenant:
                 raise NotFound("site", site_id)
 
         gateways = {g.gateway_id: g for g in changes.gateways}
         for gw in changes.gateways:
             validate_id(gw.gateway_id, "gateway_id")
             own_site(gw.site_id, f"gateway {gw.gateway_id}")
-            current = self._store.gateway(gw.gateway_id)
-            if current is not None and self._site_elsewhere(tenant, current.site_id):
-                raise Conflict(f"gateway_id {gw.gateway_id!r} is taken by another tenant")
+            self._check_gateway(gw.gateway_id, tenant)
         for rec in changes.ders:
             der = rec.der
             own_site(der.site_id, f"DER {der.der_id}")
-            if self._store.der_tenants(der.der_id) - {tenant}:
-                raise Conflict(f"der_id {der.der_id!r} is taken by another tenant")
-            if der.gateway_id in gateways:
-                continue
-            current = self._store.gateway(der.gateway_id)
-            if current is not None and self._site_elsewhere(tenant, current.site_id):
-                raise Conflict(f"gateway_id {der.gateway_id!r} is another tenant's gateway")
-            if current is None:
+            found = next(iter(self._store.der_records([der.der_id])), None)
+            owners = self._store.der_tenants(der.der_id) - {tenant}
+            self._not_taken("der_id", der.der_id, found, next(iter(owners), tenant), tenant)
+            if der.gateway_id not in gateways and not self._check_gateway(der.gateway_id, tenant):
                 gateways[der.gateway_id] = GatewayRecord(der.gateway_id, der.site_id)
         new_ders = {rec.der.der_id for rec in changes.ders}
         plants = [Plant(pid, tenant, members, name) for pid, name, members in changes.plants]
@@ -149,11 +173,15 @@ class TenantRegistry:
             if len(plant.members) > MAX_PLANT_MEMBERS:
                 raise Refused(f"a plant has at most {MAX_PLANT_MEMBERS} members")
             current_plant = self._store.plant(plant.plant_id)
-            if current_plant is not None and current_plant.tenant_id != tenant:
-                raise Conflict(f"plant_id {plant.plant_id!r} is taken by another tenant")
-            unknown = sorted(
-                d for d in plant.members - new_ders if not self._store.der_visible(tenant, d)
-            )
+            if current_plant is not None:
+                self._not_taken(
+                    "plant_id",
+                    plant.plant_id,
+                    current_plant.plant_id,
+                    current_plant.tenant_id,
+                    tenant,
+                )
+            unknown = self._unknown_members(plant, new_ders, tenant)
             if unknown:
                 raise Refused(
                     f"plant {plant.plant_id}: unknown DERs (not registered on your sites "

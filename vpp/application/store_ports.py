@@ -146,6 +146,9 @@ class ApiKeyStore(Protocol):
 
 
 class RegistryStore(Protocol):
+    """Lookups by id may match a row whose id differs in letter case (MySQL/TiDB compare
+    ids case-insensitively); callers compare the returned id with the one they asked for."""
+
     def import_registry(self, data: RegistryImport) -> None:
         """Upsert everything in ``data`` in one transaction (plants replace their members)."""
 

@@ -32,6 +32,9 @@ def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
 
 
 class SqlRegistryStore:
+    """Lookups by id return the row the database matches: on MySQL/TiDB (case-insensitive
+    collations) that may differ from the asked id in letter case, and callers decide."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -97,7 +100,7 @@ class SqlRegistryStore:
     def site(self, site_id: str) -> SiteRecord | None:
         with self.engine.connect() as con:
             row = con.execute(select(s.sites).where(s.sites.c.site_id == site_id)).first()
-        if row is None or row.site_id != site_id:  # MySQL compares case-insensitively
+        if row is None:
             return None
         return SiteRecord(row.site_id, row.tenant_id, row.name)
 
@@ -105,7 +108,7 @@ class SqlRegistryStore:
         g = s.gateways
         with self.engine.connect() as con:
             row = con.execute(select(g).where(g.c.gateway_id == gateway_id)).first()
-        if row is None or row.gateway_id != gateway_id:
+        if row is None:
             return None
         return GatewayRecord(row.gateway_id, row.site_id, row.name)
 
@@ -120,7 +123,7 @@ class SqlRegistryStore:
     def plant(self, plant_id: str) -> Plant | None:
         with self.engine.connect() as con:
             row = con.execute(select(s.plants).where(s.plants.c.plant_id == plant_id)).first()
-            if row is None or row.plant_id != plant_id:  # MySQL compares case-insensitively
+            if row is None:
                 return None
             members = self._members(con, [row.plant_id])[row.plant_id]
         return Plant(row.plant_id, row.tenant_id, frozenset(members), row.name)

@@ -45,10 +45,12 @@ async def send(js, cmd: SetpointCommand, msg_id: str | None = None) -> None:
     )
 
 
-async def acks_of(nats_url: str, n: int, timeout: float = 15.0) -> dict[str, CommandAck]:
+async def acks_of(
+    nats_url: str, n: int, timeout: float = 15.0, gateway_id: str = GW
+) -> dict[str, CommandAck]:
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        msgs = await read_stream(nats_url, "ACKS", f"vpp.ack.{GW}.>")
+        msgs = await read_stream(nats_url, "ACKS", f"vpp.ack.{gateway_id}.>")
         acks = [codec.decode_ack(m.data) for m in msgs]
         if len(acks) >= n or asyncio.get_running_loop().time() > deadline:
             return {a.command_id: a for a in acks} | {"_count": len(acks)}  # type: ignore[dict-item]

@@ -10,11 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from vpp.adapters.nats.server import free_port
 
 
-def test_vpp_api_serves_over_http(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_vpp_api_serves_over_http(tmp_path: Path, stop: signal.Signals) -> None:
     db = f"sqlite:///{tmp_path / 'vpp.sqlite'}"
     vpp = [str(Path(sys.executable).parent / "vpp")]  # the console script of this venv
     issued = subprocess.run(
@@ -49,6 +51,6 @@ def test_vpp_api_serves_over_http(tmp_path: Path) -> None:
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         assert 'vpp_api_requests_total{method="GET",route="/v1/plants",status="200"} 1.0' in metrics
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out

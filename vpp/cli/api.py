@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -51,7 +53,22 @@ def api(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr=host, registry=app.state.metrics_registry)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal into the
+    # handler that was installed before it: ours, so a requested stop exits with status 0.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    except _Stopped:
+        pass
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         app.state.engine.dispose()
+
+
+class _Stopped(Exception):
+    """SIGINT or SIGTERM after (or before) uvicorn's graceful shutdown."""
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped(signum)

@@ -51,7 +51,6 @@ class World:
         """Store readings and roll them up, as the telemetry projector does."""
         self.store.record_readings(list(readings))
         self.store.roll_up()
-        self.store.roll_up()  # as the projector does every few seconds
 
 
 def seed_registry(db_url: str) -> None:

@@ -118,3 +118,32 @@ def test_position_commits_with_rows(store: SqlReadModelStore) -> None:
         store.record_readings([bad], Position("telemetry", "TELEMETRY", 42))
     assert store.position("telemetry") == 41  # rolled back together
     assert store.count_telemetry() == 1
+
+
+def test_powers_and_energies_keep_double_precision(store: SqlReadModelStore) -> None:
+    precise = reading("meter-1", T0, 123456.789, energy_wh=9876543210.125, soc=0.123456789)
+    store.record_readings([precise])
+    assert store.latest_readings()["meter-1"] == precise
+
+
+def test_ids_are_case_sensitive_even_on_a_case_insensitive_mysql_database(mariadb: object) -> None:
+    from sqlalchemy import text
+
+    url = mariadb.create_database("vpp_ci_collation")  # type: ignore[attr-defined]
+    with mariadb.connect() as con, con.cursor() as cur:  # type: ignore[attr-defined]
+        cur.execute(
+            "ALTER DATABASE vpp_ci_collation CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+        )
+    migrate.upgrade(url)
+    st = SqlReadModelStore.from_url(url)
+    try:
+        st.save_tenant(Tenant("t1"))
+        st.save_plant(Plant("plant-a", "t1", frozenset({"x"})))
+        st.save_plant(Plant("PLANT-A", "t1", frozenset({"y"})))
+        assert st.plant("plant-a").members == frozenset({"x"})  # type: ignore[union-attr]
+        assert st.plant("PLANT-A").members == frozenset({"y"})  # type: ignore[union-attr]
+        with st.engine.connect() as con:
+            assert con.execute(text("select count(*) from plants")).scalar_one() == 2
+    finally:
+        st.close()
+        mariadb.drop_database("vpp_ci_collation")  # type: ignore[attr-defined]

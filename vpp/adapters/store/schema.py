@@ -11,7 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Float,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -21,11 +21,21 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 
 from vpp.adapters.store.types import UtcDateTime
 
 ID = 64  # [A-Za-z0-9_-]{1,64}
 
+
+def Id() -> String:
+    """An id column: case-sensitive on MySQL/TiDB too (``utf8mb4_bin``), so ``plant-A`` and
+    ``plant-a`` are two ids everywhere, as they are on SQLite."""
+    return String(ID).with_variant(mysql.VARCHAR(ID, collation="utf8mb4_bin"), "mysql", "mariadb")  # type: ignore[return-value]
+
+
+# Powers and energies are ``Double`` (8 bytes): SQLAlchemy's ``Float`` is a 4-byte FLOAT on
+# MySQL/TiDB, about 7 significant digits — not enough for Wh meter readings.
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -38,7 +48,7 @@ metadata = MetaData(
 tenants = Table(
     "tenants",
     metadata,
-    Column("tenant_id", String(ID), primary_key=True),
+    Column("tenant_id", Id(), primary_key=True),
     Column("name", String(200), nullable=False, default=""),
     Column("created_at", UtcDateTime(), nullable=False),
 )
@@ -46,8 +56,8 @@ tenants = Table(
 api_keys = Table(
     "api_keys",
     metadata,
-    Column("key_id", String(ID), primary_key=True),
-    Column("tenant_id", String(ID), ForeignKey("tenants.tenant_id"), nullable=False),
+    Column("key_id", Id(), primary_key=True),
+    Column("tenant_id", Id(), ForeignKey("tenants.tenant_id"), nullable=False),
     Column("key_hash", String(128), nullable=False),
     Column("scopes", String(200), nullable=False),  # space-separated: read dispatch admin
     Column("created_at", UtcDateTime(), nullable=False),
@@ -58,16 +68,16 @@ api_keys = Table(
 sites = Table(
     "sites",
     metadata,
-    Column("site_id", String(ID), primary_key=True),
-    Column("tenant_id", String(ID), ForeignKey("tenants.tenant_id"), nullable=False),
+    Column("site_id", Id(), primary_key=True),
+    Column("tenant_id", Id(), ForeignKey("tenants.tenant_id"), nullable=False),
     Column("name", String(200), nullable=False, default=""),
 )
 
 gateways = Table(
     "gateways",
     metadata,
-    Column("gateway_id", String(ID), primary_key=True),
-    Column("site_id", String(ID), nullable=True),
+    Column("gateway_id", Id(), primary_key=True),
+    Column("site_id", Id(), nullable=True),
     Column("name", String(200), nullable=False, default=""),
     Column("last_seen", UtcDateTime(), nullable=True),
 )
@@ -75,23 +85,23 @@ gateways = Table(
 ders = Table(
     "ders",
     metadata,
-    Column("der_id", String(ID), primary_key=True),
-    Column("gateway_id", String(ID), nullable=False),
-    Column("site_id", String(ID), nullable=True),
+    Column("der_id", Id(), primary_key=True),
+    Column("gateway_id", Id(), nullable=False),
+    Column("site_id", Id(), nullable=True),
     Column("kind", String(32), nullable=False),
     Column("name", String(200), nullable=False, default=""),
     Column("protocol", String(16), nullable=True),  # iec61850 | sunspec
     Column("address", String(300), nullable=True),  # host:port/unit or host:port/IED/LD
-    Column("p_min_w", Float, nullable=False),
-    Column("p_max_w", Float, nullable=False),
-    Column("energy_wh", Float, nullable=True),
-    Column("ramp_w_per_s", Float, nullable=True),
-    Column("eff_charge", Float, nullable=False, default=1.0),
-    Column("eff_discharge", Float, nullable=False, default=1.0),
-    Column("min_stable_w", Float, nullable=False, default=0.0),
-    Column("soc_min", Float, nullable=False, default=0.0),
-    Column("soc_max", Float, nullable=False, default=1.0),
-    Column("q_max_var", Float, nullable=False, default=0.0),
+    Column("p_min_w", Double, nullable=False),
+    Column("p_max_w", Double, nullable=False),
+    Column("energy_wh", Double, nullable=True),
+    Column("ramp_w_per_s", Double, nullable=True),
+    Column("eff_charge", Double, nullable=False, default=1.0),
+    Column("eff_discharge", Double, nullable=False, default=1.0),
+    Column("min_stable_w", Double, nullable=False, default=0.0),
+    Column("soc_min", Double, nullable=False, default=0.0),
+    Column("soc_max", Double, nullable=False, default=1.0),
+    Column("q_max_var", Double, nullable=False, default=0.0),
     Column("healthy", Boolean, nullable=False, default=True),
     Column("health_reason", String(500), nullable=False, default=""),
     Column("updated_at", UtcDateTime(), nullable=False),
@@ -101,8 +111,8 @@ ders = Table(
 plants = Table(
     "plants",
     metadata,
-    Column("plant_id", String(ID), primary_key=True),
-    Column("tenant_id", String(ID), ForeignKey("tenants.tenant_id"), nullable=False),
+    Column("plant_id", Id(), primary_key=True),
+    Column("tenant_id", Id(), ForeignKey("tenants.tenant_id"), nullable=False),
     Column("name", String(200), nullable=False, default=""),
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_plants_tenant_id", "tenant_id"),
@@ -111,20 +121,20 @@ plants = Table(
 plant_members = Table(
     "plant_members",
     metadata,
-    Column("plant_id", String(ID), ForeignKey("plants.plant_id"), primary_key=True),
-    Column("der_id", String(ID), primary_key=True),
+    Column("plant_id", Id(), ForeignKey("plants.plant_id"), primary_key=True),
+    Column("der_id", Id(), primary_key=True),
     Index("ix_plant_members_der_id", "der_id"),
 )
 
 _reading_columns = (
-    ("p_w", Float, False),
-    ("q_var", Float, True),
-    ("soc", Float, True),
-    ("energy_wh", Float, True),
-    ("p_avail_w", Float, True),
+    ("p_w", Double, False),
+    ("q_var", Double, True),
+    ("soc", Double, True),
+    ("energy_wh", Double, True),
+    ("p_avail_w", Double, True),
     ("connected", Boolean, True),
-    ("v_v", Float, True),
-    ("hz", Float, True),
+    ("v_v", Double, True),
+    ("hz", Double, True),
 )
 READING_FIELDS: tuple[str, ...] = tuple(name for name, _, _ in _reading_columns)
 
@@ -136,7 +146,7 @@ def _reading_cols() -> list[Column[object]]:
 latest_state = Table(
     "latest_state",
     metadata,
-    Column("der_id", String(ID), primary_key=True),
+    Column("der_id", Id(), primary_key=True),
     Column("ts", UtcDateTime(), nullable=False),
     *_reading_cols(),
     Column("quality", String(16), nullable=False),
@@ -146,7 +156,7 @@ latest_state = Table(
 telemetry = Table(
     "telemetry",
     metadata,
-    Column("der_id", String(ID), primary_key=True),
+    Column("der_id", Id(), primary_key=True),
     Column("ts", UtcDateTime(), primary_key=True),
     *_reading_cols(),
     Column("quality", String(16), nullable=False),
@@ -156,32 +166,32 @@ telemetry = Table(
 telemetry_1m = Table(
     "telemetry_1m",
     metadata,
-    Column("der_id", String(ID), primary_key=True),
+    Column("der_id", Id(), primary_key=True),
     Column("bucket", UtcDateTime(), primary_key=True),  # start of the minute
     Column("n", Integer, nullable=False),
-    Column("p_w_avg", Float, nullable=False),
-    Column("p_w_min", Float, nullable=False),
-    Column("p_w_max", Float, nullable=False),
-    Column("q_var_avg", Float, nullable=True),
-    Column("soc_last", Float, nullable=True),
+    Column("p_w_avg", Double, nullable=False),
+    Column("p_w_min", Double, nullable=False),
+    Column("p_w_max", Double, nullable=False),
+    Column("q_var_avg", Double, nullable=True),
+    Column("soc_last", Double, nullable=True),
     Column("n_bad", Integer, nullable=False),  # questionable or invalid readings
 )
 
 dispatches = Table(
     "dispatches",
     metadata,
-    Column("dispatch_id", String(ID), primary_key=True),
-    Column("tenant_id", String(ID), nullable=False),
-    Column("plant_id", String(ID), nullable=False),
+    Column("dispatch_id", Id(), primary_key=True),
+    Column("tenant_id", Id(), nullable=False),
+    Column("plant_id", Id(), nullable=False),
     Column("mode", String(16), nullable=False),
     Column("status", String(16), nullable=False),
     Column("idempotency_key", String(200), nullable=True),
     Column("request_hash", String(64), nullable=False),
     Column("start", UtcDateTime(), nullable=False),
     Column("end", UtcDateTime(), nullable=False),
-    Column("baseline_w", Float, nullable=True),  # plant power when planned (relative mode)
+    Column("baseline_w", Double, nullable=True),  # plant power when planned (relative mode)
     Column("detail", Text, nullable=True),
-    Column("shortfall_w", Float, nullable=False, default=0.0),
+    Column("shortfall_w", Double, nullable=False, default=0.0),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("tenant_id", "idempotency_key"),
@@ -191,36 +201,36 @@ dispatches = Table(
 dispatch_intervals = Table(
     "dispatch_intervals",
     metadata,
-    Column("dispatch_id", String(ID), primary_key=True),
+    Column("dispatch_id", Id(), primary_key=True),
     Column("idx", Integer, primary_key=True, autoincrement=False),
     Column("start", UtcDateTime(), nullable=False),
-    Column("duration_s", Float, nullable=False),
-    Column("p_w_requested", Float, nullable=False),  # as requested (absolute or relative)
-    Column("p_w_target", Float, nullable=True),  # absolute plant target, set when planned
-    Column("p_w_planned", Float, nullable=True),  # what the plan can reach (<= envelope)
-    Column("energy_wh_target", Float, nullable=True),
-    Column("energy_wh_delivered", Float, nullable=False, default=0.0),
-    Column("p_w_measured_last", Float, nullable=True),
+    Column("duration_s", Double, nullable=False),
+    Column("p_w_requested", Double, nullable=False),  # as requested (absolute or relative)
+    Column("p_w_target", Double, nullable=True),  # absolute plant target, set when planned
+    Column("p_w_planned", Double, nullable=True),  # what the plan can reach (<= envelope)
+    Column("energy_wh_target", Double, nullable=True),
+    Column("energy_wh_delivered", Double, nullable=False, default=0.0),
+    Column("p_w_measured_last", Double, nullable=True),
 )
 
 setpoints = Table(
     "setpoints",
     metadata,
-    Column("dispatch_id", String(ID), primary_key=True),
+    Column("dispatch_id", Id(), primary_key=True),
     Column("idx", Integer, primary_key=True, autoincrement=False),
-    Column("der_id", String(ID), primary_key=True),
-    Column("p_w", Float, nullable=False),
+    Column("der_id", Id(), primary_key=True),
+    Column("p_w", Double, nullable=False),
 )
 
 commands = Table(
     "commands",
     metadata,
-    Column("command_id", String(ID), primary_key=True),
-    Column("dispatch_id", String(ID), nullable=True),
-    Column("der_id", String(ID), nullable=False),
-    Column("gateway_id", String(ID), nullable=False),
+    Column("command_id", Id(), primary_key=True),
+    Column("dispatch_id", Id(), nullable=True),
+    Column("der_id", Id(), nullable=False),
+    Column("gateway_id", Id(), nullable=False),
     Column("seq", BigInteger, nullable=False),
-    Column("p_w", Float, nullable=False),
+    Column("p_w", Double, nullable=False),
     Column("valid_from", UtcDateTime(), nullable=False),
     Column("valid_until", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
@@ -231,14 +241,14 @@ commands = Table(
 acks = Table(
     "acks",
     metadata,
-    Column("command_id", String(ID), primary_key=True),
-    Column("der_id", String(ID), nullable=False),
-    Column("gateway_id", String(ID), nullable=False),
-    Column("dispatch_id", String(ID), nullable=True),
+    Column("command_id", Id(), primary_key=True),
+    Column("der_id", Id(), nullable=False),
+    Column("gateway_id", Id(), nullable=False),
+    Column("dispatch_id", Id(), nullable=True),
     Column("seq", BigInteger, nullable=False),
     Column("outcome", String(16), nullable=False),
-    Column("p_w_requested", Float, nullable=False),
-    Column("p_w_applied", Float, nullable=True),
+    Column("p_w_requested", Double, nullable=False),
+    Column("p_w_applied", Double, nullable=True),
     Column("clamped", Boolean, nullable=False, default=False),
     Column("reason", String(500), nullable=False, default=""),
     Column("ts", UtcDateTime(), nullable=False),
@@ -248,7 +258,7 @@ acks = Table(
 rollup_watermarks = Table(
     "rollup_watermarks",
     metadata,
-    Column("name", String(ID), primary_key=True),
+    Column("name", Id(), primary_key=True),
     # telemetry at or after this instant may have changed since the last roll-up
     Column("dirty_from", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
@@ -257,8 +267,8 @@ rollup_watermarks = Table(
 projection_positions = Table(
     "projection_positions",
     metadata,
-    Column("projection", String(ID), primary_key=True),
-    Column("stream", String(ID), nullable=False),
+    Column("projection", Id(), primary_key=True),
+    Column("stream", Id(), nullable=False),
     Column("stream_seq", BigInteger, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -18,6 +18,7 @@ from tests.gateway.conftest import make_config, read_stream
 from tests.gateway.test_gateway_e2e import running
 from tests.gateway.test_safety import wait_until
 from vpp.adapters.nats import codec, subjects
+from vpp.adapters.nats.server import free_port
 from vpp.bootstrap import build_gateway
 from vpp.domain import DerKind
 
@@ -101,3 +102,27 @@ async def test_outage_every_reading_arrives_exactly_once(
     # cadence kept while the uplink was down (loose: CI machines are shared)
     assert in_outage >= 0.8 * devices * outage_s, in_outage
     assert out_of_order == 0
+
+
+async def test_gateway_started_without_uplink_buffers_then_delivers(
+    fleet_factory, nats_server_factory, tmp_path: Path
+) -> None:
+    port = free_port()
+    fleet = await fleet_factory({DerKind.PV: 2, DerKind.BATTERY: 1}, step_s=1.0)
+    cfg = make_config(
+        fleet.endpoints, f"nats://127.0.0.1:{port}", tmp_path / "gw", gateway_id="gw-late"
+    )
+    built = build_gateway(cfg)
+    async with running(built) as gw:
+        await asyncio.sleep(4.0)  # an edge box that boots before its uplink
+        assert not gw.uplink.connected
+        buffered = gw.buffer.depth_readings
+        assert buffered >= 6, buffered
+        nats_server_factory(port=port)
+        await wait_until(lambda: gw.uplink.connected, 15)
+        await wait_until(lambda: gw.buffer.depth_batches == 0, 15)
+    produced = built.gateway.readings_produced
+    msgs = await read_stream(f"nats://127.0.0.1:{port}", "TELEMETRY", subjects.telemetry("gw-late"))
+    keys = {(r.der_id, r.ts) for m in msgs for r in codec.decode_telemetry(m.data).readings}
+    assert len(keys) == sum(len(codec.decode_telemetry(m.data).readings) for m in msgs)
+    assert len(keys) == produced > buffered

@@ -158,3 +158,32 @@ async def test_commands_applied_refused_and_acked(
             assert o.outcome is AckOutcome.REJECTED and "last applied 7" in o.reason
     finally:
         await nc.close()
+
+
+async def test_command_waits_for_its_valid_from(
+    fleet_factory, nats_url: str, tmp_path: Path
+) -> None:
+    fleet = await fleet_factory({DerKind.BATTERY: 1})
+    bat = fleet.devices["bat-0001"]
+    gw_id = GW + "-later"
+    cfg = make_config(fleet.endpoints, nats_url, tmp_path / "gw", gateway_id=gw_id)
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    try:
+        async with running(build_gateway(cfg)) as gw:
+            assert await gw.uplink.wait_connected(10)
+            start = datetime.now(UTC) + timedelta(seconds=3)
+            later = command(
+                "bat-0001", 1, -1200.0, valid_from=start, valid_until=start + timedelta(60),
+                gateway_id=gw_id,
+            )  # fmt: skip
+            await send(js, later)
+            await asyncio.sleep(2.0)
+            assert bat.model.setpoint_w is None  # not before its time
+            acks = await acks_of(nats_url, 1, gateway_id=gw_id)
+            a = acks[later.command_id]
+            assert a.outcome is AckOutcome.APPLIED and a.ts >= start, a
+            assert bat.model.setpoint_w == -1200.0
+    finally:
+        await nc.close()

@@ -3,8 +3,10 @@
 Each message is decoded with :mod:`codec`; one that cannot be decoded goes to the
 dead-letter subject with its reason and is acked (it would never decode on redelivery).
 A decoded command is handed to ``handler``, which applies it and publishes its ack; only
-then is the message acked.  If the handler raises (e.g. the ack could not be published),
-the message is nak'ed and comes again; the gateway's ledger makes that harmless.
+then is the message acked.  A command not valid yet is nak'ed with a delay until its
+``valid_from``, so JetStream keeps it and delivers it again in time.  If the handler
+raises (e.g. the ack could not be published), the message is nak'ed and comes again; the
+gateway's ledger makes that harmless.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.publisher import MSG_ID
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.nats.uplink import NatsUplink
+from vpp.application.gateway.ports import CommandNotYetValid
 from vpp.domain.commands import SetpointCommand
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,11 @@ class NatsCommandConsumer:
             return
         try:
             await self.handler(cmd)
+        except CommandNotYetValid as later:
+            log.info("%s; redelivery requested", later)
+            with contextlib.suppress(Exception):
+                await msg.nak(delay=later.delay_s)
+            return
         except Exception as exc:
             log.warning("command %s not handled yet (%s); will come again", cmd.command_id, exc)
             with contextlib.suppress(Exception):

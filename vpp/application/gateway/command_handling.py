@@ -2,6 +2,8 @@
 
 Order of work, chosen so that a crash anywhere is harmless:
 
+0. a command whose ``valid_from`` is still ahead raises :class:`CommandNotYetValid`; the
+   consumer hands it back to JetStream to be redelivered then (it stays durable there);
 1. a command id already in the ledger is answered with the ack it got (duplicate
    delivery), never applied again;
 2. :func:`vpp.domain.commands.decide` (known DER, not expired, newer sequence, ratings —
@@ -24,13 +26,14 @@ from datetime import timedelta
 
 from vpp.application.gateway.device_runner import DeviceRunner
 from vpp.application.gateway.metrics import GatewayMetrics
-from vpp.application.gateway.ports import CommandLedger
+from vpp.application.gateway.ports import CommandLedger, CommandNotYetValid
 from vpp.application.ports import AckPublisher, Clock, DeviceError
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
 
 log = logging.getLogger(__name__)
 
 STARTUP_WAIT_S = 15.0
+VALID_FROM_TOLERANCE_S = 0.5  # clock skew between dispatcher and gateway
 
 
 class GatewayCommandHandler:
@@ -56,6 +59,9 @@ class GatewayCommandHandler:
         self.metrics = metrics
 
     async def handle(self, cmd: SetpointCommand) -> None:
+        ahead = (cmd.valid_from - self.clock.now()).total_seconds()
+        if ahead > VALID_FROM_TOLERANCE_S and self.ledger.known_ack(cmd.command_id) is None:
+            raise CommandNotYetValid(cmd.command_id, ahead)
         known = self.ledger.known_ack(cmd.command_id)
         if known is not None:
             log.info("command %s seen before (%s): ack repeated", cmd.command_id, known.outcome)

@@ -10,6 +10,16 @@ from typing import Protocol, runtime_checkable
 
 from vpp.domain.commands import CommandAck
 from vpp.domain.der import DerKind, DerRatings
+from vpp.domain.errors import VppError
+
+
+class CommandNotYetValid(VppError):
+    """A command whose ``valid_from`` lies ahead: hand it back, it comes again in time."""
+
+    def __init__(self, command_id: str, delay_s: float) -> None:
+        super().__init__(f"command {command_id} becomes valid in {delay_s:.1f} s")
+        self.command_id = command_id
+        self.delay_s = delay_s
 
 
 class CommandLedger(Protocol):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from vpp.application.ports import Applied, DeviceError
 from vpp.domain.der import DerKind, DerRatings
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import Quality
+
+log = logging.getLogger(__name__)
 
 M701_READ = ("ID", "Tmp_SF")  # first .. last point read every poll (123 registers)
 INV_ST_FAULT = 5
@@ -275,7 +278,13 @@ class SunSpecDriver:
             return
         self._hb = (self._hb + 1) & 0xFFFFFFFF
         self._hb_due = time.monotonic() + self.heartbeat_s
-        await self._write_points(715, {"ControllerHb": self._hb})
+        try:
+            await self._write_points(715, {"ControllerHb": self._hb})
+        except DeviceError as exc:
+            if exc.transient:
+                raise
+            log.warning("%s refuses the 715 heartbeat (%s); not sent again", self.der_id, exc)
+            self._hb_due = float("inf")
 
     async def apply_setpoint(self, p_w: float, revert_after_s: float) -> Applied:
         tms = max(1, round(revert_after_s))

@@ -19,6 +19,7 @@ from typing import Any
 
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand
 from vpp.domain.errors import InvalidValue, VppError
+from vpp.domain.ids import is_valid_id
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import Quality, format_rfc3339, parse_rfc3339
 
@@ -140,8 +141,10 @@ def encode_telemetry(gateway_id: str, readings: Sequence[Reading]) -> bytes:
 def decode_telemetry(data: bytes | str) -> TelemetryBatch:
     obj = _load_object(data, "telemetry")
     gateway_id = _field(obj, "gateway_id", "telemetry")
-    if not isinstance(gateway_id, str):
-        raise CodecError("telemetry", "gateway_id must be a string")
+    if not is_valid_id(gateway_id):
+        raise CodecError(
+            "telemetry", f"gateway_id must match [A-Za-z0-9_-]{{1,64}}: {gateway_id!r}"
+        )
     items = _field(obj, "readings", "telemetry")
     if not isinstance(items, list):
         raise CodecError("telemetry", "readings must be a list")

@@ -162,3 +162,36 @@ async def test_killed_gateway_devices_revert_by_themselves(
             proc.kill()
             proc.wait(10)
         await nc.close()
+
+
+async def test_sigterm_releases_devices_and_exits(
+    fleet_factory, nats_url: str, tmp_path: Path
+) -> None:
+    fleet = await fleet_factory({DerKind.BATTERY: 1}, step_s=0.2)
+    bat = fleet.devices["bat-0001"]
+    gw_id = GW + "-term"
+    cfg = make_config(fleet.endpoints, nats_url, tmp_path / "gw", gateway_id=gw_id)
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    with (tmp_path / "gateway.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "vpp"), "gateway", "--config", str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    try:
+        await send(js, command("bat-0001", 1, -1800.0, valid_s=600, gateway_id=gw_id))
+        await wait_until(lambda: bat.model.setpoint_w == -1800.0, 30)
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(proc.wait, 20)
+        assert code == 0, (tmp_path / "gateway.log").read_text()
+        assert bat.model.setpoint_w is None and bat.controls["WSetEna"] == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        await nc.close()

@@ -100,7 +100,7 @@ def measure(run: Callable[[], Any], repeats: int) -> tuple[float, Any, float]:
 
 
 def row(case: str, n: int, t: int, method: str, **kw: Any) -> dict[str, Any]:
-    out = {"case": case, "N": n, "T": t, "method": method}
+    out: dict[str, Any] = {"case": case, "N": n, "T": t, "method": method}
     out.update(kw)
     print(json.dumps(out), file=sys.stderr, flush=True)  # progress, survives a kill
     return out
@@ -163,7 +163,7 @@ def bench_horizon(cases: list[dict[str, Any]], timeout: float) -> list[dict[str,
         if spec.get("highs", True):
             ref = highs_baseline(spec, timeout)
             method = "highs (ipm, no crossover)" if spec.get("ipm") else "highs"
-            rows.append(row(spec["case"], n, t, method, **_ref_fields(ref)))
+            rows.append(row(spec["case"], n, t, method, seed=spec["seed"], **_ref_fields(ref)))
         if spec["case"] == "horizon-batteries":
             secs, plan, peak = measure(lambda p=problem: solve_horizon_decomposed(p), 3)
             rows.append(
@@ -247,7 +247,7 @@ def main() -> None:
                 [
                     {"case": "horizon-batteries", "n": 100, "t": 96, "seed": 0},
                     {"case": "horizon-batteries", "n": 1_000, "t": 96, "seed": 0, "ipm": True},
-                    {"case": "horizon-batteries", "n": 1_000, "t": 96, "seed": 3},
+                    {"case": "horizon-batteries", "n": 1_000, "t": 96, "seed": 3, "ipm": True},
                     {"case": "horizon-batteries", "n": 10_000, "t": 96, "seed": 0, "highs": False},
                     {"case": "horizon-mixed-milp", "scale": 1, "t": 96, "seed": 0},
                     {"case": "horizon-mixed-milp", "scale": 10, "t": 96, "seed": 0},

@@ -137,14 +137,23 @@ def solve_horizon_decomposed(
     best = columns[2]
     upper, weights, _ = _master(problem, columns, penalty)
     if _gap(upper, best.lagrangian) > rel_gap and rolling_block:
-        # re-price from the state the dispatch reaches (see vpp.optimizer.rolling)
-        rolled = rolling_dispatch(
-            problem, lambda p, o: _prices(p, o, max_clusters, penalty), rolling_block
-        )
-        if rolled is not None:
-            explicit[len(columns)] = rolled
-            columns.insert(len(columns), _column_of(problem, rolled))
-            upper, weights, _ = _master(problem, columns, penalty)
+        # re-plan from the state actually reached (see vpp.optimizer.rolling): water values
+        # re-priced every block, and the aggregate re-solved and split every half block
+        def valued_block(sub: HorizonProblem, o: FleetOracle) -> FleetSchedules | None:
+            lam = _prices(sub, o, max_clusters, penalty)
+            return None if lam is None else dispatch_with_values(o, lam, steps=rolling_block)
+
+        def split_block(sub: HorizonProblem, o: FleetOracle) -> FleetSchedules | None:
+            block = max(1, rolling_block // 2)
+            found = _aggregate_plan(sub, o, max_clusters, penalty, steps=block)
+            return None if found is None else found[1]
+
+        for planner in (valued_block, split_block):
+            rolled = rolling_dispatch(problem, planner)
+            if rolled is not None:
+                explicit[len(columns)] = rolled
+                columns.append(_column_of(problem, rolled))
+        upper, weights, _ = _master(problem, columns, penalty)
     radius = 0.05 * max(float(np.abs(problem.price).max()), 1e-12)
     iterations = 0
     while _gap(upper, best.lagrangian) > rel_gap and iterations < max_iter:
@@ -173,6 +182,7 @@ def _aggregate_plan(
     penalty: float,
     *,
     split: bool = True,
+    steps: int | None = None,
 ) -> tuple[FloatArray, FleetSchedules] | None:
     """Solve the clustered problem with HiGHS; return its prices and (with ``split``) the
     plan split back among the members."""
@@ -200,6 +210,8 @@ def _aggregate_plan(
     if s is not None and s.size and model.storage_cd is not None:
         c_agg, d_agg = (sol.x[v].reshape(-1, problem.steps) * KW for v in model.storage_cd)
         c, d, energy = disaggregate(s, cluster, c_agg, d_agg, dt)
+        k = problem.steps if steps is None else min(steps, problem.steps)
+        c, d, energy = c[:, :k], d[:, :k], energy[:, :k]
         parts.append(d - c)
         through = (c + d).sum(axis=1) * dt
     if pv is not None and pv.size and model.power_cols:
@@ -210,7 +222,8 @@ def _aggregate_plan(
         np.add.at(avail, pv_cluster, pv.p_avail_w)
         ratio = np.divide(p_agg, avail, out=np.zeros_like(p_agg), where=avail > 0)
         parts.append(pv.p_avail_w * np.clip(ratio[pv_cluster], 0.0, 1.0))
-    p_w = np.concatenate(parts, axis=0) if parts else np.zeros((0, problem.steps))
+    k = problem.steps if steps is None else min(steps, problem.steps)
+    p_w = np.concatenate([q[:, :k] for q in parts], axis=0) if parts else np.zeros((0, k))
     return lam, FleetSchedules(p_w, energy, through)
 
 

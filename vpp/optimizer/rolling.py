@@ -1,9 +1,9 @@
-"""Rolling re-pricing: dispatch a block of steps with water values, then re-price the rest.
+"""Rolling re-planning: plan a block of steps, move the fleet's state, plan the rest.
 
-The water values of one price vector can lead a step-by-step dispatch to use up room that
-a later step needs (see :mod:`vpp.optimizer.decomposition`).  Re-solving the clustered
-aggregate from the fleet's actual state every ``block`` steps gives prices that see the
-state the dispatch has really reached; the plan stays feasible for every device.
+A plan made once for the whole day from one price vector (or one aggregate) can use up
+room that a later step needs (see :mod:`vpp.optimizer.decomposition`).  Re-planning from
+the state actually reached — new prices, new clusters by state of charge — corrects that.
+Each block's planner keeps every device within its limits, so the joined plan does too.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 
 from vpp.optimizer.fleet_oracle import FleetOracle, FleetSchedules
 from vpp.optimizer.horizon import FloatArray, HorizonProblem
-from vpp.optimizer.value_dispatch import dispatch_with_values
 
-PriceSource = Callable[[HorizonProblem, FleetOracle], FloatArray | None]
+#: plans the first steps of a (remaining) problem; returns those steps' schedules
+BlockPlanner = Callable[[HorizonProblem, FleetOracle], FleetSchedules | None]
 
 
 def remaining(problem: HorizonProblem, first: int, energy_wh: FloatArray) -> HorizonProblem:
@@ -44,10 +44,9 @@ def remaining(problem: HorizonProblem, first: int, energy_wh: FloatArray) -> Hor
     )
 
 
-def rolling_dispatch(
-    problem: HorizonProblem, prices: PriceSource, block: int
-) -> FleetSchedules | None:
-    """Water-value dispatch re-priced every ``block`` steps (``None`` if pricing fails)."""
+def rolling_dispatch(problem: HorizonProblem, planner: BlockPlanner) -> FleetSchedules | None:
+    """Join the blocks ``planner`` returns until the horizon is covered (``None`` if a
+    block cannot be planned)."""
     t_ = problem.steps
     n_s = problem.storage.size if problem.storage is not None else 0
     energy = problem.storage.energy0_wh.copy() if problem.storage is not None else np.zeros(0)
@@ -57,11 +56,9 @@ def rolling_dispatch(
     first = 0
     while first < t_:
         sub = remaining(problem, first, energy)
-        oracle = FleetOracle(sub)
-        lam = prices(sub, oracle)
-        if lam is None:
+        part = planner(sub, FleetOracle(sub))
+        if part is None or part.p_w.shape[1] == 0:
             return None
-        part = dispatch_with_values(oracle, lam, steps=block)
         p_parts.append(part.p_w)
         e_parts.append(part.energy_wh)
         through += part.throughput_wh

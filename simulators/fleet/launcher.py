@@ -12,10 +12,12 @@ of :class:`DeviceSpec`; it returns once every device listens.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -118,6 +120,27 @@ def _await_ready(proc: subprocess.Popen[bytes], fd: int, deadline: float) -> lis
     return list(json.loads(text))
 
 
+def assign_free_ports(devices: list[DeviceSpec]) -> list[DeviceSpec]:
+    """Give IEC 61850 devices without a port distinct free ports (SunSpec servers bind
+    port 0 themselves).  All probe sockets stay open until every port is chosen, so no two
+    devices of the fleet get the same port; a worker retries if another program takes
+    one in the short moment before it binds."""
+    probes: list[socket.socket] = []
+    out = []
+    try:
+        for d in devices:
+            if d.protocol == "iec61850" and d.port == 0:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.bind((d.host, 0))
+                probes.append(s)
+                d = dataclasses.replace(d, port=int(s.getsockname()[1]))
+            out.append(d)
+    finally:
+        for s in probes:
+            s.close()
+    return out
+
+
 def start_fleet(
     fleet: str | Path | dict[str, Any] | list[DeviceSpec],
     *,
@@ -137,6 +160,7 @@ def start_fleet(
         devices = expand_fleet(spec, seed)
     else:
         devices = list(fleet)
+    devices = assign_free_ports(devices)
     step = float(step_s if step_s is not None else spec.get("step_s", 1.0))
     loads = shards(devices, per_process or spec.get("per_process", {}))
     running = RunningFleet(endpoints=[])

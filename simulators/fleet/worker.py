@@ -32,6 +32,7 @@ from simulators.physics import DerModel, make_model
 from vpp.domain.scl import SclDocument, parse_scl
 
 log = logging.getLogger("simulators.worker")
+PORT_ATTEMPTS = 5
 TICK_CHUNK = 50  # devices stepped between two looks at the sockets
 IEC_SWEEP_S = 0.003  # how often the IEC 61850 servers of a worker look for requests
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420"
@@ -81,8 +82,8 @@ class Shard:
     def _start_iec(self, d: DeviceSpec) -> None:
         from simulators.iec61850.server import IecServer
 
-        for attempt in range(5):
-            port = d.port or free_port(d.host)
+        port = d.port or free_port(d.host)
+        for attempt in range(PORT_ATTEMPTS):
             server = IecServer(
                 self._model(d), self._doc(d.kind), d.ied, host=d.host, port=port,
                 ctl_model=d.ctl_model or None,
@@ -90,8 +91,11 @@ class Shard:
             try:
                 server.start()
             except OSError:
-                if d.port or attempt == 4:
+                # another program took the port the launcher probed: take another one
+                if attempt == PORT_ATTEMPTS - 1:
                     raise
+                log.warning("%s: port %d is taken, trying another", d.der_id, port)
+                port = free_port(d.host)
                 continue
             self.iec.append(server)
             self.endpoints.append(endpoint_of(d, port, self.models_dir / f"{d.kind}.icd"))

@@ -41,6 +41,7 @@ _QUALITY = {
     Quality.INVALID: iec.QUALITY_VALIDITY_INVALID,
 }
 CONTROLS = ("DRCC1.OutWSet", "DRCC1.DERStr")
+_FAILED_STARTS: list[tuple[object, object]] = []  # kept alive until the process exits
 
 
 class _ControlHandler(iec.ControlHandlerForPython):  # type: ignore[misc]
@@ -111,13 +112,25 @@ class IecServer:
     # -- life cycle -----------------------------------------------------------------
 
     def start(self) -> None:
+        """Listen, then subscribe the control handlers.
+
+        If the port cannot be bound the server is left allocated on purpose (libiec61850
+        crashes destroying a server whose start failed) and :class:`OSError` is raised;
+        no handler is registered yet, so a retry under the same IED name is safe.
+        """
         srv = iec.IedServer_create(self.built.handle)
         if srv is None:
             raise RuntimeError(f"{self.ied_name}: IedServer_create failed")
-        self._server = srv
         iec.IedServer_setWriteAccessPolicy(srv, iec.IEC61850_FC_CF, iec.ACCESS_POLICY_ALLOW)
         iec.IedServer_setWriteAccessPolicy(srv, iec.IEC61850_FC_SP, iec.ACCESS_POLICY_DENY)
         iec.IedServer_setLocalIpAddress(srv, self.host)
+        self._server = srv
+        self.publisher.write_static()
+        iec.IedServer_startThreadless(srv, self.port)
+        if not iec.IedServer_isRunning(srv):
+            self._server = None
+            _FAILED_STARTS.append((srv, self.built))  # never destroyed: see above
+            raise OSError(f"{self.ied_name}: cannot listen on {self.host}:{self.port}")
         for path in CONTROLS:
             if path not in self.built.data_objects:
                 continue
@@ -133,11 +146,6 @@ class IecServer:
             sub.subscribe()
             self._handlers += [handler, check]
             self._subscribers.append(sub)
-        self.publisher.write_static()
-        iec.IedServer_startThreadless(srv, self.port)
-        if not iec.IedServer_isRunning(srv):
-            self.stop()
-            raise OSError(f"{self.ied_name}: cannot listen on {self.host}:{self.port}")
 
     def stop(self) -> None:
         srv, self._server = self._server, None

@@ -169,7 +169,7 @@ FOLLOW_TARGET = {  # a setpoint each kind can hold whatever its state (W); None:
     "pv": lambda r: 0.0,
     "battery": lambda r: r["p_min_w"] / 4,
     "ev_charger": lambda r: 0.0,
-    "flexible_load": lambda r: 0.0,
+    "flexible_load": lambda r: None,  # its deadline may force it on
     "heat_pump": lambda r: None,  # the comfort band may force it on
 }
 

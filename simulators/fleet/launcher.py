@@ -133,7 +133,7 @@ def assign_free_ports(devices: list[DeviceSpec]) -> list[DeviceSpec]:
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 s.bind((d.host, 0))
                 probes.append(s)
-                d = dataclasses.replace(d, port=int(s.getsockname()[1]))
+                d = dataclasses.replace(d, port=int(s.getsockname()[1]), auto_port=True)
             out.append(d)
     finally:
         for s in probes:

@@ -40,6 +40,7 @@ class DeviceSpec:
     unit_id: int = 1  # SunSpec
     ied: str = ""  # IEC 61850
     ctl_model: str = ""  # IEC 61850
+    auto_port: bool = False  # the port was picked by the launcher, another one will do
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -92,7 +92,8 @@ class Shard:
                 server.start()
             except OSError:
                 # another program took the port the launcher probed: take another one
-                if attempt == PORT_ATTEMPTS - 1:
+                # (a port the fleet file asks for is not changed behind its back)
+                if attempt == PORT_ATTEMPTS - 1 or (d.port and not d.auto_port):
                     raise
                 log.warning("%s: port %d is taken, trying another", d.der_id, port)
                 port = free_port(d.host)

@@ -14,8 +14,9 @@ Lagrangian value ``L(λ)``, a proven lower bound on the optimal cost.
    whole fleet with the water values of ``λ0`` (:func:`dispatch_with_values`).  Every
    device stays within its limits in both; what they cannot follow is plant deviation,
    priced by the penalty.
-3. **Re-price.**  If the gap is still open, a third plan dispatches ``rolling_block``
-   steps at a time and re-solves the aggregate from the state reached (rolling.py).
+3. **Re-plan.**  If the gap is still open, two more plans are rolled forward from the
+   state actually reached (rolling.py): water values re-priced every ``rolling_block``
+   steps, and the aggregate re-solved and split every ``rolling_block // 2`` steps.
 4. **Mix and refine.**  A Dantzig–Wolfe master (a tiny LP) mixes the plans and the price
    responses (same weights for every device, so the mix stays feasible); its value is an
    upper bound.  While the gap is open, box-step cutting-plane iterations add responses.

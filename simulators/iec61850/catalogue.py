@@ -87,6 +87,15 @@ DRCC = LnSpec(
             + UNSURE
             + "Ed.1 has DRCC.DERStr and DRCC.DERStop; here one SPC carries both.",
         ),
+        DoSpec(
+            "WSetEna",
+            "SPC",
+            "Setpoint in force (true) or autonomous default mode (false); operating OutWSet "
+            "sets it true. "
+            + UNSURE
+            + "vpp extension mirroring SunSpec 704 WSetEna; lets a controller hand the unit "
+            "back to its default mode.",
+        ),
     ),
 )
 DRAT = LnSpec(

@@ -122,6 +122,8 @@ class Publisher:
         self._stamp("DRCC1.OutWSet", q, ms)
         self._bool("DRCC1.DERStr.stVal", m.enabled)
         self._stamp("DRCC1.DERStr", q, ms)
+        self._bool("DRCC1.WSetEna.stVal", m.setpoint_w is not None)
+        self._stamp("DRCC1.WSetEna", q, ms)
         if not m.enabled:
             op = OP_OFF
         elif m.p_w == 0.0:

@@ -5,6 +5,8 @@ physics into it (value, quality, timestamp), which drives the reports.  Controls
 
 - ``DRCC1.OutWSet`` (APC): active-power setpoint in W; outside the ratings it fails.
 - ``DRCC1.DERStr`` (SPC): true starts, false stops the unit.
+- ``DRCC1.WSetEna`` (SPC): false hands the unit back to its default (autonomous) mode;
+  true re-applies the last setpoint (operating ``OutWSet`` sets it true).
 
 Both are built select-before-operate capable; the ``ctlModel`` in force comes from the
 device configuration (default: the file's ``Val``) and clients may change it by writing
@@ -40,7 +42,7 @@ _QUALITY = {
     Quality.QUESTIONABLE: iec.QUALITY_VALIDITY_QUESTIONABLE,
     Quality.INVALID: iec.QUALITY_VALIDITY_INVALID,
 }
-CONTROLS = ("DRCC1.OutWSet", "DRCC1.DERStr")
+CONTROLS = ("DRCC1.OutWSet", "DRCC1.DERStr", "DRCC1.WSetEna")
 _FAILED_STARTS: list[tuple[object, object]] = []  # kept alive until the process exits
 
 
@@ -103,6 +105,7 @@ class IecServer:
         self._handlers: list[_ControlHandler | _CheckHandler] = []
         self._subscribers: list[object] = []
         self._ctl_in_force: dict[str, int] = {}
+        self.last_setpoint_w: float | None = None
         self.publisher = Publisher(self)
 
     @property
@@ -187,7 +190,12 @@ class IecServer:
         if path == "DRCC1.OutWSet":
             if not self.check_value(path, value):
                 return False
-            self.model.set_setpoint(self._setpoint_w(value))
+            self.last_setpoint_w = self._setpoint_w(value)
+            self.model.set_setpoint(self.last_setpoint_w)
+            return True
+        if path == "DRCC1.WSetEna":
+            on = bool(iec.MmsValue_getBoolean(value))
+            self.model.set_setpoint(self.last_setpoint_w if on else None)
             return True
         if path == "DRCC1.DERStr":
             self.model.set_enabled(bool(iec.MmsValue_getBoolean(value)))

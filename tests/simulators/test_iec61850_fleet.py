@@ -111,7 +111,12 @@ def test_a_battery_follows_its_setpoint_and_refuses_one_beyond_its_ratings(
         assert wait_until(lambda: value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") == 0.0)
         assert int(c.read(f"{ld}/DGEN1.GnOpSt.stVal [ST]").value) == 1  # off
         operate(c, f"{ld}/DRCC1.DERStr", BoolData(True))
-        operate(c, f"{ld}/DRCC1.OutWSet", setpoint(0.0))
+        assert wait_until(lambda: -2100 < value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") < -1900)
+        assert c.read(f"{ld}/DRCC1.WSetEna.stVal [ST]").value is True
+        # WSetEna false: back to the default mode (a battery idles)
+        operate(c, f"{ld}/DRCC1.WSetEna", BoolData(False))
+        assert wait_until(lambda: value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") == 0.0)
+        assert c.read(f"{ld}/DRCC1.WSetEna.stVal [ST]").value is False
 
 
 def test_buffered_reports_arrive_from_every_iec_simulator(demo_fleet: RunningFleet):

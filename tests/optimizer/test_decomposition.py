@@ -81,7 +81,10 @@ def test_price_response_equals_the_lp(seed: int) -> None:
 
 @pytest.mark.parametrize(
     "problem",
-    [battery_problem(40, steps=48, seed=1), mixed_problem(steps=48, with_chp=False)],
+    [
+        battery_problem(40, steps=48, seed=1),
+        mixed_problem(steps=48, with_chp=False, battery_ramp_w=np.inf),
+    ],
     ids=["batteries", "mixed"],
 )
 def test_bounds_bracket_the_optimum(problem: HorizonProblem) -> None:
@@ -102,7 +105,7 @@ def test_bounds_bracket_the_optimum(problem: HorizonProblem) -> None:
 
 
 def test_mixed_fleet_reaches_the_optimum() -> None:
-    problem = mixed_problem(steps=48, with_chp=False)
+    problem = mixed_problem(steps=48, with_chp=False, battery_ramp_w=np.inf)
     plan = solve_horizon_decomposed(problem)
     assert plan.status is SolveStatus.OPTIMAL
     assert plan.gap is not None and plan.gap <= 1e-3
@@ -110,10 +113,13 @@ def test_mixed_fleet_reaches_the_optimum() -> None:
     assert plan.objective == pytest.approx(exact.objective, rel=1e-3)
 
 
-def test_chp_is_refused_as_a_status() -> None:
+def test_chp_and_binding_ramps_are_refused_as_a_status() -> None:
     plan = solve_horizon_decomposed(mixed_problem(steps=24))
     assert plan.status is SolveStatus.ERROR
     assert "MILP" in plan.notes[0]
+    plan = solve_horizon_decomposed(mixed_problem(steps=24, with_chp=False))
+    assert plan.status is SolveStatus.ERROR
+    assert "ramp" in plan.notes[0]
 
 
 @settings(max_examples=12, deadline=None)

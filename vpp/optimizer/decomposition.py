@@ -126,6 +126,8 @@ def solve_horizon_decomposed(
     t0 = time.perf_counter()
     if problem.chp is not None and problem.chp.size:
         return _refuse(problem, "CHP on/off is not convex: use solve_horizon_lp (MILP)", t0)
+    if problem.storage is not None and problem.storage.ramp_can_bind():
+        return _refuse(problem, "ramp limits that can bind: use solve_horizon_lp", t0)
     oracle = FleetOracle(problem)
     penalty = _penalty(problem)
     first = _aggregate_plan(problem, oracle, max_clusters, penalty)

@@ -87,9 +87,11 @@ def mixed_problem(
     seed: int = 0,
     deviation_cost: float | None = 1.0 * EUR_PER_KWH,
     with_chp: bool = True,
+    battery_ramp_w: float = 2_500.0,
 ) -> HorizonProblem:
     """A small mixed plant: 10 batteries, 8 EVs, 6 flexible loads, 6 PV systems and 2 CHP
-    units (times ``scale``), following a profile against a day price."""
+    units (times ``scale``), following a profile against a day price.  The batteries'
+    ramp limit (W per step) binds unless ``battery_ramp_w`` is ``inf``."""
     rng = np.random.default_rng(seed)
     dt_h = 24.0 / steps
     nb, ne, nl, npv, nc = 10 * scale, 8 * scale, 6 * scale, 6 * scale, 2 * scale
@@ -105,7 +107,7 @@ def mixed_problem(
         soc_max=0.95,
         soc_final_min=0.3,
         wear_cost=0.02 * EUR_PER_KWH,
-        ramp_w=2_500.0,
+        ramp_w=battery_ramp_w,
     )
     per_h = steps / 24.0
     evs = [

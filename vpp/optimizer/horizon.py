@@ -47,6 +47,13 @@ class StorageFleet:
     def size(self) -> int:
         return len(self.der_ids)
 
+    def ramp_can_bind(self) -> bool:
+        """Whether some device's ramp limit is tighter than its power range."""
+        span = self.charge_max_w.max(axis=1, initial=0.0) + self.discharge_max_w.max(
+            axis=1, initial=0.0
+        )
+        return bool(np.any(self.ramp_w < span))
+
 
 @dataclass(frozen=True, slots=True)
 class CurtailableFleet:

@@ -22,12 +22,14 @@ def solve_horizon(
     rel_gap: float = 1e-3,
 ) -> HorizonPlan:
     """``method``: ``"highs"`` (exact LP/MILP), ``"decomposition"`` (large convex fleets) or
-    ``"auto"``: HiGHS for CHP on/off and small fleets; otherwise the decomposition, and
+    ``"auto"``: HiGHS for CHP on/off, ramp limits that can bind and small fleets;
+    otherwise the decomposition, and
     HiGHS after all when the decomposition's proven gap stays above ``rel_gap`` and the
     fleet is not too large for it."""
     size = len(problem.der_ids) * problem.steps
     has_chp = problem.chp is not None and problem.chp.size > 0
-    if method == "highs" or (method == "auto" and (has_chp or size <= EXACT_LIMIT)):
+    ramps = problem.storage is not None and problem.storage.ramp_can_bind()
+    if method == "highs" or (method == "auto" and (has_chp or ramps or size <= EXACT_LIMIT)):
         return solve_horizon_lp(problem, time_limit_s=time_limit_s)
     plan = solve_horizon_decomposed(problem, rel_gap=rel_gap, time_limit_s=time_limit_s)
     if method == "auto" and (plan.gap is None or plan.gap > rel_gap) and size <= FALLBACK_LIMIT:

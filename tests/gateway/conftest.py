@@ -61,20 +61,20 @@ def make_config(
 
 
 async def read_stream(nats_url: str, stream: str, subject: str) -> list[Any]:
-    """Every message of a stream (ordered by stream sequence), via an ephemeral consumer."""
+    """Every message of ``subject`` in a stream, in stream order (ephemeral consumer)."""
     nc = await nats.connect(nats_url)
     try:
         js = nc.jetstream()
-        info = await js.stream_info(stream)
-        total = info.state.messages
+        info = await js.stream_info(stream, subjects_filter=subject)
+        total = sum((info.state.subjects or {}).values())
         out: list[Any] = []
         if total == 0:
             return out
         sub = await js.pull_subscribe(subject, stream=stream)
         while len(out) < total:
             try:
-                msgs = await sub.fetch(min(500, total - len(out)), timeout=2)
-            except nats.errors.TimeoutError:
+                msgs = await sub.fetch(min(500, total - len(out)), timeout=5)
+            except (nats.errors.TimeoutError, TimeoutError):
                 break
             for m in msgs:
                 out.append(m)

@@ -10,7 +10,6 @@ moment (what is not delivered stays on disk for the next start).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -24,6 +23,8 @@ from vpp.domain.commands import SetpointCommand
 from vpp.domain.telemetry import Reading
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_STEP_S = 5.0
 
 
 class FieldGateway:
@@ -107,16 +108,19 @@ class FieldGateway:
         if pending:
             log.error("%d gateway tasks did not stop", len(pending))
         self._tasks.clear()
+        # every driver call on the way out is bounded: a hung device must not hold the exit
         await asyncio.gather(
-            *(r.release_now() for r in self.runners.values()), return_exceptions=True
+            *(asyncio.wait_for(r.release_now(), SHUTDOWN_STEP_S) for r in self.runners.values()),
+            return_exceptions=True,
         )
         await self._flush_once()
         flush = getattr(self.telemetry, "flush", None)
         if flush is not None and self.uplink.connected:
             await flush(3.0)
-        for r in self.runners.values():
-            with contextlib.suppress(Exception):
-                await r.driver.close()
+        await asyncio.gather(
+            *(asyncio.wait_for(r.driver.close(), SHUTDOWN_STEP_S) for r in self.runners.values()),
+            return_exceptions=True,
+        )
         for service in reversed(started):
             try:
                 await service.close()

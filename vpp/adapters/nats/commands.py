@@ -45,7 +45,7 @@ class NatsCommandConsumer:
         handler: CommandHandler,
         *,
         on_dead_letter: DeadLetterHook | None = None,
-        batch: int = 64,
+        batch: int = 256,
         fetch_timeout_s: float = 1.0,
     ) -> None:
         self.uplink = uplink
@@ -104,8 +104,21 @@ class NatsCommandConsumer:
                 sub = None
                 await asyncio.sleep(0.5)
                 continue
-            for msg in msgs:
+            await self._handle_batch(msgs)
+
+    async def _handle_batch(self, msgs: list[Msg]) -> None:
+        """Commands for different DERs are applied concurrently (each device is its own
+        connection); those for one DER one after the other, in stream order, so the
+        sequence rule sees them as they were sent."""
+        chains: dict[str, list[Msg]] = {}
+        for msg in msgs:
+            chains.setdefault(msg.subject, []).append(msg)
+
+        async def run(chain: list[Msg]) -> None:
+            for msg in chain:
                 await self._one(msg)
+
+        await asyncio.gather(*(run(chain) for chain in chains.values()))
 
     async def _one(self, msg: Msg) -> None:
         try:

@@ -1,0 +1,36 @@
+"""Composition root: builds concrete adapters from configuration; the CLI calls it.
+
+One module per thing that gets built: the store, the projector, the dispatcher, the
+gateway, the API (with registry import and API keys).
+"""
+
+from __future__ import annotations
+
+from vpp.bootstrap.api import (
+    api_services,
+    build_api,
+    ensure_tenant_key,
+    import_registry_configs,
+    import_registry_files,
+    registry_import_from_config,
+)
+from vpp.bootstrap.dispatcher import run_dispatcher
+from vpp.bootstrap.gateway import BuiltGateway, GatewayBuildError, build_gateway
+from vpp.bootstrap.projector import run_projector
+from vpp.bootstrap.store import store_revision, upgrade_store
+
+__all__ = [
+    "BuiltGateway",
+    "GatewayBuildError",
+    "api_services",
+    "build_api",
+    "build_gateway",
+    "ensure_tenant_key",
+    "import_registry_configs",
+    "import_registry_files",
+    "registry_import_from_config",
+    "run_dispatcher",
+    "run_projector",
+    "store_revision",
+    "upgrade_store",
+]

@@ -1,0 +1,158 @@
+"""Field gateway: drivers by protocol, uplink, buffer, ledger, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCL_DIR = Path(__file__).resolve().parents[1] / "models" / "iec61850-7-420"
+
+
+def _gateway_driver(device: Any) -> Any:
+    """The :class:`DeviceDriver` of one configured device, chosen by its protocol."""
+    from vpp.config.gateway import Iec61850Device, SunSpecDevice
+
+    ratings = None if device.ratings == "device" else device.ratings.to_domain()
+    default_p_w = device.default.p_w if device.default.mode == "fixed" else None
+    if isinstance(device, SunSpecDevice):
+        from vpp.adapters.modbus.sunspec_driver import SunSpecDriver
+
+        return SunSpecDriver(
+            device.der_id,
+            device.kind,
+            device.host,
+            device.port,
+            device.unit_id,
+            timeout_s=device.timeout_s,
+            default_p_w=default_p_w,
+            ratings=ratings,
+        )
+    if isinstance(device, Iec61850Device):
+        from vpp.adapters.iec61850 import Iec61850Driver
+
+        ld = device.ld
+        if ld.startswith(device.ied) and len(ld) > len(device.ied):
+            ld = ld[len(device.ied) :]  # "<IED><inst>" -> "<inst>": the driver wants the inst
+        scl = device.scl_file or SCL_DIR / f"{device.kind.value}.icd"
+        return Iec61850Driver(
+            device.der_id,
+            device.kind,
+            device.host,
+            device.port,
+            device.ied,
+            ld,
+            scl,
+            timeout_s=device.timeout_s,
+            poll_s=device.poll_s,
+            default_p_w=default_p_w,
+            ratings=ratings,
+        )
+    raise GatewayBuildError(f"{device.der_id}: unknown protocol {device.protocol!r}")
+
+
+class GatewayBuildError(Exception):
+    pass
+
+
+@dataclass
+class BuiltGateway:
+    """A gateway wired from ``gateway.yaml``: ``await built.run()`` until ``built.stop()``."""
+
+    gateway: Any  # vpp.application.gateway.FieldGateway
+    uplink: Any  # vpp.adapters.nats.uplink.NatsUplink
+    publisher: Any  # vpp.adapters.nats.publisher.NatsTelemetryPublisher
+    buffer: Any  # vpp.adapters.nats.buffer.DiskTelemetryBuffer
+    ledger: Any  # vpp.adapters.nats.ledger.SqliteCommandLedger
+    metrics: Any  # vpp.application.gateway.GatewayMetrics
+    metrics_endpoint: Any | None
+
+    async def run(self) -> None:
+        try:
+            await self.gateway.run()
+        finally:
+            self.buffer.close()
+            self.ledger.close()
+
+    def stop(self) -> None:
+        self.gateway.stop()
+
+    async def wait_started(self, timeout: float = 10.0) -> None:
+        await self.gateway.wait_started(timeout)
+
+
+def build_gateway(config: Any) -> BuiltGateway:
+    """Build the field gateway of a :class:`vpp.config.gateway.GatewayConfig`."""
+    from vpp.adapters.nats.buffer import DiskTelemetryBuffer
+    from vpp.adapters.nats.commands import NatsCommandConsumer
+    from vpp.adapters.nats.ledger import SqliteCommandLedger
+    from vpp.adapters.nats.publisher import NatsAckPublisher, NatsTelemetryPublisher
+    from vpp.adapters.nats.uplink import NatsCredentials, NatsUplink
+    from vpp.application.gateway import (
+        DeviceRunner,
+        DeviceSpec,
+        FieldGateway,
+        GatewayCommandHandler,
+        GatewayMetrics,
+        SystemClock,
+    )
+    from vpp.application.gateway.metrics import MetricsEndpoint
+
+    gw_id = config.gateway_id
+    data_dir = Path(config.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    n = config.nats
+    uplink = NatsUplink(
+        n.url,
+        NatsCredentials(n.user, n.password, n.token, n.creds_file),
+        name=f"vpp-gateway-{gw_id}",
+    )
+    metrics = GatewayMetrics(gw_id)
+    buffer = DiskTelemetryBuffer(data_dir / "telemetry-buffer.sqlite", config.buffer.max_bytes)
+    publisher = NatsTelemetryPublisher(uplink, buffer, metrics)
+    ledger = SqliteCommandLedger(data_dir / "commands.sqlite")
+    clock = SystemClock()
+    runners: list[Any] = []
+    sink_holder: list[Any] = []
+
+    def sink(reading: Any) -> None:
+        sink_holder[0].collect(reading)
+
+    for device in config.devices:
+        ratings = None if device.ratings == "device" else device.ratings.to_domain()
+        spec = DeviceSpec(
+            device.der_id, device.kind, ratings, device.poll_s, config.site_id, device.name
+        )
+        runners.append(
+            DeviceRunner(
+                spec,
+                _gateway_driver(device),
+                gw_id,
+                sink,
+                revert_after_s=config.safety.device_reversion_s,
+                metrics=metrics,
+            )
+        )
+    handler = GatewayCommandHandler(
+        gw_id,
+        {r.der_id: r for r in runners},
+        ledger,
+        NatsAckPublisher(uplink),
+        clock,
+        command_timeout_s=config.safety.command_timeout_s,
+        metrics=metrics,
+    )
+    flush_s = min([d.poll_s for d in config.devices] or [1.0])
+    gateway = FieldGateway(
+        gw_id, runners, publisher, handler, uplink, clock, metrics=metrics, flush_s=flush_s
+    )
+    sink_holder.append(gateway)
+    consumer = NatsCommandConsumer(
+        uplink, gw_id, gateway.handle_command, on_dead_letter=lambda _: metrics.dead_letters.inc()
+    )
+    endpoint = None
+    gateway.services = [uplink, publisher, consumer]
+    if config.metrics.port is not None:
+        endpoint = MetricsEndpoint(metrics, config.metrics.host, config.metrics.port)
+        gateway.services.append(endpoint)
+    return BuiltGateway(gateway, uplink, publisher, buffer, ledger, metrics, endpoint)

@@ -1,0 +1,62 @@
+"""Projector: JetStream streams into the read models."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from vpp.adapters.store import migrate
+from vpp.adapters.store.engine import default_url
+
+
+async def run_projector(
+    nats_url: str,
+    db_url: str | None,
+    stop: asyncio.Event,
+    *,
+    publish_changes: bool = True,
+    ready: asyncio.Event | None = None,
+) -> dict[str, Any]:
+    """Project TELEMETRY, COMMANDS and ACKS into the store until ``stop`` is set.
+
+    Returns the per-projection statistics.
+    """
+    import nats
+
+    from vpp.adapters.nats.projection_consumer import (
+        JetStreamProjectionFeed,
+        NatsChangePublisher,
+        decode_ack,
+        decode_command,
+        decode_telemetry,
+    )
+    from vpp.adapters.nats.streams import ensure_streams
+    from vpp.adapters.store.read_models import SqlReadModelStore
+    from vpp.application.projector import AckProjection, CommandProjection, TelemetryProjection
+
+    url = db_url or default_url()
+    migrate.upgrade(url)
+    store = SqlReadModelStore.from_url(url)
+    nc = await nats.connect(nats_url, name="vpp-projector", max_reconnect_attempts=-1)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js)
+        changes = NatsChangePublisher(js) if publish_changes else None
+        feeds = [
+            JetStreamProjectionFeed(js, TelemetryProjection(store, changes), decode_telemetry),
+            JetStreamProjectionFeed(js, CommandProjection(store, changes), decode_command),
+            JetStreamProjectionFeed(js, AckProjection(store, changes), decode_ack),
+        ]
+        tasks = [asyncio.create_task(f.run(stop), name=f.durable) for f in feeds]
+        if ready is not None:
+            ready.set()
+        await asyncio.gather(*tasks)
+        return {
+            f.projection.name: {**vars(f.projection.stats), "dead_letters": f.dead_letters}
+            for f in feeds
+        }
+    finally:
+        if nc.is_connected:
+            await nc.flush(timeout=5)  # the last batch's ack
+        await nc.close()
+        store.close()

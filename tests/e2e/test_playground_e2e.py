@@ -109,6 +109,10 @@ def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
         time.sleep(1)
     tol = 0.05 * abs(target_kw)
     within = [t for t, p in samples if abs(p - target_kw) <= tol]
+    print(  # shown with -s: the timings the closing note reports
+        f"\ne2e step to {target_kw} kW: first within ±5 % after "
+        f"{within[0] if within else float('nan'):.1f} s; samples {samples}"
+    )
     assert within and within[0] <= 10.0, f"target {target_kw} kW, samples {samples}"
     after = [(t, p) for t, p in samples if t >= 10.0]
     assert all(abs(p - target_kw) <= tol for _, p in after), f"target {target_kw}: {after}"

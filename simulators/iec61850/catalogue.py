@@ -96,6 +96,16 @@ DRCC = LnSpec(
             + "vpp extension mirroring SunSpec 704 WSetEna; lets a controller hand the unit "
             "back to its default mode.",
         ),
+        DoSpec(
+            "OutWSetRvrtTms",
+            "ING",
+            "Reversion time of the setpoint, s (0 = no reversion): when this many seconds "
+            "pass without a new OutWSet operate, the unit returns to its default mode "
+            "(as WSetEna false). "
+            + UNSURE
+            + "vpp extension modelled on SunSpec 704 WSetRvrtTms; the normative IEC 61850 "
+            "name of such a setting is uncertain.",
+        ),
     ),
 )
 DRAT = LnSpec(

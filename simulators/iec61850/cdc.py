@@ -27,7 +27,7 @@ RUNTIME_CTL = {
     2: iec.CONTROL_MODEL_SBO_NORMAL,
 }
 
-SUPPORTED_CDCS = ("MV", "WYE", "APC", "SPC", "ASG", "ENS", "INS", "SPS", "LPL", "DPL")
+SUPPORTED_CDCS = ("MV", "WYE", "APC", "SPC", "ASG", "ING", "ENS", "INS", "SPS", "LPL", "DPL")
 
 _BTYPE = {
     iec.IEC61850_BOOLEAN: "BOOLEAN",
@@ -76,6 +76,8 @@ def create_data_object(cdc: str, name: str, parent: object, ctl_model: int = 1) 
         return iec.CDC_SPC_create(name, parent, 0, _CDC_CTL[2])
     if cdc == "ASG":
         return iec.CDC_ASG_create(name, parent, 0, False)
+    if cdc == "ING":
+        return iec.CDC_ING_create(name, parent, 0)
     if cdc == "ENS":
         return iec.CDC_ENS_create(name, parent, 0)
     if cdc == "INS":

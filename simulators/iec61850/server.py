@@ -7,6 +7,10 @@ physics into it (value, quality, timestamp), which drives the reports.  Controls
 - ``DRCC1.DERStr`` (SPC): true starts, false stops the unit.
 - ``DRCC1.WSetEna`` (SPC): false hands the unit back to its default (autonomous) mode;
   true re-applies the last setpoint (operating ``OutWSet`` sets it true).
+- ``DRCC1.OutWSetRvrtTms`` (ING, FC SP, writable; a vpp extension modelled on SunSpec 704
+  ``WSetRvrtTms``): seconds after the last setpoint operate (or a write of this setting
+  while a setpoint is in force) at which the unit reverts to its default mode as with
+  ``WSetEna`` false; 0 = never.  The deadline is checked at every sweep and publish.
 
 Both are built select-before-operate capable; the ``ctlModel`` in force comes from the
 device configuration (default: the file's ``Val``) and clients may change it by writing
@@ -24,13 +28,14 @@ stop, disown handlers, destroy server, destroy model.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pyiec61850.pyiec61850 as iec
 
 from simulators.iec61850.builder import BuiltModel, build_model
 from simulators.iec61850.cdc import CTL_MODELS, RUNTIME_CTL
 from simulators.iec61850.publish import Publisher
+from simulators.iec61850.write_access import accept_int_writes
 from simulators.physics import DerModel
 from vpp.domain import Quality
 from vpp.domain.scl import SclDocument
@@ -43,6 +48,8 @@ _QUALITY = {
     Quality.INVALID: iec.QUALITY_VALIDITY_INVALID,
 }
 CONTROLS = ("DRCC1.OutWSet", "DRCC1.DERStr", "DRCC1.WSetEna")
+REVERSION = "DRCC1.OutWSetRvrtTms"
+MAX_REVERSION_S = 7 * 86400
 _FAILED_STARTS: list[tuple[object, object]] = []  # kept alive until the process exits
 
 
@@ -106,6 +113,10 @@ class IecServer:
         self._subscribers: list[object] = []
         self._ctl_in_force: dict[str, int] = {}
         self.last_setpoint_w: float | None = None
+        self.reversion_s = 0  # DRCC1.OutWSetRvrtTms.setVal
+        self.revert_at: datetime | None = None  # when the setpoint in force lapses
+        self.reversions = 0
+        self._write_handlers: list[object] = []  # C callbacks, alive as long as the server
         self.publisher = Publisher(self)
 
     @property
@@ -149,6 +160,9 @@ class IecServer:
             sub.subscribe()
             self._handlers += [handler, check]
             self._subscribers.append(sub)
+        if self.built.has(f"{REVERSION}.setVal"):
+            attr = self.built.attribute(f"{REVERSION}.setVal")
+            self._write_handlers.append(accept_int_writes(srv, attr, self.on_reversion_write))
 
     def stop(self) -> None:
         srv, self._server = self._server, None
@@ -160,6 +174,7 @@ class IecServer:
         self._subscribers.clear()
         if srv is not None:
             iec.IedServer_destroy(srv)
+        self._write_handlers.clear()
         self.built.destroy()
 
     def serve_once(self) -> None:
@@ -170,6 +185,8 @@ class IecServer:
         if iec.IedServer_waitReady(srv, 0) > 0:
             iec.IedServer_processIncomingData(srv)
         iec.IedServer_performPeriodicTasks(srv)
+        if self.revert_at is not None:
+            self.expire_reversion(datetime.now(UTC))
 
     # -- controls -------------------------------------------------------------------
 
@@ -192,15 +209,43 @@ class IecServer:
                 return False
             self.last_setpoint_w = self._setpoint_w(value)
             self.model.set_setpoint(self.last_setpoint_w)
+            self._arm_reversion()
             return True
         if path == "DRCC1.WSetEna":
             on = bool(iec.MmsValue_getBoolean(value))
             self.model.set_setpoint(self.last_setpoint_w if on else None)
+            self._arm_reversion()
             return True
         if path == "DRCC1.DERStr":
             self.model.set_enabled(bool(iec.MmsValue_getBoolean(value)))
             return True
         return False
+
+    # -- reversion (as SunSpec 704 WSetRvrtTms) --------------------------------------
+
+    def on_reversion_write(self, seconds: int) -> bool:
+        """A client wrote ``OutWSetRvrtTms``: accept 0..7 days; re-arms a running timer."""
+        if not 0 <= seconds <= MAX_REVERSION_S:
+            return False
+        self.reversion_s = seconds
+        self._arm_reversion()
+        return True
+
+    def _arm_reversion(self, now: datetime | None = None) -> None:
+        on = self.model.setpoint_w is not None and self.reversion_s > 0
+        now = now or datetime.now(UTC)
+        self.revert_at = now + timedelta(seconds=self.reversion_s) if on else None
+
+    def expire_reversion(self, now: datetime) -> bool:
+        """Back to the default mode (as ``WSetEna`` false) once the reversion time passed."""
+        if self.revert_at is None or now < self.revert_at:
+            return False
+        self.revert_at = None
+        self.model.set_setpoint(None)
+        self.reversions += 1
+        log.info("%s: setpoint not refreshed within %d s, back to default", self.ied_name,
+                 self.reversion_s)  # fmt: skip
+        return True
 
     def _set_ctl_model(self, path: str, ctl: int) -> None:
         if ctl not in RUNTIME_CTL or self._server is None:
@@ -227,6 +272,7 @@ class IecServer:
         if self._server is None:
             return
         self.follow_ctl_model_writes()
+        self.expire_reversion(now)
         self.publisher.write(now, _QUALITY)
 
     @property

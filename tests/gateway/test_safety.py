@@ -14,7 +14,9 @@ from pathlib import Path
 
 import nats
 import yaml
+from open61850.mms import MmsClient, ObjectName
 
+from simulators.fleet import start_fleet
 from tests.gateway.conftest import make_config
 from tests.gateway.test_commands import GW, command, send
 from tests.gateway.test_gateway_e2e import running
@@ -195,3 +197,80 @@ async def test_sigterm_releases_devices_and_exits(
             proc.kill()
             proc.wait(10)
         await nc.close()
+
+
+def _wset_ena(endpoint: dict) -> bool:
+    """``DRCC1.WSetEna.stVal`` of an IEC 61850 simulator: true while a setpoint is in force."""
+    with MmsClient.connect(endpoint["host"], endpoint["port"], timeout=5.0) as client:
+        return bool(client.read(ObjectName("DRCC1$ST$WSetEna$stVal", endpoint["ld"])).value)
+
+
+async def test_killed_gateway_iec61850_devices_revert_by_themselves(
+    nats_url: str, tmp_path: Path
+) -> None:
+    """Like the SunSpec test above, for IEC 61850: the driver writes
+    ``DRCC1.OutWSetRvrtTms`` with every setpoint, so the devices fall back on their own."""
+    group = {"protocol": "iec61850", "count": 1}
+    fleet = start_fleet(
+        {
+            "name": "iec-kill",
+            "seed": 7,
+            "step_s": 0.2,
+            "addressing": {"iec61850": {"host": "127.0.0.1", "base_port": 0}},
+            "groups": [
+                {**group, "kind": "battery", "id_prefix": "ibat"},
+                {**group, "kind": "chp", "id_prefix": "ichp"},
+            ],
+        }
+    )
+    proc = None
+    nc = None
+    try:
+        endpoints = {e["der_id"]: e for e in fleet.endpoints}
+        gw_id = GW + "-iec-kill"
+        cfg = make_config(
+            list(endpoints.values()),
+            nats_url,
+            tmp_path / "gw",
+            gateway_id=gw_id,
+            safety={"command_timeout_s": 60, "device_reversion_s": 4},
+        )
+        path = tmp_path / "gateway.yaml"
+        path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+        with (tmp_path / "gateway.log").open("wb") as log:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "vpp"), "gateway", "--config", str(path)],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                start_new_session=True,
+            )
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        targets = {"ibat-0001": -2000.0, "ichp-0001": endpoints["ichp-0001"]["ratings"]["p_max_w"]}
+        for i, (der, p) in enumerate(targets.items()):
+            c = command(der, 1, p, valid_s=600, command_id=f"iec-kill-{i}", gateway_id=gw_id)
+            await send(js, c)
+        states: dict[str, bool] = {}
+
+        def poll() -> bool:
+            states.update({d: _wset_ena(e) for d, e in endpoints.items()})
+            return True
+
+        await wait_until(lambda: poll() and all(states.values()), 30, step=0.2)
+        await asyncio.sleep(5.0)  # held past one reversion period: the gateway refreshes
+        poll()
+        assert all(states.values()), (tmp_path / "gateway.log").read_text()[-3000:]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        t_killed = time.monotonic()
+        took = await wait_until(lambda: poll() and not any(states.values()), 4.0 + 2.0, step=0.1)
+        print(f"IEC 61850 devices reverted {took:.2f} s after SIGKILL (reversion time 4 s)")
+        assert time.monotonic() - t_killed <= 6.0
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if nc is not None:
+            await nc.close()
+        fleet.stop()

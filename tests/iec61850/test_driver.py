@@ -92,7 +92,7 @@ async def test_setpoint_operates_the_apc_per_ctl_model(sim_fleet, drivers, der_i
     await driver.connect()
     applied = await driver.apply_setpoint(-1500.0, revert_after_s=60)
     assert applied.p_w == -1500.0
-    assert f"({ctl})" in applied.detail and "gateway reverts after 60s" in applied.detail
+    assert f"({ctl})" in applied.detail and "device reverts after 60s" in applied.detail
 
     async def device_took_it() -> bool:
         v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
@@ -116,6 +116,7 @@ async def test_enhanced_security_waits_for_command_termination(
     await driver.connect()
     applied = await driver.apply_setpoint(1200.0, revert_after_s=60)
     assert f"({ctl})" in applied.detail  # operate returned: the CommandTermination came
+    assert "gateway reverts" in applied.detail  # this peer has no OutWSetRvrtTms online
 
     async def device_took_it() -> bool:
         v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
@@ -160,6 +161,31 @@ async def test_gateway_side_reversion_returns_to_default(sim_fleet, drivers) -> 
         return abs(v.value - 250.0) < 1.0
 
     assert await wait_for(reverted, timeout_s=8.0)
+
+
+async def test_device_reverts_by_itself_when_the_driver_is_gone(sim_fleet, drivers) -> None:
+    """The reversion time goes with every setpoint (DRCC1.OutWSetRvrtTms); a driver that
+    vanishes without releasing leaves the device to fall back on its own."""
+    ep = sim_fleet["batd-0001"]
+    driver = drivers(ep)
+    await driver.connect()
+
+    async def wset_ena() -> bool:
+        return (await asyncio.to_thread(read_device, ep, "DRCC1$ST$WSetEna$stVal")).value
+
+    async def in_default() -> bool:
+        return not await wset_ena()
+
+    applied = await driver.apply_setpoint(-1200.0, revert_after_s=2.0)
+    t_applied = time.monotonic()
+    assert "device reverts after 2s (DRCC1$SP$OutWSetRvrtTms$setVal)" in applied.detail
+    await driver.close()  # gone: no release, no gateway-side timer
+    assert await wait_for(wset_ena, timeout_s=1.5)  # in force (published within 1 s)
+    assert await wait_for(in_default, timeout_s=5.0)
+    took = time.monotonic() - t_applied
+    print(f"device reverted {took:.2f} s after the setpoint (reversion time 2 s)")
+    assert 2.0 <= took <= 2.0 + 1.5  # the state is published every 1 s (fleet step)
+    assert (await asyncio.to_thread(read_device, ep, "DRCC1$SP$OutWSetRvrtTms$setVal")).value == 2
 
 
 @pytest.mark.parametrize(

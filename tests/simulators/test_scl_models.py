@@ -43,6 +43,7 @@ def test_icd_declares_the_der_nodes_a_data_set_and_both_kinds_of_report(kind):
     assert ld.logical_node("DRCC1").data_object("OutWSet").cdc == "APC"
     assert ld.logical_node("DRCC1").data_object("DERStr").cdc == "SPC"
     assert ld.logical_node("DRCC1").data_object("WSetEna").cdc == "SPC"
+    assert ld.logical_node("DRCC1").data_object("OutWSetRvrtTms").cdc == "ING"
     assert {do.name for do in ld.logical_node("MMXU1").data_objects} >= {
         "TotW",
         "TotVAr",

@@ -10,11 +10,14 @@
 * apply_setpoint: operate the APC ``DRCC1.OutWSet`` with the control model the device
   declares (direct or select-before-operate, normal or enhanced security).
 * Reversion: IEC 61850-7-420 Ed.1 ``DRCC.OutWSet`` has no reversion timer.  If the model
-  offers a ``*RvrtTms`` setting next to the setpoint it is written with every setpoint;
-  otherwise the driver itself returns the device to its default after
-  ``revert_after_s`` without a refresh.  If the gateway process dies, that timer dies
-  with it and the device keeps the last setpoint (see ``docs/iec61850-client.md``).
-* release: the model has no "setpoint off"; :mod:`.release` says what is written.
+  offers a ``*RvrtTms`` setting next to the setpoint (the simulators' models do:
+  ``DRCC1.OutWSetRvrtTms``, a vpp extension) it is written with every setpoint and the
+  device reverts by itself, also when the gateway process dies.  The driver's own timer
+  returns the device to its default after ``revert_after_s`` without a refresh in any
+  case; on a model without the setting it is the only one, and it dies with the process
+  (see ``docs/iec61850-client.md``).
+* release: the model has no "setpoint off"; :mod:`.release` says what is written.  The
+  reversion setting is written 0 first, so the default written then stays in force.
 
 The blocking client runs on one dedicated thread per device; the event loop only awaits.
 Every failure becomes a :class:`DeviceError`; device input never crashes the process.
@@ -149,7 +152,7 @@ class Iec61850Driver:
         await self._drop_session()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"iec61850-{self.der_id}")
         self._session = MmsSession(self.refs, self.host, self.port, self.timeout_s, self._on_leaves)
-        requests = 3 + len(self.refs.data_set_members)
+        requests = 4 + len(self.refs.data_set_members)
         await self._call(self._session.open, requests=requests)
         self.report_block = None
         await self._subscribe()
@@ -202,9 +205,9 @@ class Iec61850Driver:
         if session is None:
             raise DeviceError(self.der_id, "not connected")
         tms = max(1, round(revert_after_s))
-        if self.refs.reversion is not None:
+        if session.reversion is not None:
             await self._call(session.write_reversion, tms)
-            how = f"device reverts after {tms}s ({self.refs.reversion})"
+            how = f"device reverts after {tms}s ({session.reversion})"
         else:
             how = f"gateway reverts after {tms}s (model has no reversion timer)"
         self._written = True  # from now on, release() must write even if GnOpSt lags
@@ -254,6 +257,8 @@ class Iec61850Driver:
             and already_released(self._op_state(), target)
         ):
             return  # the device already does what the write would approximate
+        if session.reversion is not None:
+            await self._call(session.write_reversion, 0)  # the default is not temporary
         await self._call(session.operate_setpoint, target, requests=3)
         self._written = False
 

@@ -70,6 +70,7 @@ class MmsSession:
         self.types: dict[str, MmsType] = {}
         self.multipliers: dict[str, int] = {}
         self.ctl_model = refs.setpoint_ctl_model
+        self.reversion: str | None = refs.reversion  # None: the device has no such setting
         self.report_block: str | None = None
         self.garbage_reports = 0
 
@@ -92,6 +93,7 @@ class MmsSession:
                 self.types[item] = self.client.get_type(self._name(item))
             self.ctl_model = self._read_ctl_model()
             self.multipliers = self._read_multipliers()
+            self.reversion = self._probe_reversion()
         except Exception as exc:  # refused, unreachable, or bytes no IEC 61850 server sends
             self.close()
             reason = f"connect {self.host}:{self.port}: {type(exc).__name__}: {exc}"
@@ -104,6 +106,18 @@ class MmsSession:
         if not isinstance(value, IntData):
             raise GarbageValue(f"ctlModel is {value!r}")
         return value.value
+
+    def _probe_reversion(self) -> str | None:
+        """The SCL's ``*RvrtTms`` setting if the online model has it (an integer)."""
+        assert self.client is not None
+        if self.refs.reversion is None:
+            return None
+        (value,) = self.client.read_many([self._name(self.refs.reversion)])
+        if isinstance(value, IntData):
+            return self.refs.reversion
+        log.warning("%s: no %s online (%r): the gateway alone reverts setpoints",
+                    self.refs.domain, self.refs.reversion, value)  # fmt: skip
+        return None
 
     def _read_multipliers(self) -> dict[str, int]:
         """``units.multiplier`` (CF) of each measurement that has one; absent means 10^0."""
@@ -212,12 +226,12 @@ class MmsSession:
         return max_out, max_in
 
     def write_reversion(self, seconds: int) -> None:
-        if self.client is None or self.refs.reversion is None:
+        if self.client is None or self.reversion is None:
             return
         try:
-            self.client.write(self._name(self.refs.reversion), IntData(seconds))
+            self.client.write(self._name(self.reversion), IntData(seconds))
         except (MmsError, OSError) as exc:
-            raise SessionError(f"write {self.refs.reversion}: {exc}") from exc
+            raise SessionError(f"write {self.reversion}: {exc}") from exc
 
     def operate_setpoint(self, p_w: float) -> float:
         """Operate the APC (direct or SBO, as the device's ctlModel says); the value sent.

@@ -21,6 +21,7 @@ from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.retry import with_retry
 from vpp.adapters.store.rollups import mark_dirty, roll_up
 from vpp.adapters.store.upsert import insert_new, upsert, upsert_newer
+from vpp.application.store_ports import RollupRow
 from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.der import Der, DerKind, DerRatings
 from vpp.domain.plant import Plant, Tenant
@@ -35,19 +36,6 @@ class Position:
     projection: str
     stream: str
     stream_seq: int
-
-
-@dataclass(frozen=True, slots=True)
-class Rollup:
-    der_id: str
-    bucket: datetime
-    n: int
-    p_w_avg: float
-    p_w_min: float
-    p_w_max: float
-    q_var_avg: float | None
-    soc_last: float | None
-    n_bad: int
 
 
 #: canal-json records carry at most this many rows (a NATS message is at most 1 MB)
@@ -343,7 +331,7 @@ class SqlReadModelStore:
         with self.engine.connect() as con:
             return int(con.execute(select(func.count()).select_from(s.telemetry)).scalar_one())
 
-    def rollups(self, der_id: str, start: datetime, end: datetime) -> list[Rollup]:
+    def rollups(self, der_id: str, start: datetime, end: datetime) -> list[RollupRow]:
         t = s.telemetry_1m
         q = (
             select(t)
@@ -351,7 +339,7 @@ class SqlReadModelStore:
             .order_by(t.c.bucket)
         )
         with self.engine.connect() as con:
-            return [Rollup(**r._mapping) for r in con.execute(q)]
+            return [RollupRow(**r._mapping) for r in con.execute(q)]
 
     # positions ------------------------------------------------------------------------
     @staticmethod

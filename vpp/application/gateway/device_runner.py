@@ -67,6 +67,10 @@ class DeviceRunner:
         self.failures = 0
         self.last_error = ""
         self.held: HeldSetpoint | None = None
+        # whether a setpoint of ours may still be in force on the device: a reconnect then
+        # releases it; otherwise a reconnect leaves the device alone (its own mode, or what
+        # a local operator set) - only the first connect releases unconditionally
+        self._ours_in_force = True
         self.phase_s = 0.0  # offset of this device's ticks inside the period (staggering)
         self.first_attempt = asyncio.Event()  # set once the first connect has been tried
         self.stopping = False  # checked every cycle: a swallowed cancel still ends the loop
@@ -152,7 +156,9 @@ class DeviceRunner:
                     if ratings is not None:
                         self.der = self._make_der(ratings)
                 if self.held is None:
-                    await self.driver.release()
+                    if self._ours_in_force:
+                        await self.driver.release()
+                        self._ours_in_force = False
                 else:
                     await self._write(self.held.p_w)
         except asyncio.CancelledError:
@@ -177,6 +183,7 @@ class DeviceRunner:
     # -- setpoints ------------------------------------------------------------------------
 
     async def _write(self, p_w: float) -> Applied:
+        self._ours_in_force = True
         applied = await self.driver.apply_setpoint(p_w, self.revert_after_s)
         if self.held is not None:
             self.held = HeldSetpoint(self.held.p_w, self.held.hold_until, time.monotonic())
@@ -187,6 +194,7 @@ class DeviceRunner:
         if not self.connected:
             raise DeviceError(self.der_id, f"device not reachable ({self.last_error})")
         async with self._lock:
+            self._ours_in_force = True
             try:
                 applied = await self.driver.apply_setpoint(p_w, self.revert_after_s)
             except DeviceError:
@@ -211,6 +219,7 @@ class DeviceRunner:
                 try:
                     async with self._lock:
                         await self.driver.release()
+                    self._ours_in_force = False
                 except Exception as exc:  # the device's reversion timer still holds
                     await self._failed(exc)
             return
@@ -227,5 +236,6 @@ class DeviceRunner:
             try:
                 async with self._lock:
                     await self.driver.release()
+                self._ours_in_force = False
             except Exception as exc:
                 log.warning("release of %s failed (device reverts by itself): %s", self.der_id, exc)

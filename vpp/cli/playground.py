@@ -41,6 +41,17 @@ def _wait(what: str, ok: object, sup: Supervisor, timeout: float) -> None:
         time.sleep(0.2)
 
 
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as resp:
@@ -146,7 +157,9 @@ def playground(
             "dispatcher",
             ["dispatcher", "--nats", nats.url, "--db", db_url, "--cycle-s", str(cycle_s)],
         )
-        port = api_port or free_port()
+        port = api_port if api_port and _port_free(api_port) else free_port()
+        if api_port and port != api_port:
+            typer.echo(f"  (port {api_port} is taken; the API uses {port})")
         api = sup.start("api", ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)])
         api_url = f"http://127.0.0.1:{port}"
         _wait(

@@ -211,4 +211,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C, so the nats-server and simulators started here are
+    # stopped by their PIDs (a killed run once left its nats-server behind)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     asyncio.run(main())

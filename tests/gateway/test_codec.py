@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vpp.adapters.nats import codec
 from vpp.domain import AckOutcome, CommandAck, Quality, Reading, SetpointCommand
@@ -132,3 +134,94 @@ def test_malformed_telemetry_and_ack_raise_codec_error() -> None:
             b'{"v":1,"command_id":"c","der_id":"a","gateway_id":"g","seq":1,"outcome":"meh",'
             b'"ts":"2026-01-01T00:00:00Z","p_w_requested":1}'
         )
+
+
+# -- the projector's fast telemetry decoder must agree with the exact one ----------------
+
+_MISSING = object()
+_numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+    st.just(_MISSING),
+)
+_fields = {
+    "der_id": st.one_of(
+        st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
+        st.text(max_size=70),
+        st.integers(),
+        st.just(_MISSING),
+    ),
+    "ts": st.one_of(
+        st.datetimes(
+            min_value=datetime(1900, 1, 1),
+            timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), None]),
+        ).map(lambda d: d.isoformat()),
+        st.sampled_from(["2026-01-01T00:00:00z", "2026-01-01T00:00:00.5Z", "nope", "", 17]),
+        st.just(_MISSING),
+    ),
+    "quality": st.one_of(
+        st.sampled_from(["good", "questionable", "invalid", "bad", None, 1]), st.just(_MISSING)
+    ),
+    "connected": st.one_of(st.booleans(), st.none(), st.integers(0, 1), st.just(_MISSING)),
+    "p_w": _numbers,
+    "soc": st.one_of(st.floats(-0.5, 1.5), _numbers),
+    **{name: _numbers for name in ("q_var", "energy_wh", "p_avail_w", "v_v", "hz")},
+}
+
+
+@st.composite
+def _reading_objects(draw: st.DrawFn) -> object:
+    if draw(st.integers(0, 20)) == 0:
+        return draw(st.one_of(st.none(), st.integers(), st.lists(st.integers(), max_size=2)))
+    obj = {k: draw(s) for k, s in _fields.items()}
+    if draw(st.booleans()):  # mostly well-formed: only some fields from the wild
+        good = {
+            "der_id": "pv-1",
+            "ts": "2026-01-01T00:00:00.000250Z",
+            "p_w": draw(st.floats(-1e6, 1e6)),
+            "soc": draw(st.floats(-0.1, 1.1)),
+            "q_var": None,
+            "quality": "good",
+            "connected": draw(st.booleans()),
+        }
+        wild = draw(st.sets(st.sampled_from(sorted(obj)), max_size=1))
+        obj = {**{k: v for k, v in obj.items() if k in wild}, **good}
+        obj.update({k: draw(_fields[k]) for k in wild})
+    return {k: v for k, v in obj.items() if v is not _MISSING}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_reading_objects(), max_size=3))
+def test_fast_telemetry_decoder_accepts_and_rejects_exactly_what_the_exact_one_does(
+    items: list[object],
+) -> None:
+    payload = json.dumps({"v": 1, "gateway_id": "gw1", "readings": items}).encode()
+    try:
+        expected = [r.as_row() for r in codec.decode_telemetry(payload).readings]
+    except codec.CodecError as exc:
+        with pytest.raises(codec.CodecError) as fast_exc:
+            codec.decode_telemetry_rows(payload)
+        assert fast_exc.value.reason == exc.reason
+        return
+    gateway_id, rows = codec.decode_telemetry_rows(payload)
+    assert gateway_id == "gw1"
+    assert rows == expected
+    assert [type(v) for row in rows for v in row] == [type(v) for row in expected for v in row]
+    assert all(row[1].tzinfo is UTC for row in rows)
+
+
+def test_oversized_and_deeply_nested_json_is_a_codec_error_not_a_crash() -> None:
+    huge = b'{"v":1,"gateway_id":"g","readings":[{"der_id":"d","ts":"2026-01-01T00:00:00Z","p_w":1'
+    for payload in (
+        huge + b"0" * 400 + b"}]}",  # beyond a float
+        huge + b"0" * 5000 + b"}]}",  # beyond Python's int parsing limit
+        b"[" * 100_000,
+        b'{"v":1,"gateway_id":"g","readings":[{"der_id":"d","ts":5,"p_w":1}]}',
+    ):
+        with pytest.raises(codec.CodecError):
+            codec.decode_telemetry(payload)
+        with pytest.raises(codec.CodecError):
+            codec.decode_telemetry_rows(payload)

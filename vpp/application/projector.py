@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from vpp.domain.commands import CommandAck, SetpointCommand
-from vpp.domain.telemetry import Reading
+from vpp.domain.telemetry import ReadingRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +29,8 @@ class StreamPosition:
 class ProjectionStore(Protocol):
     def position(self, projection: str) -> int: ...
 
-    def record_readings(
-        self, readings: Sequence[Reading], position: Any = None
+    def record_reading_rows(
+        self, rows: Sequence[ReadingRow], position: Any = None
     ) -> list[dict[str, Any]]: ...
 
     def record_commands(
@@ -128,7 +128,9 @@ class Projection:
 
 
 class TelemetryProjection(Projection):
-    """Telemetry rows and latest state; 1-minute roll-ups every ``rollup_every_s``."""
+    """Telemetry rows and latest state; 1-minute roll-ups every ``rollup_every_s``.
+
+    Items are reading rows (:data:`vpp.domain.telemetry.READING_ROW_FIELDS`)."""
 
     def __init__(
         self,
@@ -143,7 +145,7 @@ class TelemetryProjection(Projection):
         self.rollup_buckets = 0
 
     def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
-        return self.store.record_readings(items, position)
+        return self.store.record_reading_rows(items, position)
 
     async def _commit(self, items: list[Any], seq: int) -> None:
         await super()._commit(items, seq)

@@ -11,7 +11,8 @@ from typing import NewType
 
 from vpp.domain.errors import InvalidValue
 
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ID = ID_PATTERN
 
 DerId = NewType("DerId", str)
 SiteId = NewType("SiteId", str)

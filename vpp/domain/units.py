@@ -52,9 +52,22 @@ def energy_wh(p_w: float, seconds: float) -> float:
     return p_w * seconds / SECONDS_PER_HOUR
 
 
+def _short_repr(value: object, limit: int = 40) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return f"<{type(value).__name__} too long to show>"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def require_finite(value: float, what: str) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise InvalidValue(f"{what} must be a finite number, got {value!r}")
+    try:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)  # an int beyond float's range overflows here
+    except OverflowError:
+        ok = False
+    if not ok:
+        raise InvalidValue(f"{what} must be a finite number, got {_short_repr(value)}")
     return float(value)
 
 
@@ -73,6 +86,8 @@ def format_rfc3339(ts: datetime) -> str:
 
 def parse_rfc3339(text: str) -> datetime:
     """Parse an RFC 3339 timestamp; an offset is required (``Z`` or ``±hh:mm``)."""
+    if not isinstance(text, str):
+        raise InvalidValue(f"not an RFC 3339 timestamp: {_short_repr(text)}")
     try:
         ts = datetime.fromisoformat(text.replace("z", "Z"))
     except (TypeError, ValueError) as exc:

@@ -14,9 +14,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import nats.errors
+import orjson
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
@@ -30,7 +32,7 @@ Decoder = Callable[[bytes, str], Sequence[Any]]
 
 
 def decode_telemetry(data: bytes, subject: str) -> Sequence[Any]:
-    return codec.decode_telemetry(data).readings
+    return codec.decode_telemetry_rows(data)[1]
 
 
 def decode_ack(data: bytes, subject: str) -> Sequence[Any]:
@@ -44,6 +46,13 @@ def decode_command(data: bytes, subject: str) -> Sequence[Any]:
     return (codec.decode_command(data, parts[2]),)
 
 
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    batch: list[tuple[int, Sequence[Any]]]  # (stream sequence, decoded items)
+    last_seq: int  # dead-lettered messages included
+    last_msg: Any  # acking it acks the whole batch (AckPolicy.ALL)
+
+
 class JetStreamProjectionFeed:
     def __init__(
         self,
@@ -53,31 +62,39 @@ class JetStreamProjectionFeed:
         *,
         batch: int = 200,
         fetch_timeout: float = 1.0,
+        prefetch: int = 2,
     ) -> None:
         self.js = js
         self.projection = projection
         self.decoder = decoder
         self.batch = batch
         self.fetch_timeout = fetch_timeout
+        self.prefetch = prefetch
         self.durable = f"proj-{projection.name}"
         self.dead_letters = 0
         self.failures = 0
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        """A fresh durable consumer starting right after the store's position.
+
+        The store is the truth: a consumer left by an earlier run may hold messages
+        delivered but never acked (a crash between fetch and commit), which JetStream would
+        redeliver only after ``ack_wait`` — after newer ones had moved the position past
+        them.  Recreating the consumer at the position means nothing is skipped.
+        """
         stream = self.projection.stream
-        try:
-            await self.js.consumer_info(stream, self.durable)
-        except NotFoundError:
-            start = await self.projection.position() + 1
-            config = ConsumerConfig(
-                durable_name=self.durable,
-                ack_policy=AckPolicy.ALL,
-                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                opt_start_seq=start,
-                max_ack_pending=-1,
-                ack_wait=60.0,
-            )
-            await self.js.add_consumer(stream, config)
+        start = await self.projection.position() + 1
+        with contextlib.suppress(NotFoundError):
+            await self.js.delete_consumer(stream, self.durable)
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.ALL,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
+            max_ack_pending=-1,
+            ack_wait=60.0,
+        )
+        await self.js.add_consumer(stream, config)
         return await self.js.pull_subscribe_bind(self.durable, stream=stream)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -88,39 +105,48 @@ class JetStreamProjectionFeed:
             await self.projection.flush()
 
     async def _loop(self, sub: Any, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
-                return
-            if msgs:
-                await self._handle_until_done(msgs, stop)
+        """Fetch and decode up to ``prefetch`` batches ahead while the current one is
+        written: the database works (in its thread or its server) while this decodes."""
+        queue: asyncio.Queue[_Fetched | None] = asyncio.Queue()
+        room = asyncio.Semaphore(self.prefetch)
+        reader = asyncio.create_task(
+            self._read(sub, stop, queue, room), name=f"{self.durable}-read"
+        )
+        try:
+            while (fetched := await queue.get()) is not None:
+                if not await self._handle_until_done(fetched, stop):
+                    return  # stopping with the store away: the rest is redelivered next run
+                room.release()
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
-    async def _handle_until_done(self, msgs: Sequence[Any], stop: asyncio.Event) -> None:
-        """Retry the same batch with backoff while the store is away (acking a later
-        message would ack this one too); the writes are idempotent, retries are safe."""
-        delay = 0.5
-        while True:
-            try:
-                await self.handle(msgs)
-                if self.failures:
-                    log.info("projection %s: store back, batch committed", self.durable)
-                    self.failures = 0
-                return
-            except Exception as exc:
-                self.failures += 1
-                log.warning(
-                    "projection %s: batch failed (%s), retry in %.1f s", self.durable, exc, delay
-                )
-                if stop.is_set():
-                    return  # not acked: redelivered to the next run
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
-                delay = min(delay * 2, 15.0)
+    async def _read(
+        self,
+        sub: Any,
+        stop: asyncio.Event,
+        queue: asyncio.Queue[_Fetched | None],
+        room: asyncio.Semaphore,
+    ) -> None:
+        try:
+            while not stop.is_set():
+                await room.acquire()
+                try:
+                    msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    room.release()
+                    continue
+                except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
+                    return
+                if msgs:
+                    queue.put_nowait(await self._decode(msgs))
+                else:
+                    room.release()
+        finally:
+            queue.put_nowait(None)  # unbounded: never blocks, wakes the writer
 
-    async def handle(self, msgs: Sequence[Any]) -> None:
+    async def _decode(self, msgs: Sequence[Any]) -> _Fetched:
         batch: list[tuple[int, Sequence[Any]]] = []
         last_seq = 0
         for msg in msgs:
@@ -129,12 +155,47 @@ class JetStreamProjectionFeed:
             try:
                 batch.append((seq, self.decoder(msg.data, msg.subject)))
             except codec.CodecError as exc:
-                await self._dead_letter(msg, exc.reason)
-        await self.projection.project(batch, last_seq)
-        await msgs[-1].ack()
+                await self._dead_letter_until_done(msg, exc.reason)
+        return _Fetched(batch, last_seq, msgs[-1])
+
+    async def _dead_letter_until_done(self, msg: Any, reason: str) -> None:
+        """A dead letter is published before its batch is acked; while NATS is away the
+        publish is retried (its message id makes a repeat a no-op)."""
+        delay = 0.5
+        while True:
+            try:
+                await self._dead_letter(msg, reason)
+                return
+            except (nats.errors.Error, TimeoutError) as exc:
+                log.warning("projection %s: dead letter not published (%s)", self.durable, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 15.0)
+
+    async def _handle_until_done(self, fetched: _Fetched, stop: asyncio.Event) -> bool:
+        """Retry the same batch with backoff while the store is away (acking a later
+        message would ack this one too); the writes are idempotent, retries are safe.
+        False when stopped before the batch was committed."""
+        delay = 0.5
+        while True:
+            try:
+                await self.projection.project(fetched.batch, fetched.last_seq)
+                await fetched.last_msg.ack()
+                if self.failures:
+                    log.info("projection %s: store back, batch committed", self.durable)
+                    self.failures = 0
+                return True
+            except Exception as exc:
+                self.failures += 1
+                log.warning(
+                    "projection %s: batch failed (%s), retry in %.1f s", self.durable, exc, delay
+                )
+                if stop.is_set():
+                    return False  # not acked: redelivered to the next run
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 15.0)
 
     async def _dead_letter(self, msg: Any, reason: str) -> None:
-        self.dead_letters += 1
         log.warning(
             "dead-lettering %s seq %s: %s", msg.subject, msg.metadata.sequence.stream, reason
         )
@@ -143,6 +204,7 @@ class JetStreamProjectionFeed:
             codec.dead_letter_payload(msg.subject, reason, msg.data),
             headers={"Nats-Msg-Id": f"dl-{self.projection.stream}-{msg.metadata.sequence.stream}"},
         )
+        self.dead_letters += 1
 
 
 class NatsChangePublisher:
@@ -152,12 +214,8 @@ class NatsChangePublisher:
         self.js = js
 
     async def publish_changes(self, changes: Sequence[dict[str, Any]]) -> None:
-        import json
-
         futures = [
-            await self.js.publish_async(
-                subjects.change(ch["table"]), json.dumps(ch, separators=(",", ":")).encode()
-            )
+            await self.js.publish_async(subjects.change(ch["table"]), orjson.dumps(ch))
             for ch in changes
         ]
         await asyncio.wait_for(asyncio.gather(*futures), timeout=10.0)

@@ -9,6 +9,7 @@ are always typed ``UPDATE`` with ``old`` null (TiCDC would carry the old values)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -61,19 +62,84 @@ def canal_json(
     commit_ms: int,
     database: str = "vpp",
 ) -> dict[str, Any]:
-    names = [c.name for c in table.columns]
-    times = {c.name for c in table.columns if isinstance(c.type, UtcDateTime | Boolean)}
+    names = [str(c.name) for c in table.columns]
+    times = {str(c.name) for c in table.columns if isinstance(c.type, UtcDateTime | Boolean)}
+    data = [_row_text(row, names, times) for row in rows]
+    return _record(table, data, change_type, commit_ms, database)
+
+
+def _record(
+    table: Table, data: list[dict[str, Any]], change_type: str, commit_ms: int, database: str
+) -> dict[str, Any]:
     return {
         "id": 0,
         "database": database,
-        "table": table.name,
-        "pkNames": [c.name for c in table.primary_key.columns],
+        "table": str(table.name),
+        "pkNames": [str(c.name) for c in table.primary_key.columns],
         "isDdl": False,
         "type": change_type,
         "es": commit_ms,
         "ts": commit_ms,
         "sql": "",
-        "mysqlType": {c.name: _mysql_type(c.type) for c in table.columns},
-        "data": [_row_text(row, names, times) for row in rows],
+        "mysqlType": _mysql_types(table),
+        "data": data,
         "old": None,
     }
+
+
+@functools.cache
+def _mysql_types_of(table: Table) -> tuple[tuple[str, str], ...]:
+    return tuple((str(c.name), _mysql_type(c.type)) for c in table.columns)
+
+
+def _mysql_types(table: Table) -> dict[str, str]:
+    return dict(_mysql_types_of(table))
+
+
+def _datetime_text(v: datetime) -> str:
+    return v.isoformat(sep=" ", timespec="microseconds")[:26]
+
+
+def _bool_text(v: Any) -> str:
+    return "1" if v else "0"
+
+
+def text_rows(
+    table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
+    """Tuples in ``columns`` order as canal-json ``data`` rows (every value text or null).
+
+    Strings pass through; only the other columns are converted, which keeps this cheap
+    enough for the telemetry hot path.
+    """
+    convert: list[tuple[int, str, Any]] = []
+    for i, name in enumerate(columns):
+        col_type = table.c[name].type
+        if isinstance(col_type, UtcDateTime):
+            convert.append((i, name, _datetime_text))
+        elif isinstance(col_type, Boolean):
+            convert.append((i, name, _bool_text))
+        elif not isinstance(col_type, String | Text):
+            convert.append((i, name, str))
+    names = list(columns)
+    out = []
+    for row in rows:
+        d = dict(zip(names, row, strict=True))
+        for i, name, conv in convert:
+            v = row[i]
+            if v is not None:
+                d[name] = conv(v)
+        out.append(d)
+    return out
+
+
+def canal_json_rows(
+    table: Table,
+    data: list[dict[str, Any]],
+    change_type: str,
+    *,
+    commit_ms: int,
+    database: str = "vpp",
+) -> dict[str, Any]:
+    """A record of ``data`` rows already converted by :func:`text_rows`."""
+    return _record(table, data, change_type, commit_ms, database)

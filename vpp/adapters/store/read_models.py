@@ -16,16 +16,24 @@ from sqlalchemy import Engine, and_, delete, select
 from sqlalchemy.engine import Connection
 
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.changes import canal_json
+from vpp.adapters.store.changes import canal_json, canal_json_rows, text_rows
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.retry import with_retry
-from vpp.adapters.store.rollups import mark_dirty, roll_up
-from vpp.adapters.store.upsert import insert_new, upsert, upsert_newer
+from vpp.adapters.store.rollups import mark_dirty_from, roll_up
+from vpp.adapters.store.upsert import (
+    bind_rows,
+    bind_value,
+    insert_new,
+    insert_new_rows,
+    upsert,
+    upsert_newer,
+    upsert_newer_rows,
+)
 from vpp.application.store_ports import RollupRow
 from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.der import Der, DerKind, DerRatings
 from vpp.domain.plant import Plant, Tenant
-from vpp.domain.telemetry import Reading
+from vpp.domain.telemetry import READING_ROW_FIELDS, Reading, ReadingRow
 from vpp.domain.units import Quality
 
 
@@ -40,6 +48,11 @@ class Position:
 
 #: canal-json records carry at most this many rows (a NATS message is at most 1 MB)
 CHANGE_ROWS_PER_RECORD = 500
+
+#: latest_state's columns: a reading row and the time it was received
+LATEST_FIELDS: tuple[str, ...] = (*READING_ROW_FIELDS, "received_at")
+assert tuple(c.name for c in s.telemetry.columns) == READING_ROW_FIELDS
+assert tuple(c.name for c in s.latest_state.columns) == LATEST_FIELDS
 
 
 def _now() -> datetime:
@@ -205,7 +218,14 @@ class SqlReadModelStore:
     def record_readings(
         self, readings: Sequence[Reading], position: Position | None = None
     ) -> list[dict[str, Any]]:
-        """Store readings idempotently and advance ``position`` in the same transaction.
+        """Store readings idempotently and advance ``position`` in the same transaction
+        (see :meth:`record_reading_rows`)."""
+        return self.record_reading_rows([r.as_row() for r in readings], position)
+
+    def record_reading_rows(
+        self, rows: Sequence[ReadingRow], position: Position | None = None
+    ) -> list[dict[str, Any]]:
+        """Store reading rows idempotently and advance ``position`` in the same transaction.
 
         Telemetry rows are keyed by ``(der_id, ts)``: a replay inserts nothing new.  The
         latest state only moves forward in source time.  Roll-ups of every touched minute
@@ -213,27 +233,39 @@ class SqlReadModelStore:
         Keep batches to a few thousand readings (TiDB transaction size).  Returns the
         committed row changes as canal-json records (:mod:`vpp.adapters.store.changes`).
         """
-        rows = [reading_row(r) for r in readings]
-        latest: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            seen = latest.get(row["der_id"])
-            if seen is None or row["ts"] >= seen["ts"]:
-                latest[row["der_id"]] = row
+        newest: dict[str, int] = {}  # DER -> index of its newest row
+        for i, row in enumerate(rows):
+            seen = newest.get(row[0])
+            if seen is None or row[1] >= rows[seen][1]:
+                newest[row[0]] = i
         received = _now()
-        latest_rows = [{**row, "received_at": received} for row in latest.values()]
 
         def write(con: Connection) -> None:
-            insert_new(con, s.telemetry, rows)
-            upsert_newer(con, s.latest_state, latest_rows)
+            dialect = con.dialect.name
+            bound = bind_rows(dialect, s.telemetry, READING_ROW_FIELDS, rows)
+            at = bind_value(dialect, s.latest_state, "received_at", received)
+            latest = [(*bound[i], at) for i in newest.values()]
+            insert_new_rows(con, s.telemetry, READING_ROW_FIELDS, bound, bound=True)
+            upsert_newer_rows(con, s.latest_state, LATEST_FIELDS, latest, bound=True)
             if rows:
-                mark_dirty(con, rows)
+                mark_dirty_from(con, min(row[1] for row in rows))
             if position is not None:
                 self._save_position(con, position)
 
         self._write(write)
-        return self._changes(
-            [(s.telemetry, rows, "INSERT"), (s.latest_state, latest_rows, "UPDATE")]
-        )
+        ms = int(received.timestamp() * 1000)
+        tel_text = text_rows(s.telemetry, READING_ROW_FIELDS, rows)
+        received_text = received.isoformat(sep=" ", timespec="microseconds")[:26]
+        latest_text = [{**tel_text[i], "received_at": received_text} for i in newest.values()]
+        step = CHANGE_ROWS_PER_RECORD
+        return [
+            canal_json_rows(table, data[i : i + step], kind, commit_ms=ms)
+            for table, data, kind in (
+                (s.telemetry, tel_text, "INSERT"),
+                (s.latest_state, latest_text, "UPDATE"),
+            )
+            for i in range(0, len(data), step)
+        ]
 
     @staticmethod
     def _changes(

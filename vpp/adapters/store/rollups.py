@@ -35,9 +35,12 @@ def minute(ts: datetime) -> datetime:
 
 def mark_dirty(con: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Lower the watermark to the oldest ``ts`` of ``rows`` (inside the caller's txn)."""
-    if not rows:
-        return
-    oldest = min(r["ts"] for r in rows)
+    if rows:
+        mark_dirty_from(con, min(r["ts"] for r in rows))
+
+
+def mark_dirty_from(con: Connection, oldest: datetime) -> None:
+    """Lower the watermark to ``oldest`` (inside the caller's transaction)."""
     w = s.rollup_watermarks
     row = {"name": NAME, "dirty_from": oldest, "updated_at": datetime.now(UTC)}
     if con.dialect.name == "sqlite":

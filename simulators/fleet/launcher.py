@@ -116,7 +116,11 @@ def _await_ready(proc: subprocess.Popen[bytes], fd: int, deadline: float) -> lis
                 break
     text = b"".join(chunks).decode()
     if not text.strip():
-        raise FleetStartError(f"worker {proc.pid} exited ({proc.poll()}) before it was ready")
+        try:  # the pipe closes as the worker exits, a moment before it can be reaped
+            code: int | str = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = "still running, its ready pipe closed"
+        raise FleetStartError(f"worker {proc.pid} exited ({code}) before it was ready")
     return list(json.loads(text))
 
 

@@ -249,4 +249,9 @@ async def test_lost_association_is_an_error_then_reports_resume(threaded_servers
     assert driver.report_block is not None  # the same block, or the next instance
     received = driver.reports_received
     assert await wait_for(lambda: _newer(driver, before.ts))
-    assert driver.reports_received > received
+
+    async def reports_resumed() -> bool:  # a read may answer first; reports must follow
+        await driver.read()
+        return driver.reports_received > received
+
+    assert await wait_for(reports_resumed, timeout_s=20.0)

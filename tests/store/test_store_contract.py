@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from vpp.adapters.store import migrate
 from vpp.adapters.store.read_models import Position, SqlReadModelStore
 from vpp.adapters.store.schema import metadata
+from vpp.adapters.store.telemetry_reads import SqlTelemetryReads
 from vpp.domain import Der, DerKind, DerRatings, Plant, Quality, Reading, Tenant
 
 T0 = datetime(2026, 11, 26, 12, 0, 0, 123456, tzinfo=UTC)
@@ -106,6 +107,39 @@ def test_rollups_count_each_reading_once(store: SqlReadModelStore) -> None:
     assert store.roll_up() == 2  # recomputed from that minute on
     first = store.rollups("pv-1", t, t + timedelta(minutes=1))[0]
     assert (first.n, first.n_bad, first.p_w_max) == (16, 1, 100.0)
+
+
+def test_open_minute_is_left_to_readers_which_compute_it_from_raw_rows(
+    store: SqlReadModelStore,
+) -> None:
+    t = T0.replace(second=0, microsecond=0)
+    rs = [
+        reading(d, t + timedelta(seconds=4 * i), float(i + k), soc=0.5, q_var=2.0)
+        for i in range(40)  # 2 min 40 s: two closed minutes, one still filling
+        for k, d in enumerate(("pv-1", "pv-2"))
+    ]
+    reads = SqlTelemetryReads(store.engine)
+    window = (t, t + timedelta(minutes=10))
+    store.record_readings(rs)
+    assert store.roll_up(include_open=False) == 4  # two DERs x two closed minutes
+    assert store.roll_up(include_open=False) == 0  # the open minute waits
+    assert [u.bucket for u in store.rollups("pv-1", *window)] == [
+        t,
+        t + timedelta(minutes=1),
+    ]
+    live = reads.rollups("pv-1", *window, limit=100)  # what readers see now
+    plant = reads.plant_buckets(["pv-1", "pv-2"], *window, limit=100)
+
+    store.roll_up()  # all minutes, as when the projector stops: nothing a reader sees moves
+    assert reads.rollups("pv-1", *window, limit=100) == live
+    assert reads.plant_buckets(["pv-1", "pv-2"], *window, limit=100) == plant
+    assert [u.n for u in live] == [15, 15, 10]
+    assert live[2].p_w_avg == pytest.approx(sum(range(30, 40)) / 10)
+    assert [(b.n_members, b.p_w_sum) for b in plant][2] == (
+        2,
+        pytest.approx(2 * sum(range(30, 40)) / 10 + 1),
+    )
+    assert len(reads.rollups("pv-1", *window, limit=2)) == 2  # the limit still holds
 
 
 def test_position_commits_with_rows(store: SqlReadModelStore) -> None:

@@ -10,6 +10,7 @@ for live queries.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ class ProjectionStore(Protocol):
         self, acks: Sequence[CommandAck], position: Any = None
     ) -> list[dict[str, Any]]: ...
 
-    def roll_up(self) -> int: ...
+    def roll_up(self, *, include_open: bool = True) -> int: ...
 
 
 class ChangePublisher(Protocol):
@@ -128,7 +129,8 @@ class Projection:
 
 
 class TelemetryProjection(Projection):
-    """Telemetry rows and latest state; 1-minute roll-ups every ``rollup_every_s``.
+    """Telemetry rows and latest state; 1-minute roll-ups of the minutes gone by every
+    ``rollup_every_s``, of all minutes when the feed stops.
 
     Items are reading rows (:data:`vpp.domain.telemetry.READING_ROW_FIELDS`)."""
 
@@ -150,11 +152,18 @@ class TelemetryProjection(Projection):
     async def _commit(self, items: list[Any], seq: int) -> None:
         await super()._commit(items, seq)
         if time.monotonic() - self._last_rollup >= self.rollup_every_s:
-            await self.flush()
+            # the minute still filling is left for later: aggregated about once, not at
+            # every call (readers compute it from the raw rows meanwhile)
+            await self._roll_up(include_open=False)
 
     async def flush(self) -> None:
+        await self._roll_up(include_open=True)
+
+    async def _roll_up(self, *, include_open: bool) -> None:
         self._last_rollup = time.monotonic()
-        self.rollup_buckets += await asyncio.to_thread(self.store.roll_up)
+        self.rollup_buckets += await asyncio.to_thread(
+            functools.partial(self.store.roll_up, include_open=include_open)
+        )
 
 
 class CommandProjection(Projection):

@@ -336,9 +336,10 @@ class SqlReadModelStore:
         self._write(write)
         return self._changes([(s.acks, rows, "UPDATE")])
 
-    def roll_up(self) -> int:
-        """Bring the 1-minute roll-ups up to date (see :mod:`vpp.adapters.store.rollups`)."""
-        return roll_up(self.engine)
+    def roll_up(self, *, include_open: bool = True) -> int:
+        """Bring the 1-minute roll-ups up to date (see :mod:`vpp.adapters.store.rollups`);
+        ``include_open=False`` leaves the minute still filling for later."""
+        return roll_up(self.engine, include_open=include_open)
 
     def latest_readings(self, der_ids: Iterable[str] | None = None) -> dict[str, Reading]:
         q = select(s.latest_state)

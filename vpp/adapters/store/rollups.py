@@ -71,10 +71,15 @@ def _bucket_expr(dialect: str) -> Any:
     return func.date_format(t.c.ts, "%Y-%m-%d %H:%i:00")
 
 
-def _buckets(con: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]]:
-    """Roll-up rows of every DER for readings in ``[lo, hi)``."""
+def _buckets(
+    con: Connection, lo: datetime, hi: datetime, der_ids: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Roll-up rows of every DER (or of ``der_ids``) for readings in ``[lo, hi)``."""
     t = s.telemetry
     bucket = _bucket_expr(con.dialect.name).label("bucket")
+    where = and_(t.c.ts >= lo, t.c.ts < hi)
+    if der_ids is not None:
+        where = and_(where, t.c.der_id.in_(list(der_ids)))
     groups = (
         select(
             t.c.der_id,
@@ -87,7 +92,7 @@ def _buckets(con: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]
             func.sum(case((t.c.quality != Quality.GOOD.value, 1), else_=0)).label("n_bad"),
             func.max(t.c.ts).label("last_ts"),
         )
-        .where(and_(t.c.ts >= lo, t.c.ts < hi))
+        .where(where)
         .group_by(t.c.der_id, bucket)
         .subquery()
     )
@@ -111,11 +116,14 @@ def _buckets(con: Connection, lo: datetime, hi: datetime) -> list[dict[str, Any]
     ]
 
 
-def roll_up(engine: Engine, *, batch_rows: int = 5000) -> int:
+def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000) -> int:
     """Recompute the buckets from the watermark on; returns the number of buckets written.
 
-    Must not run concurrently with telemetry writes of the same store (the projector
-    calls it between its own transactions).
+    With ``include_open=False`` the minute of the newest reading, still filling, is left
+    for later and the watermark moves to it: each minute is then aggregated about once,
+    not again at every call (readers compute the minutes from the watermark on from the
+    raw rows, see :func:`live_buckets`).  Must not run concurrently with telemetry writes
+    of the same store (the projector calls it between its own transactions).
     """
     w = s.rollup_watermarks
     with engine.connect() as con:
@@ -125,7 +133,9 @@ def roll_up(engine: Engine, *, batch_rows: int = 5000) -> int:
         return 0
     written = 0
     lo = minute(dirty)
-    end = minute(newest) + timedelta(minutes=1)
+    end = minute(newest) + (timedelta(minutes=1) if include_open else timedelta(0))
+    if lo >= end:
+        return 0
     while lo < end:
         hi = min(end, lo + CHUNK)
         with engine.connect() as con:
@@ -136,16 +146,36 @@ def roll_up(engine: Engine, *, batch_rows: int = 5000) -> int:
         written += len(rows)
         lo = hi
 
-    def clear() -> None:
+    def move_watermark() -> None:
         with engine.begin() as con:
             con.execute(
                 update(w)
                 .where(w.c.name == NAME)
-                .values(dirty_from=None, updated_at=datetime.now(UTC))
+                .values(dirty_from=None if include_open else end, updated_at=datetime.now(UTC))
             )
 
-    with_retry(clear)
+    with_retry(move_watermark)
     return written
+
+
+def open_from(con: Connection) -> datetime | None:
+    """The first minute whose roll-up is not (or not yet correctly) stored; ``None``
+    when every minute is."""
+    w = s.rollup_watermarks
+    dirty = con.execute(select(w.c.dirty_from).where(w.c.name == NAME)).scalar_one_or_none()
+    return None if dirty is None else minute(dirty)
+
+
+def live_buckets(
+    con: Connection, der_ids: Sequence[str], start: datetime, end: datetime
+) -> tuple[datetime | None, list[dict[str, Any]]]:
+    """``(cut, rows)``: roll-up rows of ``der_ids`` computed from the raw readings for the
+    minutes of ``[start, end)`` from the watermark on (``cut``); the stored roll-ups serve
+    the minutes before ``cut``, so no minute is served twice or stale."""
+    cut = open_from(con)
+    if cut is None or cut >= end or not der_ids:
+        return cut, []
+    return cut, _buckets(con, max(cut, minute(start)), end, der_ids)
 
 
 def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from vpp.adapters.store import schema as s
 from vpp.adapters.store.read_models import row_reading
+from vpp.adapters.store.rollups import live_buckets
 from vpp.application.store_ports import PlantBucket, RollupRow
 from vpp.domain.telemetry import Reading
 
@@ -33,15 +34,20 @@ class SqlTelemetryReads:
             return [row_reading(r._mapping) for r in con.execute(q)]
 
     def rollups(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[RollupRow]:
+        """Stored roll-ups before the watermark, the minutes from it on from raw rows."""
         t = s.telemetry_1m
-        q = (
-            select(t)
-            .where(and_(t.c.der_id == der_id, t.c.bucket >= start, t.c.bucket < end))
-            .order_by(t.c.bucket)
-            .limit(limit)
-        )
         with self.engine.connect() as con:
-            return [RollupRow(**r._mapping) for r in con.execute(q)]
+            cut, live = live_buckets(con, [der_id], start, end)
+            stored_end = end if cut is None else min(end, cut)
+            q = (
+                select(t)
+                .where(and_(t.c.der_id == der_id, t.c.bucket >= start, t.c.bucket < stored_end))
+                .order_by(t.c.bucket)
+                .limit(limit)
+            )
+            rows = [RollupRow(**r._mapping) for r in con.execute(q)]
+        rows += [RollupRow(**b) for b in sorted(live, key=lambda b: b["bucket"])]
+        return rows[:limit]
 
     def plant_buckets(
         self, der_ids: Sequence[str], start: datetime, end: datetime, limit: int
@@ -49,20 +55,38 @@ class SqlTelemetryReads:
         if not der_ids:
             return []
         t = s.telemetry_1m
-        q = (
-            select(
-                t.c.bucket,
-                func.sum(t.c.p_w_avg).label("p_w_sum"),
-                func.count().label("n_members"),
-                func.sum(t.c.n_bad).label("n_bad"),
-            )
-            .where(and_(t.c.der_id.in_(list(der_ids)), t.c.bucket >= start, t.c.bucket < end))
-            .group_by(t.c.bucket)
-            .order_by(t.c.bucket)
-            .limit(limit)
-        )
         with self.engine.connect() as con:
-            return [
+            cut, live = live_buckets(con, der_ids, start, end)
+            stored_end = end if cut is None else min(end, cut)
+            q = (
+                select(
+                    t.c.bucket,
+                    func.sum(t.c.p_w_avg).label("p_w_sum"),
+                    func.count().label("n_members"),
+                    func.sum(t.c.n_bad).label("n_bad"),
+                )
+                .where(
+                    and_(
+                        t.c.der_id.in_(list(der_ids)),
+                        t.c.bucket >= start,
+                        t.c.bucket < stored_end,
+                    )
+                )
+                .group_by(t.c.bucket)
+                .order_by(t.c.bucket)
+                .limit(limit)
+            )
+            out = [
                 PlantBucket(r.bucket, float(r.p_w_sum), int(r.n_members), int(r.n_bad or 0))
                 for r in con.execute(q)
             ]
+        sums: dict[datetime, list[float]] = {}
+        for b in live:
+            acc = sums.setdefault(b["bucket"], [0.0, 0, 0])
+            acc[0] += b["p_w_avg"]
+            acc[1] += 1
+            acc[2] += b["n_bad"]
+        out += [
+            PlantBucket(bucket, p, int(n), int(bad)) for bucket, (p, n, bad) in sorted(sums.items())
+        ]
+        return out[:limit]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
@@ -30,6 +31,9 @@ from vpp.domain.commands import SetpointCommand
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[SetpointCommand], Awaitable[None]]
+
+#: commands delivered and not yet acked, per gateway: JetStream's bound and ours
+MAX_ACK_PENDING = 1000
 DeadLetterHook = Callable[[str], None]
 
 
@@ -47,6 +51,7 @@ class NatsCommandConsumer:
         on_dead_letter: DeadLetterHook | None = None,
         batch: int = 256,
         fetch_timeout_s: float = 1.0,
+        max_in_flight: int = MAX_ACK_PENDING,
     ) -> None:
         self.uplink = uplink
         self.gateway_id = gateway_id
@@ -54,17 +59,24 @@ class NatsCommandConsumer:
         self.on_dead_letter = on_dead_letter
         self.batch = batch
         self.fetch_timeout_s = fetch_timeout_s
+        self.max_in_flight = max_in_flight
         self._task: asyncio.Task[None] | None = None
+        self._chains: dict[str, deque[Msg]] = {}  # per subject (one DER): in stream order
+        self._chain_tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._room = asyncio.Event()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._consume_forever(), name="command-consumer")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        tasks = [*([self._task] if self._task is not None else []), *self._chain_tasks]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._task = None
 
     async def _subscribe(self):  # type: ignore[no-untyped-def]
         js = self.uplink.js
@@ -78,7 +90,7 @@ class NatsCommandConsumer:
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
                 ack_wait=30.0,
-                max_ack_pending=1000,
+                max_ack_pending=MAX_ACK_PENDING,
             ),
         )
 
@@ -88,10 +100,14 @@ class NatsCommandConsumer:
             if not self.uplink.connected:
                 await asyncio.sleep(0.2)
                 continue
+            while self._in_flight >= self.max_in_flight:
+                self._room.clear()
+                await self._room.wait()
             try:
                 if sub is None:
                     sub = await self._subscribe()
-                msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout_s)
+                room = self.max_in_flight - self._in_flight
+                msgs = await sub.fetch(min(self.batch, room), timeout=self.fetch_timeout_s)
             except (NatsTimeoutError, TimeoutError):
                 continue
             except asyncio.CancelledError:
@@ -104,21 +120,35 @@ class NatsCommandConsumer:
                 sub = None
                 await asyncio.sleep(0.5)
                 continue
-            await self._handle_batch(msgs)
+            for msg in msgs:
+                self._start(msg)
 
-    async def _handle_batch(self, msgs: list[Msg]) -> None:
+    def _start(self, msg: Msg) -> None:
         """Commands for different DERs are applied concurrently (each device is its own
-        connection); those for one DER one after the other, in stream order, so the
-        sequence rule sees them as they were sent."""
-        chains: dict[str, list[Msg]] = {}
-        for msg in msgs:
-            chains.setdefault(msg.subject, []).append(msg)
+        connection) as soon as they arrive, up to ``max_in_flight``; those for one DER one
+        after the other, in stream order, so the sequence rule sees them as sent."""
+        self._in_flight += 1
+        chain = self._chains.get(msg.subject)
+        if chain is not None:
+            chain.append(msg)
+            return
+        chain = self._chains[msg.subject] = deque([msg])
+        task = asyncio.create_task(self._run_chain(msg.subject, chain))
+        self._chain_tasks.add(task)
+        task.add_done_callback(self._chain_tasks.discard)
 
-        async def run(chain: list[Msg]) -> None:
-            for msg in chain:
-                await self._one(msg)
-
-        await asyncio.gather(*(run(chain) for chain in chains.values()))
+    async def _run_chain(self, subject: str, chain: deque[Msg]) -> None:
+        try:
+            while chain:
+                try:
+                    await self._one(chain[0])
+                finally:
+                    chain.popleft()
+                    self._in_flight -= 1
+                    self._room.set()
+        finally:
+            if self._chains.get(subject) is chain:
+                del self._chains[subject]
 
     async def _one(self, msg: Msg) -> None:
         try:

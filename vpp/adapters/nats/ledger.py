@@ -8,6 +8,7 @@ answered with the ack it already got, not applied again.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -26,16 +27,30 @@ CREATE INDEX IF NOT EXISTS ack_n ON ack (n);
 
 
 class SqliteCommandLedger:
+    """Reads on the caller's connection; writes group-committed on a second connection in
+    a worker thread: the acks of concurrently applied commands share one transaction and
+    one ``fsync`` (``synchronous=FULL``), and the event loop never waits for the disk.
+    """
+
     def __init__(self, path: Path, *, keep_acks: int = 100_000) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.keep_acks = keep_acks
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = self._connect(path)
         self._db.executescript(_SCHEMA)
+        self._writer = self._connect(path)
         row = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM ack").fetchone()
         self._n = int(row[0])
+        self._queue: list[tuple[CommandAck, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.commits = 0  # transactions written (for tests and metrics)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        return db
 
     def last_seq(self, der_id: str) -> int | None:
         row = self._db.execute(
@@ -49,28 +64,56 @@ class SqliteCommandLedger:
         ).fetchone()
         return None if row is None else codec.decode_ack(bytes(row[0]))
 
-    def record(self, ack: CommandAck) -> None:
-        """Remember the ack; an applied command also becomes the DER's last sequence."""
-        self._n += 1
-        self._db.execute("BEGIN IMMEDIATE")
+    async def record(self, ack: CommandAck) -> None:
+        """Remember the ack (an applied command also becomes the DER's last sequence);
+        returns when it is on disk, together with whatever else was waiting."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((ack, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="ledger-commit")
+        await future
+
+    async def _flush(self) -> None:
+        while self._queue:
+            group, self._queue = self._queue, []
+            try:
+                await asyncio.to_thread(self._write, [ack for ack, _ in group])
+            except BaseException as exc:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for _, future in group:
+                if not future.done():
+                    future.set_result(None)
+
+    def _write(self, acks: list[CommandAck]) -> None:
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.execute(
-                "INSERT OR REPLACE INTO ack (command_id, n, payload) VALUES (?, ?, ?)",
-                (ack.command_id, self._n, codec.encode_ack(ack)),
-            )
-            if ack.outcome is AckOutcome.APPLIED:
-                self._db.execute(
-                    "INSERT INTO last_applied (der_id, seq, command_id) VALUES (?, ?, ?) "
-                    "ON CONFLICT(der_id) DO UPDATE SET seq = excluded.seq, "
-                    "command_id = excluded.command_id WHERE excluded.seq > last_applied.seq",
-                    (ack.der_id, ack.seq, ack.command_id),
+            for ack in acks:
+                self._n += 1
+                db.execute(
+                    "INSERT OR REPLACE INTO ack (command_id, n, payload) VALUES (?, ?, ?)",
+                    (ack.command_id, self._n, codec.encode_ack(ack)),
                 )
-            if self._n % 1000 == 0:
-                self._db.execute("DELETE FROM ack WHERE n <= ?", (self._n - self.keep_acks,))
-            self._db.execute("COMMIT")
+                if ack.outcome is AckOutcome.APPLIED:
+                    db.execute(
+                        "INSERT INTO last_applied (der_id, seq, command_id) VALUES (?, ?, ?) "
+                        "ON CONFLICT(der_id) DO UPDATE SET seq = excluded.seq, "
+                        "command_id = excluded.command_id WHERE excluded.seq > last_applied.seq",
+                        (ack.der_id, ack.seq, ack.command_id),
+                    )
+                if self._n % 1000 == 0:
+                    db.execute("DELETE FROM ack WHERE n <= ?", (self._n - self.keep_acks,))
+            db.execute("COMMIT")
+            self.commits += 1
         except BaseException:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
         self._db.close()
+        self._writer.close()

@@ -68,7 +68,7 @@ class GatewayCommandHandler:
             await self.acks.publish_ack(known)
             return
         ack = await self._decide_and_apply(cmd)
-        self.ledger.record(ack)
+        await self.ledger.record(ack)
         if self.metrics:
             self.metrics.commands.labels(ack.outcome.value).inc()
         log.info(

@@ -29,7 +29,9 @@ class CommandLedger(Protocol):
 
     def known_ack(self, command_id: str) -> CommandAck | None: ...
 
-    def record(self, ack: CommandAck) -> None: ...
+    async def record(self, ack: CommandAck) -> None:
+        """Return once ``ack`` is durable (the caller publishes it only then)."""
+        ...
 
 
 class Uplink(Protocol):

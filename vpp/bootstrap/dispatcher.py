@@ -44,10 +44,19 @@ async def run_dispatcher(
             ready.set()
         while not stop.is_set():
             started = asyncio.get_running_loop().time()
+            sent_before = dispatcher.commands_sent
             try:
                 await dispatcher.cycle(datetime.now(UTC))
             except Exception:  # the store or NATS is away: try again next cycle
                 log.exception("dispatcher cycle failed")
+            took = asyncio.get_running_loop().time() - started
+            sent = dispatcher.commands_sent - sent_before
+            log.log(
+                logging.INFO if sent or took > cycle_s / 2 else logging.DEBUG,
+                "cycle took %.3f s, %d commands sent",
+                took,
+                sent,
+            )
             # sleep until the next cycle, but start at once when a new dispatch arrives
             next_cycle = started + cycle_s
             while not stop.is_set() and asyncio.get_running_loop().time() < next_cycle:

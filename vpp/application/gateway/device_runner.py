@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -31,6 +32,33 @@ from vpp.domain.errors import InvalidValue
 from vpp.domain.telemetry import Reading
 
 log = logging.getLogger(__name__)
+
+
+class CommandsFirst:
+    """Commands go before polls: while any command is being applied, polls wait (at most
+    a poll period), so a burst of setpoints does not queue behind a thousand reads in this
+    process and in the devices.  Readings keep their source timestamps; a poll put off
+    shows as a later reading, not a wrong one."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def begin(self) -> None:
+        self.in_flight += 1
+        self._idle.clear()
+
+    def end(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight <= 0:
+            self.in_flight = 0
+            self._idle.set()
+
+    async def idle(self, max_wait_s: float) -> None:
+        if not self._idle.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), max_wait_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +80,7 @@ class DeviceRunner:
         metrics: GatewayMetrics | None = None,
         backoff_max_s: float = 30.0,
         cycle_samples: deque[float] | None = None,
+        commands_first: CommandsFirst | None = None,
     ) -> None:
         self.spec = spec
         self.driver = driver
@@ -61,6 +90,7 @@ class DeviceRunner:
         self.metrics = metrics
         self.backoff_max_s = backoff_max_s
         self.cycle_samples = cycle_samples
+        self.commands_first = commands_first
         self.der: Der | None = None
         self.connected = False
         self.healthy = False
@@ -123,6 +153,8 @@ class DeviceRunner:
                     continue
                 next_tick = loop.time()
             scheduled = next_tick
+            if self.commands_first is not None:
+                await self.commands_first.idle(period)
             started = loop.time()
             try:
                 async with self._lock:

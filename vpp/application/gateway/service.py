@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from vpp.application.gateway.command_handling import GatewayCommandHandler
-from vpp.application.gateway.device_runner import DeviceRunner
+from vpp.application.gateway.device_runner import CommandsFirst, DeviceRunner
 from vpp.application.gateway.metrics import GatewayMetrics
 from vpp.application.gateway.ports import Service, Uplink
 from vpp.application.ports import Clock, TelemetryPublisher
@@ -52,10 +52,13 @@ class FieldGateway:
         self.supervise_s = supervise_s
         self.services: list[Service] = []  # started in order, closed in reverse
         self.cycle_samples: deque[float] = deque(maxlen=200_000)
+        self.commands_first = CommandsFirst()
         for i, r in enumerate(runners):
             r.phase_s = i / max(1, len(runners)) * r.spec.poll_s
             if r.cycle_samples is None:
                 r.cycle_samples = self.cycle_samples
+            if r.commands_first is None:
+                r.commands_first = self.commands_first
         self.readings_produced = 0
         self._pending: list[Reading] = []
         self._stop = asyncio.Event()
@@ -68,7 +71,11 @@ class FieldGateway:
         self.readings_produced += 1
 
     async def handle_command(self, cmd: SetpointCommand) -> None:
-        await self.commands.handle(cmd)
+        self.commands_first.begin()
+        try:
+            await self.commands.handle(cmd)
+        finally:
+            self.commands_first.end()
 
     # -- lifecycle --------------------------------------------------------------------------
 

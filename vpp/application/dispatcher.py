@@ -130,7 +130,8 @@ class Dispatcher:
     async def cycle(self, now: datetime) -> None:
         """One pass over every open dispatch; errors of one dispatch don't stop the others."""
         open_ = self.store.open_dispatches()
-        for d in open_:
+        # a dispatch just accepted goes first: its first setpoints are what an operator waits for
+        for d in sorted(open_, key=lambda d: d.status is not DispatchStatus.ACCEPTED):
             try:
                 await self._one(d, now)
             except Exception as exc:

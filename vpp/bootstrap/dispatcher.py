@@ -15,7 +15,7 @@ async def run_dispatcher(
     stop: asyncio.Event,
     *,
     cycle_s: float = 4.0,
-    wake_s: float = 0.2,
+    wake_s: float = 0.05,
     ready: asyncio.Event | None = None,
 ) -> int:
     """Run the closed-loop dispatcher every ``cycle_s`` until ``stop``; returns commands sent."""

@@ -236,6 +236,15 @@ class DeviceRunner:
             self.held = HeldSetpoint(p_w, hold_until, time.monotonic())
             return applied
 
+    def supervision_due(self, now: datetime) -> bool:
+        """Whether :meth:`supervise` has anything to do now (cheap, no I/O)."""
+        held = self.held
+        if held is None:
+            return False
+        if now >= held.hold_until:
+            return True
+        return self.connected and time.monotonic() - held.written_at >= self.revert_after_s / 3
+
     async def supervise(self, now: datetime, uplink_up: bool) -> None:
         """Release an expired setpoint, refresh a held one before the device reverts."""
         held = self.held

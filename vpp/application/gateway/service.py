@@ -157,6 +157,6 @@ class FieldGateway:
             self.metrics.uplink_up.set(1 if up else 0)
             now = self.clock.now()
             await asyncio.gather(
-                *(r.supervise(now, up) for r in self.runners.values() if r.held is not None),
+                *(r.supervise(now, up) for r in self.runners.values() if r.supervision_due(now)),
                 return_exceptions=True,
             )

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.dml import Insert
 
+from vpp.adapters.store import mysql_values
 from vpp.adapters.store.types import UtcDateTime
 
 
@@ -143,7 +144,28 @@ def execute_rows(
     if not compiled.positional or list(compiled.positiontup or []) != list(columns):
         raise ValueError(f"statement on {table.name} does not take rows in column order")
     params = rows if bound else bind_rows(con.dialect.name, table, columns, rows)
+    if con.dialect.driver == "pymysql" and _execute_rendered(con, compiled.string, columns, params):
+        return
     con.exec_driver_sql(compiled.string, params)
+
+
+def _execute_rendered(
+    con: Connection, sql: str, columns: Sequence[str], params: Sequence[tuple[Any, ...]]
+) -> bool:
+    """Send the rows as multi-row statements rendered by :mod:`mysql_values`; ``False``
+    when the statement or a value is not of the kinds it renders (the driver does it)."""
+    split = mysql_values.split_insert(sql, len(columns))
+    if split is None:
+        return False
+    # the escaping PyMySQL's cursors use, aware of the server's NO_BACKSLASH_ESCAPES mode
+    literal = con.connection.driver_connection.escape  # type: ignore[union-attr]
+    try:
+        sqls = mysql_values.statements(*split, params, literal)
+    except (TypeError, ValueError):
+        return False
+    for text in sqls:
+        con.exec_driver_sql(text, execution_options={"no_parameters": True})
+    return True
 
 
 def _key_columns(table: Table) -> list[str]:

@@ -49,7 +49,7 @@ class NatsCommandConsumer:
         handler: CommandHandler,
         *,
         on_dead_letter: DeadLetterHook | None = None,
-        batch: int = 256,
+        batch: int = MAX_ACK_PENDING,
         fetch_timeout_s: float = 1.0,
         max_in_flight: int = MAX_ACK_PENDING,
     ) -> None:

@@ -181,3 +181,22 @@ def test_ids_are_case_sensitive_even_on_a_case_insensitive_mysql_database(mariad
     finally:
         st.close()
         mariadb.drop_database("vpp_ci_collation")  # type: ignore[attr-defined]
+
+
+def test_dispatcher_registry_cache_sees_every_change(db_url: str) -> None:
+    from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
+
+    migrate.upgrade(db_url)
+    st = SqlDispatcherStore.from_url(db_url)
+    writer = SqlReadModelStore.from_url(db_url)
+    try:
+        writer.save_ders([(battery("bat-1"), None, None)])
+        assert st.ders(["bat-1"])["bat-1"].ratings.p_max_w == 5000
+        bigger = Der("bat-1", DerKind.BATTERY, DerRatings(-8000, 8000, energy_wh=10000), "gw-1")
+        writer.save_ders([(bigger, None, None)])  # re-registered with new ratings
+        assert st.ders(["bat-1"])["bat-1"].ratings.p_max_w == 8000
+        writer.save_ders([(battery("bat-2"), None, None)])  # a new DER
+        assert set(st.ders(["bat-1", "bat-2", "nope"])) == {"bat-1", "bat-2"}
+    finally:
+        st.close()
+        writer.close()

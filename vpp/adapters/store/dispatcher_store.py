@@ -9,14 +9,16 @@ conflicts.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Engine, and_, func, select, update
 
 from vpp.adapters.store import schema as s
 from vpp.adapters.store.read_models import SqlReadModelStore
 from vpp.application.dispatcher import IntervalState, OpenDispatch
+from vpp.domain.der import Der
 from vpp.domain.dispatch import DispatchMode, DispatchStatus
 
 OPEN = (DispatchStatus.ACCEPTED, DispatchStatus.PLANNED, DispatchStatus.ACTIVE)
@@ -31,6 +33,24 @@ _INTERVAL_FIELDS = {
 
 
 class SqlDispatcherStore(SqlReadModelStore):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._registry: dict[str, Der] = {}
+        self._registry_version: tuple[Any, ...] | None = None
+
+    def ders(self, der_ids: Iterable[str] | None = None) -> dict[str, Der]:
+        """The registry, reloaded only when it changed (row count or newest ``updated_at``):
+        every cycle asks for every member of every open dispatch, and building a thousand
+        DERs from rows costs more than the rest of the cycle's reads together."""
+        with self.engine.connect() as con:
+            version = tuple(con.execute(select(func.count(), func.max(s.ders.c.updated_at))).one())
+        if version != self._registry_version:
+            self._registry = super().ders()
+            self._registry_version = version
+        if der_ids is None:
+            return dict(self._registry)
+        return {d: self._registry[d] for d in der_ids if d in self._registry}
+
     def open_dispatches(self) -> list[OpenDispatch]:
         d, i = s.dispatches, s.dispatch_intervals
         with self.engine.connect() as con:

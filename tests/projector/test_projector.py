@@ -159,3 +159,49 @@ async def test_a_crash_between_fetch_and_commit_loses_nothing(
     assert store.position("telemetry") == 15
     await nc.close()
     store.close()
+
+
+class _StoreAwayAtFirst:
+    """The real SQLite store, away for its first ``n`` position reads (a database that
+    dies just as the projector starts its feeds)."""
+
+    def __init__(self, store: SqlReadModelStore, n: int) -> None:
+        self.store, self.n = store, n
+
+    def position(self, projection: str) -> int:
+        if self.n > 0:
+            self.n -= 1
+            raise ConnectionError("database away")
+        return self.store.position(projection)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+async def test_a_feed_waits_for_a_store_that_is_away_when_it_starts(
+    nats_server_factory: object, sqlite_url: str
+) -> None:
+    from vpp.adapters.nats.projection_consumer import JetStreamProjectionFeed, decode_telemetry
+    from vpp.application.projector import TelemetryProjection
+
+    server = nats_server_factory()  # type: ignore[operator]
+    migrate.upgrade(sqlite_url)
+    store = SqlReadModelStore.from_url(sqlite_url)
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    for i in range(3):
+        await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
+    feed = JetStreamProjectionFeed(
+        js,
+        TelemetryProjection(_StoreAwayAtFirst(store, 2)),  # type: ignore[arg-type]
+        decode_telemetry,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(feed.run(stop))
+    await wait_for(lambda: store.count_telemetry() == 60, timeout=20)
+    assert not task.done()
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    await nc.close()
+    store.close()

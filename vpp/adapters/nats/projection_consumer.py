@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,11 +98,34 @@ class JetStreamProjectionFeed:
         return await self.js.pull_subscribe_bind(self.durable, stream=stream)
 
     async def run(self, stop: asyncio.Event) -> None:
-        sub = await self._subscribe()
+        sub = await self._until_done("subscribe", self._subscribe, stop)
+        if sub is None:
+            return
         try:
             await self._loop(sub, stop)
         finally:
-            await self.projection.flush()
+            try:
+                await self.projection.flush()
+            except Exception as exc:  # what is not rolled up now is on the next run
+                log.warning("projection %s: final flush failed (%s)", self.durable, exc)
+
+    async def _until_done(
+        self, what: str, step: Callable[[], Awaitable[Any]], stop: asyncio.Event
+    ) -> Any:
+        """``step()`` retried with backoff while the store or NATS is away; ``None`` when
+        stopped first."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                return await step()
+            except Exception as exc:
+                log.warning(
+                    "projection %s: %s failed (%s), retry in %.1f s", self.durable, what, exc, delay
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 15.0)
+        return None
 
     async def _loop(self, sub: Any, stop: asyncio.Event) -> None:
         """Fetch and decode up to ``prefetch`` batches ahead while the current one is
@@ -117,6 +140,7 @@ class JetStreamProjectionFeed:
                 if not await self._handle_until_done(fetched, stop):
                     return  # stopping with the store away: the rest is redelivered next run
                 room.release()
+            await reader  # it ended: stopped, NATS closed, or a failure that must surface
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -139,6 +163,12 @@ class JetStreamProjectionFeed:
                     continue
                 except (nats.errors.ConnectionClosedError, nats.errors.DrainTimeoutError):
                     return
+                except nats.errors.Error as exc:  # reconnecting: nats-py comes back by itself
+                    room.release()
+                    log.warning("projection %s: fetch failed (%s)", self.durable, exc)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=0.5)
+                    continue
                 if msgs:
                     queue.put_nowait(await self._decode(msgs))
                 else:

@@ -16,6 +16,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -34,6 +35,8 @@ CommandHandler = Callable[[SetpointCommand], Awaitable[None]]
 
 #: commands delivered and not yet acked, per gateway: JetStream's bound and ours
 MAX_ACK_PENDING = 1000
+#: how long a pull waits for more commands once the first of a burst is in
+SWEEP_S = 0.02
 DeadLetterHook = Callable[[str], None]
 
 
@@ -107,7 +110,7 @@ class NatsCommandConsumer:
                 if sub is None:
                     sub = await self._subscribe()
                 room = self.max_in_flight - self._in_flight
-                msgs = await sub.fetch(min(self.batch, room), timeout=self.fetch_timeout_s)
+                msgs = await self._pull(sub, min(self.batch, room))
             except (NatsTimeoutError, TimeoutError):
                 continue
             except asyncio.CancelledError:
@@ -122,6 +125,18 @@ class NatsCommandConsumer:
                 continue
             for msg in msgs:
                 self._start(msg)
+
+    async def _pull(self, sub: Any, n: int) -> list[Msg]:
+        """Wait for the first command, then take what else is there at once.
+
+        A single ``fetch(n)`` long-poll returns only when ``n`` messages came or its
+        timeout passed: a burst of fewer than ``n`` commands would sit in it for up to
+        ``fetch_timeout_s`` before the first one is applied."""
+        msgs: list[Msg] = await sub.fetch(1, timeout=self.fetch_timeout_s)
+        if n > 1:
+            with contextlib.suppress(NatsTimeoutError, TimeoutError):
+                msgs += await sub.fetch(n - 1, timeout=SWEEP_S)
+        return msgs
 
     def _start(self, msg: Msg) -> None:
         """Commands for different DERs are applied concurrently (each device is its own

@@ -134,8 +134,12 @@ class NatsCommandConsumer:
         ``fetch_timeout_s`` before the first one is applied."""
         msgs: list[Msg] = await sub.fetch(1, timeout=self.fetch_timeout_s)
         if n > 1:
-            with contextlib.suppress(NatsTimeoutError, TimeoutError):
+            try:
                 msgs += await sub.fetch(n - 1, timeout=SWEEP_S)
+            except (NatsTimeoutError, TimeoutError):
+                pass
+            except Exception as exc:  # the first is in hand: apply it, the loop resubscribes
+                log.warning("command consumer: sweep failed (%s)", exc)
         return msgs
 
     def _start(self, msg: Msg) -> None:

@@ -6,6 +6,7 @@ readings the devices would report, so every step of the loop is observable.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -138,11 +139,61 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
     assert "bat-0" not in {c["der_id"] for c in cmds2}
     latest = {**sent, **{str(c["der_id"]): float(c["p_w"]) for c in cmds2}}  # type: ignore[arg-type]
     assert sum(p for d, p in latest.items() if d != "bat-0") == pytest.approx(15000.0)
-    assert "held at measured power: bat-0" in row(store, "d-abs")[1]
+    assert "held at measured power for now: bat-0" in row(store, "d-abs")[1]
+    devices_report(store, T0 + timedelta(seconds=60), {**latest, "bat-0": 0.0})  # following
     await disp.cycle(T0 + timedelta(seconds=61))
     status, detail, _ = row(store, "d-abs")
-    assert status == "completed" and "delivered" in detail
+    assert status == "completed" and "delivered" in detail and "not delivered" not in detail
     assert disp.commands_sent == len(cmds) + len(cmds2)
+
+
+async def test_a_plant_that_does_not_follow_ends_failed_not_completed(
+    store: SqlDispatcherStore, js: object, db_url: str
+) -> None:
+    devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 6000})
+    insert_dispatch(db_url, "d-miss", "absolute", [(T0, 60.0, 15000.0)])
+    disp = Dispatcher(store, NatsCommandPublisher(js), DispatcherSettings(cycle_s=4.0))  # type: ignore[arg-type]
+    for s in range(1, 62, 4):  # every device ignores its setpoint: the plant stays at 6 kW
+        devices_report(store, T0 + timedelta(seconds=s - 1), {"bat-0": 0, "bat-1": 0, "pv-1": 6000})
+        await disp.cycle(T0 + timedelta(seconds=s))
+    status, detail, _ = row(store, "d-miss")
+    assert status == "failed", detail
+    assert "not delivered" in detail and "of 0.250 kWh" in detail
+
+
+async def test_held_members_are_tried_again_and_lapsed_commands_resent(
+    store: SqlDispatcherStore, js: object, db_url: str
+) -> None:
+    devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 0})
+    insert_dispatch(db_url, "d-retry", "absolute", [(T0, 600.0, 9000.0)])
+    settings = DispatcherSettings(cycle_s=4.0, retry_pinned_s=30.0, command_ttl_s=20.0)
+    disp = Dispatcher(store, NatsCommandPublisher(js), settings)  # type: ignore[arg-type]
+    await disp.cycle(T0 + timedelta(seconds=1))
+    first = {str(c["der_id"]): float(c["p_w"]) for c in await sent_commands(js)}  # type: ignore[arg-type]
+    assert first
+    # nobody moves: after follow_s every commanded member is held at what it measures
+    devices_report(store, T0 + timedelta(seconds=8), dict.fromkeys(first, 0.0))
+    await disp.cycle(T0 + timedelta(seconds=9))
+    assert "held at measured power for now" in row(store, "d-retry")[1]
+    n_before = len(await sent_commands(js, 1000))
+    # 30 s later they are tried again with fresh setpoints
+    devices_report(store, T0 + timedelta(seconds=40), dict.fromkeys(first, 0.0))
+    await disp.cycle(T0 + timedelta(seconds=41))
+    retried = (await sent_commands(js, 1000))[n_before:]
+    assert {c["der_id"] for c in retried} == set(first)
+    assert "held" not in row(store, "d-retry")[1]
+    # the dispatcher is away for 30 s: its commands lapse, the devices fall back; back, it
+    # sends them again instead of holding the members against them
+    n_before = len(await sent_commands(js, 1000))
+    devices_report(store, T0 + timedelta(seconds=70), dict.fromkeys(first, 0.0))
+    await disp.cycle(T0 + timedelta(seconds=71))
+    resent = (await sent_commands(js, 1000))[n_before:]
+    assert {c["der_id"] for c in resent} == set(first)
+    assert "held" not in row(store, "d-retry")[1]
+    per_der: dict[str, list[int]] = {}
+    for c in await sent_commands(js, 1000):
+        per_der.setdefault(str(c["der_id"]), []).append(int(c["seq"]))  # type: ignore[call-overload]
+    assert all(a < b for seqs in per_der.values() for a, b in itertools.pairwise(seqs))
 
 
 async def test_relative_dispatch_uses_the_measured_baseline(

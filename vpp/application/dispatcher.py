@@ -8,11 +8,15 @@ Every cycle (default 4 s) for each open dispatch:
   the delivered energy, and allocate the target with the optimizer against the members'
   current envelopes.  A member that has not followed its setpoint for ``follow_s`` (it
   failed, is stuck, or its physics does not allow it) is held at what it measures and the
-  rest of the plant is re-allocated around it; a slow integral term removes what is left
-  of the error.  Setpoints that changed or are about to expire are sent → ``active``;
-* after the last interval → ``completed`` with the delivered figures (``failed`` when the
-  plant had no available member at all).  ``cancelled`` dispatches are left alone: their
-  commands expire within ``command_ttl_s`` and the gateways return devices to default.
+  rest of the plant is re-allocated around it, for ``retry_pinned_s``, then tried again; a
+  command that lapsed (dispatcher or NATS away) is sent again, not held against the
+  member.  A slow integral term removes what is left of the error.  Setpoints that
+  changed or are about to expire are sent → ``active``;
+* after the last interval → ``completed`` when every interval delivered its energy (less
+  what the plant was stated to miss) within 10 %, ``failed`` otherwise or when the plant
+  had no available member at all; the detail gives the figures either way.
+  ``cancelled`` dispatches are left alone: their commands expire within
+  ``command_ttl_s`` and the gateways return devices to default.
 
 Commands are short-lived on purpose: if the dispatcher dies, the devices fall back by
 themselves.  Sequence numbers are microseconds of the dispatcher's clock, so they grow
@@ -95,7 +99,10 @@ class _Loop:
     """Closed-loop state of one dispatch (kept in memory; rebuilt after a restart)."""
 
     integral_w: float = 0.0
-    pinned: frozenset[str] = frozenset()
+    pinned: dict[str, datetime] = field(default_factory=dict)  # der -> held since
+    shortfall_wh: dict[int, float] = field(default_factory=dict)  # per interval, as stated
+    span_w: float = 0.0  # the plant's power range, last seen
+    last_shortfall_at: datetime | None = None
     last_cycle: datetime | None = None
     last_idx: int | None = None
     # der -> (p, valid until, first sent at): when did the device get this setpoint
@@ -112,6 +119,8 @@ class DispatcherSettings:
     gain: float = 0.2  # integral gain on the residual error (per cycle)
     follow_s: float = 6.0  # a member off its setpoint this long after it is not following
     follow_tol: float = 0.05  # … by more than this fraction of its power range (min 100 W)
+    retry_pinned_s: float = 30.0  # a member held at its measured power is tried again after
+    delivery_tol: float = 0.1  # completed: delivered within this of the deliverable energy
 
 
 class Dispatcher:
@@ -125,6 +134,7 @@ class Dispatcher:
         self.sender = sender
         self.settings = settings or DispatcherSettings()
         self._loops: dict[str, _Loop] = {}
+        self._last_seq = 0
         self.commands_sent = 0
 
     async def cycle(self, now: datetime) -> None:
@@ -165,17 +175,20 @@ class Dispatcher:
         if current is None or current.p_w_target is None:
             return  # before the first interval, or between intervals
         if loop.last_idx != current.idx:
-            loop.integral_w, loop.last_idx, loop.pinned = 0.0, current.idx, frozenset()
+            loop.integral_w, loop.last_idx, loop.pinned = 0.0, current.idx, {}
         remaining_s = (current.end - now).total_seconds()
         stuck, settled = self._follow_state(members, readings, loop, now)
-        loop.pinned = loop.pinned | stuck  # held for the rest of the interval: no flapping
+        self._release_pins(loop, now)
+        for der_id in stuck:  # held for a while (no flapping), then tried again
+            loop.pinned.setdefault(der_id, now)
         followers = [
             _reachable(m, readings[m.der_id], self.settings.follow_s) if m.der_id in readings else m
             for m in members
             if m.der_id not in loop.pinned
         ]
-        held_w = sum(readings[m].p_w for m in loop.pinned)
+        held_w = sum(readings[m].p_w for m in loop.pinned if m in readings)
         env = fleet_envelope(members, readings, now)
+        loop.span_w = max(0.0, env.total.p_max_w - env.total.p_min_w)
         if fresh and settled:
             span = max(1.0, env.total.p_max_w - env.total.p_min_w)
             # what the followers miss of their setpoints, each within tolerance, adds up
@@ -191,6 +204,12 @@ class Dispatcher:
         )
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
         shortfall = _shortfall(current.p_w_target, env.total.p_min_w, env.total.p_max_w)
+        if loop.last_shortfall_at is not None:
+            dt = (now - max(loop.last_shortfall_at, current.start)).total_seconds()
+            loop.shortfall_wh[current.idx] = loop.shortfall_wh.get(current.idx, 0.0) + energy_wh(
+                shortfall, max(0.0, dt)
+            )
+        loop.last_shortfall_at = now
         await self._send(d, current, alloc.setpoints_w, members, loop, now, remaining_s)
         self.store.update_interval(
             d.dispatch_id,
@@ -203,7 +222,7 @@ class Dispatcher:
             fields["status"] = DispatchStatus.ACTIVE.value
         notes = [f"{len(alloc.setpoints_w)} of {len(members)} members following setpoints"]
         if loop.pinned:
-            notes.append(f"held at measured power: {', '.join(sorted(loop.pinned))}")
+            notes.append(f"held at measured power for now: {', '.join(sorted(loop.pinned))}")
         if shortfall:
             notes.append(f"plant envelope misses the target by {abs(shortfall) / 1000:.3f} kW")
         if alloc.binding is not None:
@@ -227,7 +246,9 @@ class Dispatcher:
             r = readings.get(m.der_id)
             if sent is None or r is None or not is_fresh(r, now):
                 continue
-            p_sent, _, at = sent
+            p_sent, until, at = sent
+            if until <= now:
+                continue  # not in force (the dispatcher or NATS was away): resent, not judged
             tol = max(100.0, self.settings.follow_tol * m.ratings.p_range_w)
             if abs(r.p_w - p_sent) <= tol:
                 continue
@@ -236,6 +257,15 @@ class Dispatcher:
             else:
                 settled = False  # still on its way
         return frozenset(stuck), settled
+
+    def _release_pins(self, loop: _Loop, now: datetime) -> None:
+        """A member held ``retry_pinned_s`` gets a fresh setpoint again: it may have
+        recovered (a fault cleared, a ramp done, commands lost while NATS was away)."""
+        retry = timedelta(seconds=self.settings.retry_pinned_s)
+        for der_id, since in list(loop.pinned.items()):
+            if now - since >= retry:
+                del loop.pinned[der_id]
+                loop.sent.pop(der_id, None)  # sent again now, judged from now on
 
     def _plan(self, d: OpenDispatch, measured: float, now: datetime) -> None:
         baseline = measured if d.mode is DispatchMode.RELATIVE else None
@@ -269,16 +299,33 @@ class Dispatcher:
                 )
 
     def _complete(self, d: OpenDispatch, loop: _Loop, now: datetime) -> None:
-        status = DispatchStatus.COMPLETED if loop.had_members else DispatchStatus.FAILED
-        parts = []
+        """``completed`` when every interval delivered its energy — less what the plant
+        was stated to miss — within ``delivery_tol`` (at least 2 % of the plant's range
+        over the interval); ``failed`` otherwise, saying where and by how much: a plant
+        that did not follow is never reported as a success."""
+        parts, missed = [], []
         for iv in d.intervals:
             target = energy_wh(iv.p_w_target or 0.0, iv.duration_s)
-            parts.append(
+            deliverable = target - loop.shortfall_wh.get(iv.idx, 0.0)
+            tol = max(
+                self.settings.delivery_tol * abs(deliverable),
+                energy_wh(0.02 * loop.span_w, iv.duration_s),
+                1.0,
+            )
+            text = (
                 f"interval {iv.idx}: delivered {iv.energy_wh_delivered / 1000:.3f} kWh"
                 f" of {target / 1000:.3f} kWh"
             )
+            if abs(deliverable - target) > 1e-6:
+                text += f" ({deliverable / 1000:.3f} kWh deliverable)"
+            if abs(iv.energy_wh_delivered - deliverable) > tol:
+                text += " - not delivered"
+                missed.append(iv.idx)
+            parts.append(text)
         if not loop.had_members:
             parts.insert(0, "no member of the plant was available")
+        ok = loop.had_members and not missed
+        status = DispatchStatus.COMPLETED if ok else DispatchStatus.FAILED
         self.store.update_dispatch(d.dispatch_id, now, status=status.value, detail="; ".join(parts))
 
     async def _send(
@@ -295,7 +342,9 @@ class Dispatcher:
         ttl = timedelta(seconds=min(self.settings.command_ttl_s, max(remaining_s, 1.0)))
         refresh_before = now + timedelta(seconds=2 * self.settings.cycle_s)
         cmds = []
-        seq = int(now.timestamp() * 1_000_000)
+        # strictly increasing, also across the dispatches of one cycle (they may share DERs)
+        seq = max(int(now.timestamp() * 1_000_000), self._last_seq + 1)
+        self._last_seq = seq
         for der_id, p_w in setpoints.items():
             prev = loop.sent.get(der_id)
             band = max(
@@ -319,7 +368,8 @@ class Dispatcher:
                     dispatch_id=d.dispatch_id,
                 )
             )
-            since = prev[2] if prev and close else now  # a small move is no new target
+            # a small move is no new target; a command that lapsed starts the clock again
+            since = prev[2] if prev and close and prev[1] > now else now
             loop.sent[der_id] = (float(p_w), until, since)
         if cmds:
             await self.sender.send_commands(cmds)

@@ -110,3 +110,8 @@ def test_accepted_exactly_when_the_rules_allow(
         expected = max(max(p - up, 0.0) if p >= 0 else max(-p - down, 0.0) for _, _, p in spans)
     assert out["shortfall_kw"] == pytest.approx(expected, abs=1e-9)
     assert (out["detail"] is not None) == (expected > 1e-9)
+    # the plant is free again for the next example (one dispatch at a time per DER)
+    gone = client.delete(
+        f"/v1/dispatches/{out['dispatch_id']}", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert gone.status_code == 200, gone.text

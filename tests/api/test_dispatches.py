@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 
 from tests.api.conftest import World, fresh_readings
 from vpp.adapters.store import schema as s
+from vpp.domain import Plant
 from vpp.domain.units import format_rfc3339
 
 PROBLEM = "application/problem+json"
@@ -97,9 +98,35 @@ def test_shortfall_is_stated_or_refused(world: World) -> None:
     assert d.shortfall_w == 20_000.0 and "shortfall" in d.detail
     refused = post(world, body(100.0, on_shortfall="refuse"), "k-refuse")
     assert refused.status_code == 422 and "short by up to 20.000 kW" in refused.json()["detail"]
-    # relative: up from 40 kW now is 40 kW
+    # relative: up from 40 kW now is 40 kW (the plant's first dispatch cancelled first)
+    gone = world.client.delete(
+        f"/v1/dispatches/{out['dispatch_id']}", headers=world.auth(world.key_a)
+    )
+    assert gone.is_success
     rel = post(world, body(45.0, mode="relative"), "k-rel").json()
     assert rel["shortfall_kw"] == 5.0 and rel["intervals"][0]["energy_kwh_requested"] is None
+
+
+def test_one_dispatch_at_a_time_per_der(world: World) -> None:
+    world.readings(*fresh_readings())
+    world.store.save_plant(Plant("plant-a-bat", "t-a", frozenset({"bat-a1"}), "A's battery"))
+    world.store.save_plant(Plant("plant-b-x", "t-b", frozenset({"bat-a1"}), "B sharing it"))
+    first = post(world, body(10.0), "k-o1")
+    assert first.status_code == 202
+    first_id = first.json()["dispatch_id"]
+    clash = post(world, body(20.0, start_min=10), "k-o2")  # the same plant, overlapping
+    assert clash.status_code == 409 and clash.headers["content-type"] == PROBLEM
+    assert first_id in clash.json()["detail"] and "until" in clash.json()["detail"]
+    shared = post(world, body(5.0, start_min=0.5), "k-o3", "plant-a-bat")  # shares bat-a1
+    assert shared.status_code == 409 and first_id in shared.json()["detail"]
+    other = post(world, body(5.0), "k-o4", "plant-b-x", api_key=world.key_b)
+    assert other.status_code == 409
+    assert "another tenant" in other.json()["detail"] and first_id not in other.json()["detail"]
+    later = post(world, body(10.0, start_min=20), "k-o5")  # after the first one ends
+    assert later.status_code == 202
+    gone = world.client.delete(f"/v1/dispatches/{first_id}", headers=world.auth(world.key_a))
+    assert gone.is_success
+    assert post(world, body(5.0, start_min=0.5), "k-o6", "plant-a-bat").status_code == 202
 
 
 def test_no_fresh_telemetry_means_the_whole_target_is_short(world: World) -> None:

@@ -180,6 +180,7 @@ class DispatchRequests:
         short, detail = shortfall_statement(req.mode, intervals, env, len(plant.members))
         if detail is not None and req.on_shortfall is OnShortfall.REFUSE:
             raise Refused(f"refused (on_shortfall=refuse): {detail}")
+        self._refuse_overlap(tenant_id, plant.plant_id, intervals[0].start, intervals[-1].end)
         record = DispatchRecord(
             dispatch_id=f"dsp-{secrets.token_hex(10)}",
             tenant_id=tenant_id,
@@ -207,6 +208,22 @@ class DispatchRequests:
                 raise Conflict(f"Idempotency-Key {idempotency_key!r} is in use") from None
             return replay
         return Submitted(self._view(record), created=True)
+
+    def _refuse_overlap(
+        self, tenant_id: str, plant_id: str, start: datetime, end: datetime
+    ) -> None:
+        """One dispatch at a time per DER: two would fight over the same devices (each
+        re-allocating what the other moved).  Another tenant's dispatch is not named."""
+        for other, n in self._dispatches.open_sharing_members(plant_id, start, end):
+            who = (
+                f"dispatch {other.dispatch_id} (plant {other.plant_id}, {other.status})"
+                if other.tenant_id == tenant_id
+                else "a dispatch of another tenant"
+            )
+            raise Conflict(
+                f"{n} of plant {plant_id}'s DERs are already dispatched by {who} until "
+                f"{format_rfc3339(other.end)}; cancel it or start after it ends"
+            )
 
     def _tenant_dispatch(self, tenant_id: str, dispatch_id: str) -> DispatchRecord:
         record = self._dispatches.get(dispatch_id)

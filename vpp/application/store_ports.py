@@ -210,3 +210,9 @@ class DispatchStore(Protocol):
         self, tenant_id: str, *, plant_id: str | None, limit: int
     ) -> list[DispatchRecord]:
         """Newest first."""
+
+    def open_sharing_members(
+        self, plant_id: str, start: datetime, end: datetime
+    ) -> list[tuple[DispatchRecord, int]]:
+        """Open dispatches (accepted, planned, active) overlapping ``[start, end)`` whose
+        plants share DERs with ``plant_id``, each with how many DERs they share."""

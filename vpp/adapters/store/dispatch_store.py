@@ -110,6 +110,31 @@ class SqlDispatchStore:
             ).all()
         return CommandCounts(int(sent), {outcome: int(n) for outcome, n in acks})
 
+    def open_sharing_members(
+        self, plant_id: str, start: datetime, end: datetime
+    ) -> list[tuple[DispatchRecord, int]]:
+        d, mine, theirs = (
+            s.dispatches,
+            s.plant_members.alias("mine"),
+            s.plant_members.alias("theirs"),
+        )
+        shared = (
+            select(d.c.dispatch_id, func.count().label("n"))
+            .join(theirs, theirs.c.plant_id == d.c.plant_id)
+            .join(mine, mine.c.der_id == theirs.c.der_id)
+            .where(
+                mine.c.plant_id == plant_id,
+                d.c.status.in_(("accepted", "planned", "active")),
+                d.c.start < end,
+                d.c.end > start,
+            )
+            .group_by(d.c.dispatch_id)
+            .subquery()
+        )
+        q = select(d, shared.c.n).join(shared, shared.c.dispatch_id == d.c.dispatch_id)
+        with self.engine.connect() as con:
+            return [(_dispatch(r), int(r.n)) for r in con.execute(q.order_by(d.c.start))]
+
     def list_for_tenant(
         self, tenant_id: str, *, plant_id: str | None, limit: int
     ) -> list[DispatchRecord]:

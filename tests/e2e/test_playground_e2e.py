@@ -123,3 +123,49 @@ def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
     iv = status["intervals"][0]
     assert iv["p_kw_target"] == pytest.approx(target_kw)
     assert iv["energy_kwh_delivered"] > 0 if target_kw > 0 else iv["energy_kwh_delivered"] < 0
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command name) of the direct children of ``pid``, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        ppid = int(text[text.rindex(")") + 2 :].split()[1])
+        if ppid == pid:
+            out.append((int(stat.parent.name), comm))
+    return out
+
+
+def test_playground_stops_everything_when_nats_server_dies(tmp_path: Path) -> None:
+    info_file = tmp_path / "info.json"
+    log = (tmp_path / "playground.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vpp", "playground", "--fleet", str(FLEET), "--api-port", "0",
+         "--data-dir", str(tmp_path / "run"), "--info-file", str(info_file)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while not info_file.exists():
+            assert proc.poll() is None, (tmp_path / "playground.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "playground did not come up in 180 s"
+            time.sleep(0.5)
+        children = _children(proc.pid)
+        nats = [pid for pid, comm in children if comm == "nats-server"]
+        assert len(nats) == 1, children
+        os.kill(nats[0], signal.SIGKILL)  # NATS dies under the running stack
+        code = proc.wait(60)  # noticed: everything is stopped, the exit says it failed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+    out = (tmp_path / "playground.log").read_text()
+    assert code == 1, out[-3000:]
+    assert "nats-server exited (-9)" in out and "stopped:" in out
+    assert not [c for c in children if Path(f"/proc/{c[0]}").exists()], "children left behind"

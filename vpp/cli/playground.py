@@ -183,12 +183,22 @@ def playground(
         typer.echo(f"\nAPI      {api_url}   (OpenAPI: {api_url}/docs)")
         typer.echo(f"API key  {key}")
         typer.echo(f"plants   {', '.join(info['plants'])}")  # type: ignore[arg-type]
+        shown = info_file or run_dir / "info.json"
         typer.echo(
-            f"\nIn another terminal:\n  .venv/bin/vpp dispatch --info-file {run_dir / 'info.json'}"
+            f"\nIn another terminal:\n  .venv/bin/vpp dispatch --info-file {shown}"
             " --plant demo-all --p-kw 40 --for PT2M\nCtrl-C stops everything."
         )
         deadline = None if duration_s is None else time.monotonic() + duration_s
         while not stop.wait(1.0):
+            if not nats.alive():
+                log_tail = nats.log_file.read_text(errors="replace")
+                typer.echo(
+                    f"\nnats-server exited ({nats.process.returncode}):\n"
+                    + "\n".join(log_tail.splitlines()[-10:]),
+                    err=True,
+                )
+                failed = True
+                break
             dead = sup.dead()
             if dead:
                 typer.echo(
@@ -205,6 +215,7 @@ def playground(
     finally:
         codes = sup.stop_all()
         nats.stop()
-        typer.echo(f"stopped: {', '.join(f'{k}={v}' for k, v in codes.items())}, nats-server")
+        codes["nats-server"] = nats.process.returncode
+        typer.echo(f"stopped: {', '.join(f'{k}={v}' for k, v in codes.items())}")
     if failed:
         raise typer.Exit(1)

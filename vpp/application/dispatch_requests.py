@@ -180,7 +180,13 @@ class DispatchRequests:
         short, detail = shortfall_statement(req.mode, intervals, env, len(plant.members))
         if detail is not None and req.on_shortfall is OnShortfall.REFUSE:
             raise Refused(f"refused (on_shortfall=refuse): {detail}")
-        self._refuse_overlap(tenant_id, plant.plant_id, intervals[0].start, intervals[-1].end)
+        try:
+            self._refuse_overlap(tenant_id, plant.plant_id, intervals[0].start, intervals[-1].end)
+        except Conflict:  # a retry of this very request may have just won the race
+            replay = self._replay(tenant_id, idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+            raise
         record = DispatchRecord(
             dispatch_id=f"dsp-{secrets.token_hex(10)}",
             tenant_id=tenant_id,

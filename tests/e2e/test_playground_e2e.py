@@ -123,6 +123,14 @@ def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
     iv = status["intervals"][0]
     assert iv["p_kw_target"] == pytest.approx(target_kw)
     assert iv["energy_kwh_delivered"] > 0 if target_kw > 0 else iv["energy_kwh_delivered"] < 0
+    # the minute ends: completed, with the energy delivered (the dispatcher's own verdict)
+    deadline = time.monotonic() + 60
+    while not (status := api.get(f"/v1/dispatches/{dispatch_id}").json())["final"]:
+        assert time.monotonic() < deadline, status
+        time.sleep(1)
+    iv = status["intervals"][0]
+    assert status["status"] == "completed", status
+    assert iv["energy_kwh_delivered"] == pytest.approx(iv["energy_kwh_target"], rel=0.1), iv
 
 
 def _children(pid: int) -> list[tuple[int, str]]:

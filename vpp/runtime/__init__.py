@@ -1,0 +1,10 @@
+"""What every layer may use of the running system: the wall clock and child processes.
+
+Stdlib only and deliberately small; the domain stays free of clock reads (it is handed
+times), everything else takes its ``now`` from :class:`SystemClock` or :func:`utc_now`.
+"""
+
+from vpp.runtime.clock import SystemClock, utc_now
+from vpp.runtime.processes import stop_process, stop_processes
+
+__all__ = ["SystemClock", "stop_process", "stop_processes", "utc_now"]

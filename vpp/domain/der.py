@@ -6,7 +6,7 @@ negative power (largest consumption), ``p_max_w`` the largest injection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
 from vpp.domain.errors import InvalidValue
@@ -86,6 +86,16 @@ class DerRatings:
     @property
     def p_range_w(self) -> float:
         return self.p_max_w - self.p_min_w
+
+
+#: the ratings' field names, in declaration order: the one list that config files, the
+#: gateway CLI, the store's columns and the API schemas are checked against
+RATINGS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(DerRatings))
+
+
+def ratings_as_dict(r: DerRatings) -> dict[str, float | None]:
+    """``{field: value}`` for every rating, in :data:`RATINGS_FIELDS` order."""
+    return asdict(r)
 
 
 def check_ratings_for_kind(kind: DerKind, r: DerRatings) -> None:

@@ -11,7 +11,12 @@ from typing import NewType
 
 from vpp.domain.errors import InvalidValue
 
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: the id grammar, written once: the regex text (for JSON Schema / pydantic patterns,
+#: anchored there) and its compiled form; :data:`ID_MAX_LENGTH` sizes the SQL columns
+ID_REGEX = "[A-Za-z0-9_-]{1,64}"
+ID_MAX_LENGTH = 64
+ID_ANCHORED = f"^{ID_REGEX}$"
+ID_PATTERN = re.compile(ID_REGEX)
 _ID = ID_PATTERN
 
 DerId = NewType("DerId", str)
@@ -24,7 +29,7 @@ TenantId = NewType("TenantId", str)
 def validate_id(value: object, what: str = "id") -> str:
     """Return ``value`` if it is a valid id, else raise :class:`InvalidValue` naming ``what``."""
     if not isinstance(value, str) or _ID.fullmatch(value) is None:
-        raise InvalidValue(f"{what} must match [A-Za-z0-9_-]{{1,64}}, got {value!r}")
+        raise InvalidValue(f"{what} must match {ID_REGEX}, got {value!r}")
     return value
 
 

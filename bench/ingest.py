@@ -35,12 +35,15 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vpp.adapters.store.engine import make_engine  # noqa: E402
+from vpp.adapters.store.rows import reading_row  # noqa: E402
+from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore  # noqa: E402
+
 from tests.harness.mariadb import start_mariadb  # noqa: E402
 from vpp.adapters.nats import codec, subjects  # noqa: E402
 from vpp.adapters.nats.server import start_nats_server  # noqa: E402
 from vpp.adapters.nats.streams import ensure_streams  # noqa: E402
 from vpp.adapters.store import migrate, schema  # noqa: E402
-from vpp.adapters.store.read_models import SqlReadModelStore, reading_row  # noqa: E402
 from vpp.bootstrap import run_projector  # noqa: E402
 from vpp.domain import Reading  # noqa: E402
 
@@ -95,20 +98,21 @@ def raw_insert(url: str, msgs: list[tuple[str, bytes, str]]) -> float:
     rows = [
         reading_row(r) for _, payload, _ in msgs for r in codec.decode_telemetry(payload).readings
     ]
-    store = SqlReadModelStore.from_url(url)
+    engine = make_engine(url)
     t = time.perf_counter()
     for i in range(0, len(rows), 2000):
-        with store.engine.begin() as con:
+        with engine.begin() as con:
             con.execute(insert(schema.telemetry), rows[i : i + 2000])
     elapsed = time.perf_counter() - t
-    store.close()
+    engine.dispose()
     return elapsed
 
 
 async def project(
     nats_url: str, url: str, expect: int, publish_msgs: list | None, js: object
 ) -> float:
-    store = SqlReadModelStore.from_url(url)
+    engine = make_engine(url)
+    reads = SqlTelemetryReadStore(engine)
     stop = asyncio.Event()
     ready = asyncio.Event()
     task = asyncio.create_task(run_projector(nats_url, url, stop, ready=ready))
@@ -117,7 +121,7 @@ async def project(
     if publish_msgs:
         await publish(js, publish_msgs)
     last_print = 0.0
-    while (done := await asyncio.to_thread(store.count_telemetry)) < expect:
+    while (done := await asyncio.to_thread(reads.count)) < expect:
         if time.perf_counter() - last_print > 5:
             print(f"    … {done:,}/{expect:,} rows", file=sys.stderr)
             last_print = time.perf_counter()
@@ -125,7 +129,7 @@ async def project(
     elapsed = time.perf_counter() - t
     stop.set()
     await task
-    store.close()
+    engine.dispose()
     return elapsed
 
 
@@ -144,8 +148,8 @@ async def one_backend(
         ins_url = url
         insert_s = await asyncio.to_thread(raw_insert, ins_url, msgs)
         # fresh tables for the projector
-        store = SqlReadModelStore.from_url(url)
-        with store.engine.begin() as con:
+        engine = make_engine(url)
+        with engine.begin() as con:
             for table in (
                 schema.telemetry,
                 schema.latest_state,
@@ -153,7 +157,7 @@ async def one_backend(
                 schema.projection_positions,
             ):
                 con.execute(table.delete())
-        store.close()
+        engine.dispose()
         proj_s = await project(server.url, url, n, None, js)
         live_msgs = make_messages(n, ders, offset_s=10**6)
         live_s = await project(server.url, url, 2 * n, live_msgs, js)

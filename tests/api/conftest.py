@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.harness.mariadb import MariaDbServer
+from tests.harness.read_models import ReadModels
 from vpp.adapters.store.engine import make_engine
-from vpp.adapters.store.read_models import SqlReadModelStore
 from vpp.adapters.store.registry_store import SqlRegistryStore
+from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
 from vpp.application.registry import import_registry
-from vpp.application.store_ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
 from vpp.bootstrap import build_api, ensure_tenant_key
 from vpp.domain import Der, DerKind, DerRatings, Plant, Reading, Tenant
 
@@ -42,15 +42,19 @@ class World:
     key_a: str  # t-a, all scopes
     key_a_read: str
     key_b: str  # t-b, all scopes
-    store: SqlReadModelStore
+    store: ReadModels
 
     def auth(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
 
     def readings(self, *readings: Reading) -> None:
         """Store readings and roll them up, as the telemetry projector does."""
-        self.store.record_readings(list(readings))
-        self.store.roll_up()
+        self.store.writer.record_readings(list(readings))
+        self.store.rollups.roll_up()
+
+    def save_plant(self, plant: Plant) -> None:
+        """Create or replace a plant and its membership."""
+        self.store.registry.import_registry(RegistryImport(plants=[plant]))
 
 
 def seed_registry(db_url: str) -> None:
@@ -92,7 +96,7 @@ def make_world(db_url: str) -> Iterator[World]:
     key_a = ensure_tenant_key(db_url, "t-a", upgrade=False)
     key_a_read = ensure_tenant_key(db_url, "t-a", scopes=["read"], upgrade=False)
     key_b = ensure_tenant_key(db_url, "t-b", upgrade=False)
-    store = SqlReadModelStore.from_url(db_url)
+    store = ReadModels.from_url(db_url)
     try:
         with TestClient(app, raise_server_exceptions=True) as client:
             yield World(db_url, client, key_a, key_a_read, key_b, store)

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from tests.api.conftest import fresh_readings, seed_registry
-from vpp.adapters.store.read_models import SqlReadModelStore
+from tests.harness.read_models import ReadModels
 from vpp.bootstrap import build_api, ensure_tenant_key
 from vpp.domain.units import format_rfc3339
 
@@ -75,8 +75,8 @@ def test_accepted_exactly_when_the_rules_allow(
     for start, end, _ in spans:  # stay clear of the moving "now" boundaries
         assume(abs((end - datetime.now(UTC)).total_seconds()) > 20)
         assume(abs((start - datetime.now(UTC) - timedelta(days=7)).total_seconds()) > 20)
-    store = SqlReadModelStore.from_url(db_url)
-    store.record_readings(fresh_readings())
+    store = ReadModels.from_url(db_url)
+    store.writer.record_readings(fresh_readings())
     store.close()
     body = {
         "mode": mode,

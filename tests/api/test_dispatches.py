@@ -109,8 +109,8 @@ def test_shortfall_is_stated_or_refused(world: World) -> None:
 
 def test_one_dispatch_at_a_time_per_der(world: World) -> None:
     world.readings(*fresh_readings())
-    world.store.save_plant(Plant("plant-a-bat", "t-a", frozenset({"bat-a1"}), "A's battery"))
-    world.store.save_plant(Plant("plant-b-x", "t-b", frozenset({"bat-a1"}), "B sharing it"))
+    world.save_plant(Plant("plant-a-bat", "t-a", frozenset({"bat-a1"}), "A's battery"))
+    world.save_plant(Plant("plant-b-x", "t-b", frozenset({"bat-a1"}), "B sharing it"))
     first = post(world, body(10.0), "k-o1")
     assert first.status_code == 202
     first_id = first.json()["dispatch_id"]

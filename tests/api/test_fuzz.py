@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import fresh_readings, seed_registry
+from tests.harness.read_models import ReadModels
 from vpp.adapters.api.app import create_app
 from vpp.adapters.api.services import ApiServices
-from vpp.adapters.store.read_models import SqlReadModelStore
 from vpp.bootstrap import build_api, ensure_tenant_key
 
 MAX_EXAMPLES = int(os.environ.get("VPP_FUZZ_EXAMPLES", "25"))
@@ -88,8 +88,8 @@ def fuzz_app(fuzz_db_url: str) -> Iterator[tuple[FastAPI, str]]:
     db_url = fuzz_db_url
     app = build_api(db_url)
     seed_registry(db_url)
-    store = SqlReadModelStore.from_url(db_url)
-    store.record_readings(fresh_readings())
+    store = ReadModels.from_url(db_url)
+    store.writer.record_readings(fresh_readings())
     store.close()
     key = ensure_tenant_key(db_url, "t-a", upgrade=False)
     start = _rfc3339(datetime.now(UTC) + timedelta(minutes=10))

@@ -15,13 +15,15 @@ import nats
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from vpp.adapters.nats.command_publisher import NatsCommandPublisher
+from vpp.adapters.nats.command_sender import NatsCommandSender
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import migrate
 from vpp.adapters.store.dispatch_store import SqlDispatchStore
 from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
+from vpp.adapters.store.engine import make_engine
+from vpp.adapters.store.projection_writer import SqlProjectionWriter
 from vpp.application.dispatcher import Dispatcher, DispatcherSettings
-from vpp.application.store_ports import DispatchRecord, IntervalRecord
+from vpp.application.ports import DerRecord, DispatchRecord, IntervalRecord, RegistryImport
 from vpp.domain import Der, DerKind, DerRatings, Plant, Reading, Tenant
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -35,12 +37,16 @@ PV = Der("pv-1", DerKind.PV, DerRatings(0, 8000), "gw-1")
 @pytest.fixture
 def store(db_url: str) -> Iterator[SqlDispatcherStore]:
     migrate.upgrade(db_url)
-    st = SqlDispatcherStore.from_url(db_url)
-    st.save_tenant(Tenant("t1"))
-    st.save_ders([(d, "sunspec", None) for d in [*BATS, PV]])
-    st.save_plant(Plant("plant-1", "t1", frozenset(d.der_id for d in [*BATS, PV])))
+    st = SqlDispatcherStore(make_engine(db_url))
+    st.registry.import_registry(
+        RegistryImport(
+            tenants=[Tenant("t1")],
+            ders=[DerRecord(d, "sunspec", None) for d in [*BATS, PV]],
+            plants=[Plant("plant-1", "t1", frozenset(d.der_id for d in [*BATS, PV]))],
+        )
+    )
     yield st
-    st.close()
+    st.engine.dispose()
 
 
 @pytest.fixture
@@ -54,7 +60,7 @@ async def js(nats_server_factory: object) -> AsyncIterator[object]:
 
 
 def devices_report(store: SqlDispatcherStore, ts: datetime, p: dict[str, float]) -> None:
-    store.record_readings(
+    SqlProjectionWriter(store.engine).record_readings(
         [
             Reading(d, ts, w, soc=0.5) if d.startswith("bat") else Reading(d, ts, w, p_avail_w=6000)
             for d, w in p.items()
@@ -65,8 +71,8 @@ def devices_report(store: SqlDispatcherStore, ts: datetime, p: dict[str, float])
 def insert_dispatch(
     db_url: str, dispatch_id: str, mode: str, intervals: list[tuple[datetime, float, float]]
 ) -> None:
-    ds = SqlDispatchStore(SqlDispatcherStore.from_url(db_url).engine)
-    ds.insert(
+    engine = make_engine(db_url)
+    SqlDispatchStore(engine).insert(
         DispatchRecord(
             dispatch_id,
             "t1",
@@ -82,6 +88,7 @@ def insert_dispatch(
         ),
         [IntervalRecord(i, s, dur, p) for i, (s, dur, p) in enumerate(intervals)],
     )
+    engine.dispose()
 
 
 async def sent_commands(js: object, n_max: int = 100) -> list[dict[str, object]]:
@@ -113,7 +120,7 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
 ) -> None:
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 6000})
     insert_dispatch(db_url, "d-abs", "absolute", [(T0, 60.0, 15000.0)])
-    disp = Dispatcher(store, NatsCommandPublisher(js), DispatcherSettings(cycle_s=4.0))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js), DispatcherSettings(cycle_s=4.0))  # type: ignore[arg-type]
 
     await disp.cycle(T0 + timedelta(seconds=1))
     cmds = await sent_commands(js)
@@ -152,7 +159,7 @@ async def test_a_plant_that_does_not_follow_ends_failed_not_completed(
 ) -> None:
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 6000})
     insert_dispatch(db_url, "d-miss", "absolute", [(T0, 60.0, 15000.0)])
-    disp = Dispatcher(store, NatsCommandPublisher(js), DispatcherSettings(cycle_s=4.0))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js), DispatcherSettings(cycle_s=4.0))  # type: ignore[arg-type]
     for s in range(1, 62, 4):  # every device ignores its setpoint: the plant stays at 6 kW
         devices_report(store, T0 + timedelta(seconds=s - 1), {"bat-0": 0, "bat-1": 0, "pv-1": 6000})
         await disp.cycle(T0 + timedelta(seconds=s))
@@ -167,7 +174,7 @@ async def test_held_members_are_tried_again_and_lapsed_commands_resent(
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 0})
     insert_dispatch(db_url, "d-retry", "absolute", [(T0, 600.0, 9000.0)])
     settings = DispatcherSettings(cycle_s=4.0, retry_pinned_s=30.0, command_ttl_s=20.0)
-    disp = Dispatcher(store, NatsCommandPublisher(js), settings)  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js), settings)  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     first = {str(c["der_id"]): float(c["p_w"]) for c in await sent_commands(js)}  # type: ignore[arg-type]
     assert first
@@ -201,7 +208,7 @@ async def test_relative_dispatch_uses_the_measured_baseline(
 ) -> None:
     devices_report(store, T0, {"bat-0": 1000, "bat-1": 0, "bat-2": 0, "pv-1": 5000})
     insert_dispatch(db_url, "d-rel", "relative", [(T0, 60.0, -4000.0)])
-    disp = Dispatcher(store, NatsCommandPublisher(js))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js))  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     from sqlalchemy import text
 
@@ -217,7 +224,7 @@ async def test_unreachable_target_states_the_shortfall_and_cancel_stops_commands
 ) -> None:
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 6000})
     insert_dispatch(db_url, "d-big", "absolute", [(T0, 120.0, 50000.0)])
-    disp = Dispatcher(store, NatsCommandPublisher(js))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js))  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     status, detail, shortfall = row(store, "d-big")
     assert status == "active"
@@ -234,7 +241,7 @@ async def test_a_plant_without_fresh_readings_fails_cleanly(
     store: SqlDispatcherStore, js: object, db_url: str
 ) -> None:
     insert_dispatch(db_url, "d-dark", "absolute", [(T0, 30.0, 1000.0)])
-    disp = Dispatcher(store, NatsCommandPublisher(js))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js))  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     assert await sent_commands(js) == []
     await disp.cycle(T0 + timedelta(seconds=31))

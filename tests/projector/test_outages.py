@@ -10,10 +10,10 @@ from pathlib import Path
 import nats
 
 from tests.harness.mariadb import start_mariadb
+from tests.harness.read_models import ReadModels
 from tests.projector.test_projector import batch, publish_telemetry, wait_for
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import migrate
-from vpp.adapters.store.read_models import SqlReadModelStore
 from vpp.bootstrap import run_projector
 
 
@@ -24,7 +24,7 @@ async def test_database_and_nats_outages_lose_nothing(
     try:
         url = maria.create_database("outage")
         migrate.upgrade(url)
-        store = SqlReadModelStore.from_url(url)
+        store = ReadModels.from_url(url)
         server = nats_server_factory()  # type: ignore[operator]
         nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
         js = nc.jetstream()
@@ -33,7 +33,7 @@ async def test_database_and_nats_outages_lose_nothing(
         task = asyncio.create_task(run_projector(server.url, url, stop))
         for i in range(5):
             await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
-        await wait_for(lambda: store.count_telemetry() == 100)
+        await wait_for(lambda: store.reads.count() == 100)
 
         maria.kill()  # the database dies under the projector
         for i in range(5, 15):
@@ -41,7 +41,7 @@ async def test_database_and_nats_outages_lose_nothing(
         await asyncio.sleep(3)
         assert not task.done(), "the projector must survive a database outage"
         maria.restart()
-        await wait_for(lambda: store.count_telemetry() == 300, timeout=60)
+        await wait_for(lambda: store.reads.count() == 300, timeout=60)
 
         await nc.close()
         server.kill()  # NATS dies: the projector keeps its consumer and reconnects
@@ -51,13 +51,13 @@ async def test_database_and_nats_outages_lose_nothing(
         js = nc.jetstream()
         for i in range(15, 20):
             await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
-        await wait_for(lambda: store.count_telemetry() == 400, timeout=60)
+        await wait_for(lambda: store.reads.count() == 400, timeout=60)
         assert not task.done()
         stop.set()
         stats = await asyncio.wait_for(task, 30)
         assert stats["telemetry"]["dead_letters"] == 0
-        assert store.count_telemetry() == 400
-        latest = store.latest_readings(["gw1-der2"])["gw1-der2"]
+        assert store.reads.count() == 400
+        latest = store.registry.latest_readings(["gw1-der2"])["gw1-der2"]
         assert latest.ts == datetime(2026, 11, 26, 12, 1, 19, tzinfo=UTC) - timedelta(0)
         await nc.close()
         store.close()

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import nats
 
+from tests.harness.read_models import ReadModels
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import migrate
-from vpp.adapters.store.read_models import SqlReadModelStore
+from vpp.adapters.store.projection_writer import SqlProjectionWriter
+from vpp.application.ports import StoreUnavailable
 from vpp.bootstrap import run_projector
 from vpp.domain import AckOutcome, CommandAck, Reading, SetpointCommand
 
@@ -46,7 +48,7 @@ async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
 ) -> None:
     server = nats_server_factory()  # type: ignore[operator]
     migrate.upgrade(db_url)
-    store = SqlReadModelStore.from_url(db_url)
+    store = ReadModels.from_url(db_url)
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     await ensure_streams(js)
@@ -61,7 +63,7 @@ async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
 
     stop = asyncio.Event()
     task = asyncio.create_task(run_projector(server.url, db_url, stop))
-    await wait_for(lambda: store.count_telemetry() == 200)
+    await wait_for(lambda: store.reads.count() == 200)
     stop.set()
     stats = await asyncio.wait_for(task, 30)
     assert stats["telemetry"]["dead_letters"] == 2
@@ -83,14 +85,14 @@ async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
 
     stop = asyncio.Event()
     task = asyncio.create_task(run_projector(server.url, db_url, stop))
-    await wait_for(lambda: store.count_telemetry() == 400 and store.position("acks") > 0)
+    await wait_for(lambda: store.reads.count() == 400 and store.writer.position("acks") > 0)
     await asyncio.sleep(1.0)  # anything doubled or late would show now
     stop.set()
     stats = await asyncio.wait_for(task, 30)
-    assert store.count_telemetry() == 400
+    assert store.reads.count() == 400
     assert stats["telemetry"]["items"] == 220  # 10 new messages + the replayed one
-    assert store.position("telemetry") == 23  # 10 + 2 garbage + 10 + 1 replay
-    latest = store.latest_readings(["gw1-der3"])["gw1-der3"]
+    assert store.writer.position("telemetry") == 23  # 10 + 2 garbage + 10 + 1 replay
+    latest = store.registry.latest_readings(["gw1-der3"])["gw1-der3"]
     assert latest.ts == T0 + timedelta(seconds=79) and latest.p_w == 379.0
     with store.engine.connect() as con:
         from sqlalchemy import text
@@ -130,7 +132,7 @@ async def test_a_crash_between_fetch_and_commit_loses_nothing(
     only after ack_wait, after newer messages had moved the position past them.  The
     next run must project them anyway, at once."""
     server = nats_server_factory()  # type: ignore[operator]
-    store = SqlReadModelStore.from_url(sqlite_url)
+    store = ReadModels.from_url(sqlite_url)
     migrate.upgrade(sqlite_url)
     nc = await nats.connect(server.url)
     js = nc.jetstream()
@@ -139,7 +141,7 @@ async def test_a_crash_between_fetch_and_commit_loses_nothing(
     task = asyncio.create_task(run_projector(server.url, sqlite_url, stop))
     for i in range(5):
         await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
-    await wait_for(lambda: store.count_telemetry() == 100)
+    await wait_for(lambda: store.reads.count() == 100)
     stop.set()
     await asyncio.wait_for(task, 30)
 
@@ -153,10 +155,10 @@ async def test_a_crash_between_fetch_and_commit_loses_nothing(
 
     stop = asyncio.Event()
     task = asyncio.create_task(run_projector(server.url, sqlite_url, stop))
-    await wait_for(lambda: store.count_telemetry() == 300, timeout=20)  # ack_wait is 60 s
+    await wait_for(lambda: store.reads.count() == 300, timeout=20)  # ack_wait is 60 s
     stop.set()
     await asyncio.wait_for(task, 30)
-    assert store.position("telemetry") == 15
+    assert store.writer.position("telemetry") == 15
     await nc.close()
     store.close()
 
@@ -165,13 +167,13 @@ class _StoreAwayAtFirst:
     """The real SQLite store, away for its first ``n`` position reads (a database that
     dies just as the projector starts its feeds)."""
 
-    def __init__(self, store: SqlReadModelStore, n: int) -> None:
+    def __init__(self, store: SqlProjectionWriter, n: int) -> None:
         self.store, self.n = store, n
 
     def position(self, projection: str) -> int:
         if self.n > 0:
             self.n -= 1
-            raise ConnectionError("database away")
+            raise StoreUnavailable("store unavailable: database away")
         return self.store.position(projection)
 
     def __getattr__(self, name: str) -> object:
@@ -186,7 +188,7 @@ async def test_a_feed_waits_for_a_store_that_is_away_when_it_starts(
 
     server = nats_server_factory()  # type: ignore[operator]
     migrate.upgrade(sqlite_url)
-    store = SqlReadModelStore.from_url(sqlite_url)
+    store = ReadModels.from_url(sqlite_url)
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     await ensure_streams(js)
@@ -194,12 +196,12 @@ async def test_a_feed_waits_for_a_store_that_is_away_when_it_starts(
         await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
     feed = JetStreamProjectionFeed(
         js,
-        TelemetryProjection(_StoreAwayAtFirst(store, 2)),  # type: ignore[arg-type]
+        TelemetryProjection(_StoreAwayAtFirst(store.writer, 2), store.rollups),  # type: ignore[arg-type]
         decode_telemetry,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(feed.run(stop))
-    await wait_for(lambda: store.count_telemetry() == 60, timeout=20)
+    await wait_for(lambda: store.reads.count() == 60, timeout=20)
     assert not task.done()
     stop.set()
     await asyncio.wait_for(task, 30)

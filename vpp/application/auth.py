@@ -17,9 +17,9 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from vpp.application.store_ports import AlreadyExists, ApiKeyRecord, ApiKeyStore
+from vpp.application.ports import AlreadyExists, ApiKeyRecord, ApiKeyStore
 from vpp.application.use_case_errors import (
     Conflict,
     NotAuthenticated,
@@ -29,6 +29,7 @@ from vpp.application.use_case_errors import (
 from vpp.domain.errors import InvalidValue
 from vpp.domain.ids import validate_id
 from vpp.domain.plant import Tenant
+from vpp.runtime import utc_now
 
 READ = "read"
 DISPATCH = "dispatch"
@@ -36,10 +37,6 @@ ADMIN = "admin"
 SCOPES: frozenset[str] = frozenset({READ, DISPATCH, ADMIN})
 KEY_PREFIX = "vpp_"
 MAX_KEY_LENGTH = 200
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +92,7 @@ def check_scopes(scopes: Iterable[str]) -> frozenset[str]:
 class ApiKeys:
     """Create tenants and keys; turn a bearer token into a :class:`Principal`."""
 
-    def __init__(self, store: ApiKeyStore, *, now: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, store: ApiKeyStore, *, now: Callable[[], datetime] = utc_now) -> None:
         self._store = store
         self._now = now
 

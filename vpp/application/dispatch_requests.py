@@ -14,10 +14,10 @@ import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from vpp.application.store_ports import (
+from vpp.application.ports import (
     CommandCounts,
     DispatchRecord,
     DispatchStore,
@@ -29,13 +29,10 @@ from vpp.application.use_case_errors import Conflict, NotFound, Refused
 from vpp.domain.dispatch import DispatchMode, DispatchStatus, Interval, check_intervals
 from vpp.domain.flexibility import DEFAULT_MAX_AGE, FleetEnvelope, fleet_envelope
 from vpp.domain.units import format_rfc3339, w_to_kw
+from vpp.runtime import utc_now
 
 MAX_INTERVALS = 96 * 7
 MAX_LEAD = timedelta(days=7)
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class OnShortfall(StrEnum):
@@ -124,7 +121,7 @@ class DispatchRequests:
         dispatches: DispatchStore,
         registry: RegistryStore,
         *,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utc_now,
         max_age: timedelta = DEFAULT_MAX_AGE,
     ) -> None:
         self._dispatches = dispatches

@@ -30,68 +30,25 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
+from vpp.application.ports import (
+    KEEP,
+    CommandSender,
+    DispatcherStore,
+    DispatchUpdate,
+    IntervalState,
+    IntervalUpdate,
+    OpenDispatch,
+)
 from vpp.domain.commands import SetpointCommand
 from vpp.domain.der import Der, DerKind
 from vpp.domain.dispatch import DispatchMode, DispatchStatus
 from vpp.domain.flexibility import fleet_envelope, is_fresh
-from vpp.domain.plant import Plant
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import energy_wh
 from vpp.optimizer.fleet_allocation import allocate_fleet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IntervalState:
-    idx: int
-    start: datetime
-    duration_s: float
-    p_w_requested: float
-    p_w_target: float | None
-    energy_wh_delivered: float
-
-    @property
-    def end(self) -> datetime:
-        return self.start + timedelta(seconds=self.duration_s)
-
-
-@dataclass
-class OpenDispatch:
-    dispatch_id: str
-    tenant_id: str
-    plant_id: str
-    mode: DispatchMode
-    status: DispatchStatus
-    baseline_w: float | None
-    intervals: list[IntervalState]
-
-    @property
-    def end(self) -> datetime:
-        return self.intervals[-1].end
-
-
-class DispatcherStore(Protocol):
-    def open_dispatches(self) -> list[OpenDispatch]: ...
-
-    def has_accepted(self) -> bool:
-        """Whether a dispatch waits to be planned (checked often: keep it cheap)."""
-
-    def plant(self, plant_id: str) -> Plant | None: ...
-
-    def ders(self, der_ids: Sequence[str] | None = None) -> dict[str, Der]: ...
-
-    def latest_readings(self, der_ids: Sequence[str] | None = None) -> dict[str, Reading]: ...
-
-    def update_dispatch(self, dispatch_id: str, now: datetime, **fields: Any) -> None: ...
-
-    def update_interval(self, dispatch_id: str, idx: int, **fields: Any) -> None: ...
-
-
-class CommandSender(Protocol):
-    async def send_commands(self, cmds: Sequence[SetpointCommand]) -> None: ...
 
 
 @dataclass
@@ -146,7 +103,9 @@ class Dispatcher:
                 await self._one(d, now)
             except Exception as exc:
                 log.exception("dispatch %s: cycle failed", d.dispatch_id)
-                self.store.update_dispatch(d.dispatch_id, now, detail=f"cycle error: {exc}")
+                self.store.update_dispatch(
+                    d.dispatch_id, now, DispatchUpdate(detail=f"cycle error: {exc}")
+                )
         for gone in set(self._loops) - {d.dispatch_id for d in open_}:
             del self._loops[gone]
 
@@ -157,8 +116,9 @@ class Dispatcher:
             self.store.update_dispatch(
                 d.dispatch_id,
                 now,
-                status=DispatchStatus.FAILED.value,
-                detail=f"plant {d.plant_id} has no members",
+                DispatchUpdate(
+                    status=DispatchStatus.FAILED, detail=f"plant {d.plant_id} has no members"
+                ),
             )
             return
         ders = self.store.ders(sorted(plant.members))
@@ -214,12 +174,10 @@ class Dispatcher:
         self.store.update_interval(
             d.dispatch_id,
             current.idx,
-            p_w_planned=alloc.total_w,
-            p_w_measured_last=measured if fresh else None,
+            IntervalUpdate(
+                p_w_planned=alloc.total_w, p_w_measured_last=measured if fresh else None
+            ),
         )
-        fields: dict[str, Any] = {"shortfall_w": abs(shortfall)}
-        if d.status is not DispatchStatus.ACTIVE:
-            fields["status"] = DispatchStatus.ACTIVE.value
         notes = [f"{len(alloc.setpoints_w)} of {len(members)} members following setpoints"]
         if loop.pinned:
             notes.append(f"held at measured power for now: {', '.join(sorted(loop.pinned))}")
@@ -227,8 +185,12 @@ class Dispatcher:
             notes.append(f"plant envelope misses the target by {abs(shortfall) / 1000:.3f} kW")
         if alloc.binding is not None:
             notes.append(alloc.binding.describe())
-        fields["detail"] = "; ".join([*notes, *alloc.notes])
-        self.store.update_dispatch(d.dispatch_id, now, **fields)
+        update = DispatchUpdate(
+            status=DispatchStatus.ACTIVE if d.status is not DispatchStatus.ACTIVE else KEEP,
+            detail="; ".join([*notes, *alloc.notes]),
+            shortfall_w=abs(shortfall),
+        )
+        self.store.update_dispatch(d.dispatch_id, now, update)
 
     def _follow_state(
         self,
@@ -274,13 +236,15 @@ class Dispatcher:
             self.store.update_interval(
                 d.dispatch_id,
                 iv.idx,
-                p_w_target=iv.p_w_target,
-                energy_wh_target=energy_wh(iv.p_w_target, iv.duration_s),
+                IntervalUpdate(
+                    p_w_target=iv.p_w_target,
+                    energy_wh_target=energy_wh(iv.p_w_target, iv.duration_s),
+                ),
             )
         d.baseline_w = baseline
         d.status = DispatchStatus.PLANNED
         self.store.update_dispatch(
-            d.dispatch_id, now, status=DispatchStatus.PLANNED.value, baseline_w=baseline
+            d.dispatch_id, now, DispatchUpdate(status=DispatchStatus.PLANNED, baseline_w=baseline)
         )
 
     def _integrate(
@@ -295,7 +259,9 @@ class Dispatcher:
             if hi > lo:
                 iv.energy_wh_delivered += energy_wh(measured, (hi - lo).total_seconds())
                 self.store.update_interval(
-                    d.dispatch_id, iv.idx, energy_wh_delivered=iv.energy_wh_delivered
+                    d.dispatch_id,
+                    iv.idx,
+                    IntervalUpdate(energy_wh_delivered=iv.energy_wh_delivered),
                 )
 
     def _complete(self, d: OpenDispatch, loop: _Loop, now: datetime) -> None:
@@ -326,7 +292,9 @@ class Dispatcher:
             parts.insert(0, "no member of the plant was available")
         ok = loop.had_members and not missed
         status = DispatchStatus.COMPLETED if ok else DispatchStatus.FAILED
-        self.store.update_dispatch(d.dispatch_id, now, status=status.value, detail="; ".join(parts))
+        self.store.update_dispatch(
+            d.dispatch_id, now, DispatchUpdate(status=status, detail="; ".join(parts))
+        )
 
     async def _send(
         self,

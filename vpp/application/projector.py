@@ -14,39 +14,19 @@ import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Generic, TypeVar
 
+from vpp.application.ports import (
+    ChangePublisher,
+    ChangeRecord,
+    ProjectionWriter,
+    RollupMaintainer,
+    StreamPosition,
+)
 from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.telemetry import ReadingRow
 
-
-@dataclass(frozen=True, slots=True)
-class StreamPosition:
-    projection: str
-    stream: str
-    stream_seq: int
-
-
-class ProjectionStore(Protocol):
-    def position(self, projection: str) -> int: ...
-
-    def record_reading_rows(
-        self, rows: Sequence[ReadingRow], position: Any = None
-    ) -> list[dict[str, Any]]: ...
-
-    def record_commands(
-        self, cmds: Sequence[SetpointCommand], position: Any = None
-    ) -> list[dict[str, Any]]: ...
-
-    def record_acks(
-        self, acks: Sequence[CommandAck], position: Any = None
-    ) -> list[dict[str, Any]]: ...
-
-    def roll_up(self, *, include_open: bool = True) -> int: ...
-
-
-class ChangePublisher(Protocol):
-    async def publish_changes(self, changes: Sequence[dict[str, Any]]) -> None: ...
+Item = TypeVar("Item")
 
 
 @dataclass
@@ -59,14 +39,14 @@ class ProjectionStats:
     notes: list[str] = field(default_factory=list)
 
 
-class Projection:
-    """Project decoded items of one stream; ``write`` is the store call for them."""
+class Projection(Generic[Item]):
+    """Project decoded items of one stream; ``_write`` is the store call for them."""
 
     def __init__(
         self,
         name: str,
         stream: str,
-        store: ProjectionStore,
+        store: ProjectionWriter,
         changes: ChangePublisher | None = None,
         *,
         max_rows: int = 5000,
@@ -79,7 +59,7 @@ class Projection:
         self._position: int | None = None
         self.max_rows = max_rows
 
-    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+    def _write(self, items: Sequence[Item], position: StreamPosition) -> list[ChangeRecord]:
         raise NotImplementedError
 
     async def position(self) -> int:
@@ -87,7 +67,7 @@ class Projection:
             self._position = await asyncio.to_thread(self.store.position, self.name)
         return self._position
 
-    async def project(self, batch: Sequence[tuple[int, Sequence[Any]]], last_seq: int) -> None:
+    async def project(self, batch: Sequence[tuple[int, Sequence[Item]]], last_seq: int) -> None:
         """``batch``: (stream sequence, decoded items) pairs in stream order; ``last_seq``:
         the highest sequence of the fetched batch, dead-lettered messages included.
 
@@ -99,7 +79,7 @@ class Projection:
         self.stats.skipped += sum(len(its) for seq, its in batch if seq <= done)
         if last_seq <= done:
             return
-        chunk: list[Any] = []
+        chunk: list[Item] = []
         for i, (seq, its) in enumerate(todo):
             chunk.extend(its)
             is_last = i == len(todo) - 1
@@ -112,7 +92,7 @@ class Projection:
     async def flush(self) -> None:
         """Finish deferred work (called when the feed stops)."""
 
-    async def _commit(self, items: list[Any], seq: int) -> None:
+    async def _commit(self, items: list[Item], seq: int) -> None:
         pos = StreamPosition(self.name, self.stream, seq)
         changes = await asyncio.to_thread(self._write, items, pos)
         self._position = seq
@@ -128,7 +108,7 @@ class Projection:
                 del self.stats.notes[:-20]
 
 
-class TelemetryProjection(Projection):
+class TelemetryProjection(Projection[ReadingRow]):
     """Telemetry rows and latest state; 1-minute roll-ups of the minutes gone by every
     ``rollup_every_s``, of all minutes when the feed stops.
 
@@ -136,20 +116,22 @@ class TelemetryProjection(Projection):
 
     def __init__(
         self,
-        store: ProjectionStore,
+        store: ProjectionWriter,
+        rollups: RollupMaintainer,
         changes: ChangePublisher | None = None,
         *,
         rollup_every_s: float = 5.0,
     ) -> None:
         super().__init__("telemetry", "TELEMETRY", store, changes)
+        self.rollups = rollups
         self.rollup_every_s = rollup_every_s
         self._last_rollup = time.monotonic()
         self.rollup_buckets = 0
 
-    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+    def _write(self, items: Sequence[ReadingRow], position: StreamPosition) -> list[ChangeRecord]:
         return self.store.record_reading_rows(items, position)
 
-    async def _commit(self, items: list[Any], seq: int) -> None:
+    async def _commit(self, items: list[ReadingRow], seq: int) -> None:
         await super()._commit(items, seq)
         if time.monotonic() - self._last_rollup >= self.rollup_every_s:
             # the minute still filling is left for later: aggregated about once, not at
@@ -162,21 +144,23 @@ class TelemetryProjection(Projection):
     async def _roll_up(self, *, include_open: bool) -> None:
         self._last_rollup = time.monotonic()
         self.rollup_buckets += await asyncio.to_thread(
-            functools.partial(self.store.roll_up, include_open=include_open)
+            functools.partial(self.rollups.roll_up, include_open=include_open)
         )
 
 
-class CommandProjection(Projection):
-    def __init__(self, store: ProjectionStore, changes: ChangePublisher | None = None) -> None:
+class CommandProjection(Projection[SetpointCommand]):
+    def __init__(self, store: ProjectionWriter, changes: ChangePublisher | None = None) -> None:
         super().__init__("commands", "COMMANDS", store, changes)
 
-    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+    def _write(
+        self, items: Sequence[SetpointCommand], position: StreamPosition
+    ) -> list[ChangeRecord]:
         return self.store.record_commands(items, position)
 
 
-class AckProjection(Projection):
-    def __init__(self, store: ProjectionStore, changes: ChangePublisher | None = None) -> None:
+class AckProjection(Projection[CommandAck]):
+    def __init__(self, store: ProjectionWriter, changes: ChangePublisher | None = None) -> None:
         super().__init__("acks", "ACKS", store, changes)
 
-    def _write(self, items: Sequence[Any], position: Any) -> list[dict[str, Any]]:
+    def _write(self, items: Sequence[CommandAck], position: StreamPosition) -> list[ChangeRecord]:
         return self.store.record_acks(items, position)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from vpp.application.store_ports import (
+from vpp.application.ports import (
     DerRecord,
     PlantBucket,
     RegistryStore,
@@ -29,16 +29,13 @@ from vpp.domain.flexibility import (
 from vpp.domain.plant import Plant
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import format_rfc3339
+from vpp.runtime import utc_now
 
 MAX_RANGE = timedelta(days=7)
 MAX_RAW_RANGE = timedelta(days=1)
 RAW_BY_DEFAULT_UP_TO = timedelta(hours=1)
 DEFAULT_RANGE = timedelta(hours=1)
 MAX_ROWS = 10_000
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Resolution(StrEnum):
@@ -133,7 +130,7 @@ class OperatorQueries:
         registry: RegistryStore,
         telemetry: TelemetryReadStore,
         *,
-        now: Callable[[], datetime] = _utcnow,
+        now: Callable[[], datetime] = utc_now,
         max_age: timedelta = DEFAULT_MAX_AGE,
     ) -> None:
         self._registry = registry

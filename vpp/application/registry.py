@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from vpp.application.auth import Principal
-from vpp.application.store_ports import (
+from vpp.application.ports import (
     DerRecord,
     GatewayRecord,
     RegistryImport,

@@ -16,7 +16,7 @@ def api_services(engine: Any) -> Any:
     from vpp.adapters.store.api_keys import SqlApiKeyStore
     from vpp.adapters.store.dispatch_store import SqlDispatchStore
     from vpp.adapters.store.registry_store import SqlRegistryStore
-    from vpp.adapters.store.telemetry_reads import SqlTelemetryReads
+    from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore
     from vpp.application.auth import ApiKeys
     from vpp.application.dispatch_requests import DispatchRequests
     from vpp.application.queries import OperatorQueries
@@ -25,7 +25,7 @@ def api_services(engine: Any) -> Any:
     registry = SqlRegistryStore(engine)
     return ApiServices(
         keys=ApiKeys(SqlApiKeyStore(engine)),
-        queries=OperatorQueries(registry, SqlTelemetryReads(engine)),
+        queries=OperatorQueries(registry, SqlTelemetryReadStore(engine)),
         dispatches=DispatchRequests(SqlDispatchStore(engine), registry),
         registry=TenantRegistry(registry),
     )
@@ -54,7 +54,7 @@ def registry_import_from_config(registry: Any, gateways: Sequence[Any]) -> Any:
     Devices whose ratings come from the device itself (``ratings: device``) cannot be
     registered before the gateway reads them; they are listed in ``skipped``.
     """
-    from vpp.application.store_ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
+    from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
     from vpp.config.gateway import SunSpecDevice
     from vpp.domain.der import Der
     from vpp.domain.plant import Plant, Tenant

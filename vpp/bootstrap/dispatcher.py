@@ -24,22 +24,22 @@ async def run_dispatcher(
 
     import nats
 
-    from vpp.adapters.nats.command_publisher import NatsCommandPublisher
+    from vpp.adapters.nats.command_sender import NatsCommandSender
     from vpp.adapters.nats.streams import ensure_streams
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
+    from vpp.adapters.store.engine import make_engine
     from vpp.application.dispatcher import Dispatcher, DispatcherSettings
 
     log = logging.getLogger("vpp.dispatcher")
     url = db_url or default_url()
     migrate.upgrade(url)
-    store = SqlDispatcherStore.from_url(url)
+    engine = make_engine(url)
+    store = SqlDispatcherStore(engine)
     nc = await nats.connect(nats_url, name="vpp-dispatcher", max_reconnect_attempts=-1)
     try:
         js = nc.jetstream()
         await ensure_streams(js)
-        dispatcher = Dispatcher(
-            store, NatsCommandPublisher(js), DispatcherSettings(cycle_s=cycle_s)
-        )
+        dispatcher = Dispatcher(store, NatsCommandSender(js), DispatcherSettings(cycle_s=cycle_s))
         if ready is not None:
             ready.set()
         while not stop.is_set():
@@ -70,4 +70,4 @@ async def run_dispatcher(
         return dispatcher.commands_sent
     finally:
         await nc.close()
-        store.close()
+        engine.dispose()

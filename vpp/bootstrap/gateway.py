@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vpp.adapters.prometheus.gateway_metrics import PrometheusGatewayMetrics
 
 SCL_DIR = Path(__file__).resolve().parents[1] / "models" / "iec61850-7-420"
 
@@ -64,7 +67,7 @@ class BuiltGateway:
     publisher: Any  # vpp.adapters.nats.publisher.NatsTelemetryPublisher
     buffer: Any  # vpp.adapters.nats.buffer.DiskTelemetryBuffer
     ledger: Any  # vpp.adapters.nats.ledger.SqliteCommandLedger
-    metrics: Any  # vpp.application.gateway.GatewayMetrics
+    metrics: PrometheusGatewayMetrics
     metrics_endpoint: Any | None
 
     async def run(self) -> None:
@@ -88,15 +91,10 @@ def build_gateway(config: Any) -> BuiltGateway:
     from vpp.adapters.nats.ledger import SqliteCommandLedger
     from vpp.adapters.nats.publisher import NatsAckPublisher, NatsTelemetryPublisher
     from vpp.adapters.nats.uplink import NatsCredentials, NatsUplink
-    from vpp.application.gateway import (
-        DeviceRunner,
-        DeviceSpec,
-        FieldGateway,
-        GatewayCommandHandler,
-        GatewayMetrics,
-        SystemClock,
-    )
-    from vpp.application.gateway.metrics import MetricsEndpoint
+    from vpp.adapters.prometheus.gateway_metrics import MetricsEndpoint, PrometheusGatewayMetrics
+    from vpp.application.gateway import DeviceRunner, FieldGateway, GatewayCommandHandler
+    from vpp.application.ports import DeviceSpec
+    from vpp.runtime import SystemClock
 
     gw_id = config.gateway_id
     data_dir = Path(config.data_dir)
@@ -107,7 +105,7 @@ def build_gateway(config: Any) -> BuiltGateway:
         NatsCredentials(n.user, n.password, n.token, n.creds_file),
         name=f"vpp-gateway-{gw_id}",
     )
-    metrics = GatewayMetrics(gw_id)
+    metrics = PrometheusGatewayMetrics(gw_id)
     buffer = DiskTelemetryBuffer(data_dir / "telemetry-buffer.sqlite", config.buffer.max_bytes)
     publisher = NatsTelemetryPublisher(uplink, buffer, metrics)
     ledger = SqliteCommandLedger(data_dir / "commands.sqlite")
@@ -148,7 +146,7 @@ def build_gateway(config: Any) -> BuiltGateway:
     )
     sink_holder.append(gateway)
     consumer = NatsCommandConsumer(
-        uplink, gw_id, gateway.handle_command, on_dead_letter=lambda _: metrics.dead_letters.inc()
+        uplink, gw_id, gateway.handle_command, on_dead_letter=lambda _: metrics.count_dead_letter()
     )
     endpoint = None
     gateway.services = [uplink, publisher, consumer]

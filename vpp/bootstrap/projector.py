@@ -31,19 +31,23 @@ async def run_projector(
         decode_telemetry,
     )
     from vpp.adapters.nats.streams import ensure_streams
-    from vpp.adapters.store.read_models import SqlReadModelStore
+    from vpp.adapters.store.engine import make_engine
+    from vpp.adapters.store.projection_writer import SqlProjectionWriter
+    from vpp.adapters.store.rollups import SqlRollupMaintainer
     from vpp.application.projector import AckProjection, CommandProjection, TelemetryProjection
 
     url = db_url or default_url()
     migrate.upgrade(url)
-    store = SqlReadModelStore.from_url(url)
+    engine = make_engine(url)
+    store = SqlProjectionWriter(engine)
     nc = await nats.connect(nats_url, name="vpp-projector", max_reconnect_attempts=-1)
     try:
         js = nc.jetstream()
         await ensure_streams(js)
         changes = NatsChangePublisher(js) if publish_changes else None
-        feeds = [
-            JetStreamProjectionFeed(js, TelemetryProjection(store, changes), decode_telemetry),
+        telemetry = TelemetryProjection(store, SqlRollupMaintainer(engine), changes)
+        feeds: list[JetStreamProjectionFeed[Any]] = [
+            JetStreamProjectionFeed(js, telemetry, decode_telemetry),
             JetStreamProjectionFeed(js, CommandProjection(store, changes), decode_command),
             JetStreamProjectionFeed(js, AckProjection(store, changes), decode_ack),
         ]
@@ -59,4 +63,4 @@ async def run_projector(
         if nc.is_connected:
             await nc.flush(timeout=5)  # the last batch's ack
         await nc.close()
-        store.close()
+        engine.dispose()

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from vpp.application.auth import SCOPES, IssuedKey
+from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport
 from vpp.application.registry import MAX_CHANGES, MAX_PLANT_MEMBERS, TenantChanges
-from vpp.application.store_ports import DerRecord, GatewayRecord, RegistryImport
 from vpp.domain.der import Der, DerKind, DerRatings
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

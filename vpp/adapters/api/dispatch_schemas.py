@@ -12,7 +12,7 @@ from vpp.application.dispatch_requests import (
     DispatchView,
     OnShortfall,
 )
-from vpp.application.store_ports import DispatchRecord, IntervalRecord
+from vpp.application.ports import DispatchRecord, IntervalRecord
 from vpp.domain.dispatch import DispatchMode, DispatchStatus, Interval
 from vpp.domain.errors import InvalidValue
 from vpp.domain.units import format_duration, parse_duration, require_aware

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from vpp.application.ports import DerRecord
 from vpp.application.queries import DerTelemetry, DerView, PlantTelemetry, PlantView
-from vpp.application.store_ports import DerRecord
 from vpp.domain.flexibility import Envelope
 from vpp.domain.plant import Plant
 from vpp.domain.telemetry import Reading

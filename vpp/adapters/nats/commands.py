@@ -20,13 +20,14 @@ from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.publisher import MSG_ID
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.nats.uplink import NatsUplink
-from vpp.application.gateway.ports import CommandNotYetValid
+from vpp.application.ports import CommandNotYetValid
 from vpp.domain.commands import SetpointCommand
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class NatsCommandConsumer:
                 await task
         self._task = None
 
-    async def _subscribe(self):  # type: ignore[no-untyped-def]
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = self.uplink.js
         assert js is not None
         await ensure_streams(js, update_existing=False)

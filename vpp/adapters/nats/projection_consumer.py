@@ -15,31 +15,37 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import nats.errors
 import orjson
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from vpp.adapters.nats import codec, subjects
+from vpp.application.ports import ChangeRecord
 from vpp.application.projector import Projection
+from vpp.domain.commands import CommandAck, SetpointCommand
+from vpp.domain.telemetry import ReadingRow
 
 log = logging.getLogger(__name__)
 
-Decoder = Callable[[bytes, str], Sequence[Any]]
+Item = TypeVar("Item")
+#: decodes one message's payload (and subject) into the items it carries
+Decoder = Callable[[bytes, str], Sequence[Item]]
 
 
-def decode_telemetry(data: bytes, subject: str) -> Sequence[Any]:
+def decode_telemetry(data: bytes, subject: str) -> Sequence[ReadingRow]:
     return codec.decode_telemetry_rows(data)[1]
 
 
-def decode_ack(data: bytes, subject: str) -> Sequence[Any]:
+def decode_ack(data: bytes, subject: str) -> Sequence[CommandAck]:
     return (codec.decode_ack(data),)
 
 
-def decode_command(data: bytes, subject: str) -> Sequence[Any]:
+def decode_command(data: bytes, subject: str) -> Sequence[SetpointCommand]:
     parts = subject.split(".")
     if len(parts) != 4:
         raise codec.CodecError("command", f"unexpected subject {subject!r}")
@@ -47,18 +53,20 @@ def decode_command(data: bytes, subject: str) -> Sequence[Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Fetched:
-    batch: list[tuple[int, Sequence[Any]]]  # (stream sequence, decoded items)
+class _Fetched(Generic[Item]):
+    batch: list[tuple[int, Sequence[Item]]]  # (stream sequence, decoded items)
     last_seq: int  # dead-lettered messages included
-    last_msg: Any  # acking it acks the whole batch (AckPolicy.ALL)
+    last_msg: Msg  # acking it acks the whole batch (AckPolicy.ALL)
 
 
-class JetStreamProjectionFeed:
+class JetStreamProjectionFeed(Generic[Item]):
+    """Feeds one projection from its stream's durable pull consumer."""
+
     def __init__(
         self,
         js: JetStreamContext,
-        projection: Projection,
-        decoder: Decoder,
+        projection: Projection[Item],
+        decoder: Decoder[Item],
         *,
         batch: int = 200,
         fetch_timeout: float = 1.0,
@@ -130,7 +138,7 @@ class JetStreamProjectionFeed:
     async def _loop(self, sub: Any, stop: asyncio.Event) -> None:
         """Fetch and decode up to ``prefetch`` batches ahead while the current one is
         written: the database works (in its thread or its server) while this decodes."""
-        queue: asyncio.Queue[_Fetched | None] = asyncio.Queue()
+        queue: asyncio.Queue[_Fetched[Item] | None] = asyncio.Queue()
         room = asyncio.Semaphore(self.prefetch)
         reader = asyncio.create_task(
             self._read(sub, stop, queue, room), name=f"{self.durable}-read"
@@ -150,7 +158,7 @@ class JetStreamProjectionFeed:
         self,
         sub: Any,
         stop: asyncio.Event,
-        queue: asyncio.Queue[_Fetched | None],
+        queue: asyncio.Queue[_Fetched[Item] | None],
         room: asyncio.Semaphore,
     ) -> None:
         try:
@@ -176,8 +184,8 @@ class JetStreamProjectionFeed:
         finally:
             queue.put_nowait(None)  # unbounded: never blocks, wakes the writer
 
-    async def _decode(self, msgs: Sequence[Any]) -> _Fetched:
-        batch: list[tuple[int, Sequence[Any]]] = []
+    async def _decode(self, msgs: Sequence[Msg]) -> _Fetched[Item]:
+        batch: list[tuple[int, Sequence[Item]]] = []
         last_seq = 0
         for msg in msgs:
             seq = msg.metadata.sequence.stream
@@ -201,7 +209,7 @@ class JetStreamProjectionFeed:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 15.0)
 
-    async def _handle_until_done(self, fetched: _Fetched, stop: asyncio.Event) -> bool:
+    async def _handle_until_done(self, fetched: _Fetched[Item], stop: asyncio.Event) -> bool:
         """Retry the same batch with backoff while the store is away (acking a later
         message would ack this one too); the writes are idempotent, retries are safe.
         False when stopped before the batch was committed."""
@@ -243,7 +251,7 @@ class NatsChangePublisher:
     def __init__(self, js: JetStreamContext) -> None:
         self.js = js
 
-    async def publish_changes(self, changes: Sequence[dict[str, Any]]) -> None:
+    async def publish_changes(self, changes: Sequence[ChangeRecord]) -> None:
         futures = [
             await self.js.publish_async(subjects.change(ch["table"]), orjson.dumps(ch))
             for ch in changes

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.buffer import BufferedBatch, DiskTelemetryBuffer
 from vpp.adapters.nats.uplink import NatsUplink
-from vpp.application.gateway.metrics import GatewayMetrics
+from vpp.application.ports import GatewayMetrics
 from vpp.domain.commands import CommandAck
 from vpp.domain.errors import VppError
 from vpp.domain.telemetry import Reading
@@ -67,7 +67,7 @@ class NatsTelemetryPublisher:
             if dropped:
                 log.warning("telemetry buffer full: dropped %d oldest readings", dropped)
                 if self.metrics:
-                    self.metrics.buffer_dropped.inc(dropped)
+                    self.metrics.count_buffer_dropped(dropped)
         self._update_gauges()
         self._wake.set()
 
@@ -113,7 +113,7 @@ class NatsTelemetryPublisher:
                 for b in sent:
                     self.delivered_readings += b.readings
                     if self.metrics:
-                        self.metrics.publish_lag.observe(max(0.0, now - b.created))
+                        self.metrics.observe_publish_lag(max(0.0, now - b.created))
                 self._update_gauges()
             if len(sent) < len(batches):
                 await asyncio.sleep(0.2)
@@ -142,8 +142,7 @@ class NatsTelemetryPublisher:
 
     def _update_gauges(self) -> None:
         if self.metrics:
-            self.metrics.buffer_depth.set(self.buffer.depth_readings)
-            self.metrics.buffer_bytes.set(self.buffer.depth_bytes)
+            self.metrics.set_buffer(self.buffer.depth_readings, self.buffer.depth_bytes)
 
 
 class NatsAckPublisher:

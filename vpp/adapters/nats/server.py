@@ -115,8 +115,8 @@ def start_nats_server(
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = err_file.read_text(errors="replace")
-            raise NatsServerError(f"nats-server exited with {proc.returncode}: {err.strip()}")
+            said = err_file.read_text(errors="replace").strip()
+            raise NatsServerError(f"nats-server exited with {proc.returncode}: {said}")
         try:
             with socket.create_connection((host, port), timeout=0.5) as s:
                 if s.recv(4096).startswith(b"INFO"):

@@ -95,7 +95,7 @@ class NatsUplink:
                     token=c.token,
                     user_credentials=str(c.creds_file) if c.creds_file else None,
                     connect_timeout=2,
-                    reconnect_time_wait=self.retry_s,  # type: ignore[arg-type]
+                    reconnect_time_wait=self.retry_s,
                     max_reconnect_attempts=-1,
                     ping_interval=5,
                     max_outstanding_pings=2,

@@ -1,20 +1,20 @@
-"""API keys and tenants on SQL.  Implements :class:`vpp.application.store_ports.ApiKeyStore`.
+"""API keys and tenants on SQL.  Implements :class:`vpp.application.ports.ApiKeyStore`.
 
 Only the SHA-256 of a key's secret is stored; scopes are space-separated.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.retry import with_retry
-from vpp.application.store_ports import AlreadyExists, ApiKeyRecord
+from vpp.adapters.store.transactions import reading, with_retry, writing
+from vpp.application.ports import AlreadyExists, ApiKeyRecord, StoreConflict
 from vpp.domain.plant import Tenant
+from vpp.runtime import utc_now
 
 
 def _key_row(key: ApiKeyRecord) -> dict[str, Any]:
@@ -46,7 +46,7 @@ class SqlApiKeyStore:
                         {
                             "tenant_id": tenant.tenant_id,
                             "name": tenant.name,
-                            "created_at": datetime.now(UTC),
+                            "created_at": utc_now(),
                         }
                     ],
                 )
@@ -55,19 +55,15 @@ class SqlApiKeyStore:
 
         try:
             with_retry(attempt)
-        except IntegrityError as exc:  # a concurrent create of the same tenant
+        except StoreConflict as exc:  # a concurrent create of the same tenant
             raise AlreadyExists(tenant.tenant_id) from exc
 
     def add_api_key(self, key: ApiKeyRecord) -> None:
-        def attempt() -> None:
-            with self.engine.begin() as con:
-                con.execute(insert(s.api_keys), [_key_row(key)])
-
-        with_retry(attempt)
+        writing(self.engine, lambda con: con.execute(insert(s.api_keys), [_key_row(key)]))
 
     def api_key(self, key_id: str) -> ApiKeyRecord | None:
         k = s.api_keys
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(select(k).where(k.c.key_id == key_id)).first()
         if row is None or row.key_id != key_id:
             return None
@@ -88,14 +84,10 @@ class SqlApiKeyStore:
             .values(revoked_at=at)
         )
 
-        def attempt() -> bool:
-            with self.engine.begin() as con:
-                return con.execute(stmt).rowcount == 1
-
-        return with_retry(attempt)
+        return writing(self.engine, lambda con: con.execute(stmt).rowcount == 1)
 
     def tenant(self, tenant_id: str) -> Tenant | None:
         t = s.tenants
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(select(t).where(t.c.tenant_id == tenant_id)).first()
         return None if row is None else Tenant(row.tenant_id, row.name)

@@ -1,6 +1,6 @@
 """Dispatch requests on SQL: the table pair the API writes and the dispatcher follows.
 
-Implements :class:`vpp.application.store_ports.DispatchStore`.  A dispatch and its
+Implements :class:`vpp.application.ports.DispatchStore`.  A dispatch and its
 intervals are inserted in one short transaction (retried on write conflicts); the
 ``(tenant_id, idempotency_key)`` unique key makes a concurrent duplicate fail cleanly.
 """
@@ -13,15 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.retry import with_retry
-from vpp.application.store_ports import (
+from vpp.adapters.store.transactions import reading, with_retry, writing
+from vpp.application.ports import (
     CommandCounts,
     DispatchRecord,
     DuplicateIdempotencyKey,
     IntervalRecord,
+    StoreConflict,
 )
 from vpp.domain.dispatch import DispatchStatus
 
@@ -56,8 +56,8 @@ class SqlDispatchStore:
 
         try:
             with_retry(attempt)
-        except IntegrityError as exc:
-            text = str(exc.orig).lower()
+        except StoreConflict as exc:
+            text = str(exc).lower()
             if "idempotency_key" in text or "1062" in text or "unique" in text:
                 raise DuplicateIdempotencyKey(str(record.idempotency_key)) from exc
             raise
@@ -65,7 +65,7 @@ class SqlDispatchStore:
     def by_idempotency_key(self, tenant_id: str, key: str) -> DispatchRecord | None:
         d = s.dispatches
         q = select(d).where(d.c.tenant_id == tenant_id, d.c.idempotency_key == key)
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             for row in con.execute(q):
                 if row.idempotency_key == key:  # MySQL compares case-insensitively
                     return _dispatch(row)
@@ -73,14 +73,14 @@ class SqlDispatchStore:
 
     def get(self, dispatch_id: str) -> DispatchRecord | None:
         d = s.dispatches
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(select(d).where(d.c.dispatch_id == dispatch_id)).first()
         return None if row is None or row.dispatch_id != dispatch_id else _dispatch(row)
 
     def intervals(self, dispatch_id: str) -> list[IntervalRecord]:
         di = s.dispatch_intervals
         q = select(di).where(di.c.dispatch_id == dispatch_id).order_by(di.c.idx)
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return [_interval(r) for r in con.execute(q)]
 
     def cancel(self, dispatch_id: str, at: datetime) -> bool:
@@ -91,15 +91,11 @@ class SqlDispatchStore:
             .values(status=DispatchStatus.CANCELLED.value, updated_at=at)
         )
 
-        def attempt() -> bool:
-            with self.engine.begin() as con:
-                return con.execute(stmt).rowcount == 1
-
-        return with_retry(attempt)
+        return writing(self.engine, lambda con: con.execute(stmt).rowcount == 1)
 
     def command_counts(self, dispatch_id: str) -> CommandCounts:
         c, a = s.commands, s.acks
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             sent = con.execute(
                 select(func.count()).select_from(c).where(c.c.dispatch_id == dispatch_id)
             ).scalar_one()
@@ -132,7 +128,7 @@ class SqlDispatchStore:
             .subquery()
         )
         q = select(d, shared.c.n).join(shared, shared.c.dispatch_id == d.c.dispatch_id)
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return [(_dispatch(r), int(r.n)) for r in con.execute(q.order_by(d.c.start))]
 
     def list_for_tenant(
@@ -143,5 +139,5 @@ class SqlDispatchStore:
         if plant_id is not None:
             q = q.where(d.c.plant_id == plant_id)
         q = q.order_by(d.c.created_at.desc(), d.c.dispatch_id).limit(limit)
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return [_dispatch(r) for r in con.execute(q)]

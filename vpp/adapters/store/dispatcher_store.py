@@ -13,47 +13,53 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import update as update_
 
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.read_models import SqlReadModelStore
-from vpp.application.dispatcher import IntervalState, OpenDispatch
+from vpp.adapters.store.registry_store import SqlRegistryStore
+from vpp.adapters.store.transactions import reading, writing
+from vpp.application.ports import DispatchUpdate, IntervalState, IntervalUpdate, OpenDispatch
 from vpp.domain.der import Der
 from vpp.domain.dispatch import DispatchMode, DispatchStatus
+from vpp.domain.plant import Plant
+from vpp.domain.telemetry import Reading
 
 OPEN = (DispatchStatus.ACCEPTED, DispatchStatus.PLANNED, DispatchStatus.ACTIVE)
-_DISPATCH_FIELDS = {"status", "baseline_w", "detail", "shortfall_w"}
-_INTERVAL_FIELDS = {
-    "p_w_target",
-    "p_w_planned",
-    "energy_wh_target",
-    "energy_wh_delivered",
-    "p_w_measured_last",
-}
 
 
-class SqlDispatcherStore(SqlReadModelStore):
+class SqlDispatcherStore:
+    """Implements :class:`vpp.application.ports.DispatcherStore`: the registry and latest
+    state through a :class:`SqlRegistryStore`, the dispatch progress itself here."""
+
     def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        self._registry: dict[str, Der] = {}
-        self._registry_version: tuple[Any, ...] | None = None
+        self.engine = engine
+        self.registry = SqlRegistryStore(engine)
+        self._ders: dict[str, Der] = {}
+        self._ders_version: tuple[Any, ...] | None = None
+
+    def plant(self, plant_id: str) -> Plant | None:
+        return self.registry.plant(plant_id)
+
+    def latest_readings(self, der_ids: Iterable[str] | None = None) -> dict[str, Reading]:
+        return self.registry.latest_readings(der_ids)
 
     def ders(self, der_ids: Iterable[str] | None = None) -> dict[str, Der]:
         """The registry, reloaded only when it changed (row count or newest ``updated_at``):
         every cycle asks for every member of every open dispatch, and building a thousand
         DERs from rows costs more than the rest of the cycle's reads together."""
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             version = tuple(con.execute(select(func.count(), func.max(s.ders.c.updated_at))).one())
-        if version != self._registry_version:
-            self._registry = super().ders()
-            self._registry_version = version
+        if version != self._ders_version:
+            self._ders = self.registry.ders()
+            self._ders_version = version
         if der_ids is None:
-            return dict(self._registry)
-        return {d: self._registry[d] for d in der_ids if d in self._registry}
+            return dict(self._ders)
+        return {d: self._ders[d] for d in der_ids if d in self._ders}
 
     def open_dispatches(self) -> list[OpenDispatch]:
         d, i = s.dispatches, s.dispatch_intervals
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             rows = list(
                 con.execute(
                     select(d).where(d.c.status.in_([x.value for x in OPEN])).order_by(d.c.start)
@@ -91,28 +97,23 @@ class SqlDispatcherStore(SqlReadModelStore):
     def has_accepted(self) -> bool:
         d = s.dispatches
         q = select(d.c.dispatch_id).where(d.c.status == DispatchStatus.ACCEPTED.value).limit(1)
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return con.execute(q).first() is not None
 
-    def update_dispatch(self, dispatch_id: str, now: datetime, **fields: Any) -> None:
+    def update_dispatch(self, dispatch_id: str, now: datetime, update: DispatchUpdate) -> None:
         """Update an open dispatch; a cancellation that came in meanwhile is never undone."""
-        unknown = set(fields) - _DISPATCH_FIELDS
-        if unknown:
-            raise ValueError(f"unknown dispatch fields {sorted(unknown)}")
         d = s.dispatches
         stmt = (
-            update(d)
+            update_(d)
             .where(and_(d.c.dispatch_id == dispatch_id, d.c.status.in_([x.value for x in OPEN])))
-            .values(updated_at=now, **fields)
+            .values(updated_at=now, **update.values())
         )
-        self._write(lambda con: con.execute(stmt))
+        writing(self.engine, lambda con: con.execute(stmt))
 
-    def update_interval(self, dispatch_id: str, idx: int, **fields: Any) -> None:
-        unknown = set(fields) - _INTERVAL_FIELDS
-        if unknown:
-            raise ValueError(f"unknown interval fields {sorted(unknown)}")
+    def update_interval(self, dispatch_id: str, idx: int, update: IntervalUpdate) -> None:
+        values = update.values()
+        if not values:
+            return
         i = s.dispatch_intervals
-        stmt = (
-            update(i).where(and_(i.c.dispatch_id == dispatch_id, i.c.idx == idx)).values(**fields)
-        )
-        self._write(lambda con: con.execute(stmt))
+        stmt = update_(i).where(and_(i.c.dispatch_id == dispatch_id, i.c.idx == idx)).values(values)
+        writing(self.engine, lambda con: con.execute(stmt))

@@ -9,11 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from vpp.domain.errors import VppError
-
-
-class StoreError(VppError):
-    pass
+from vpp.application.ports import StoreError
 
 
 def data_dir() -> Path:
@@ -27,10 +23,6 @@ def data_dir() -> Path:
 
 def default_url() -> str:
     return f"sqlite:///{data_dir() / 'vpp.sqlite'}"
-
-
-def is_mysql(url: str) -> bool:
-    return make_url(url).get_backend_name() in ("mysql", "mariadb")
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:

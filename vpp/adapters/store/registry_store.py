@@ -1,25 +1,27 @@
 """Registry of the operator API on SQL: tenants, sites, gateways, DERs, plants.
 
-Implements :class:`vpp.application.store_ports.RegistryStore`.  A tenant sees a DER when
+Implements :class:`vpp.application.ports.RegistryStore`.  A tenant sees a DER when
 the DER is on one of its sites or a member of one of its plants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, or_, select
 from sqlalchemy.engine import Connection
 
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.read_models import der_row, row_der, row_reading
-from vpp.adapters.store.retry import with_retry
+from vpp.adapters.store.rows import der_row, row_der, row_reading
+from vpp.adapters.store.transactions import reading, writing
 from vpp.adapters.store.upsert import insert_new, upsert
-from vpp.application.store_ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
+from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
+from vpp.domain.der import Der
 from vpp.domain.plant import Plant
 from vpp.domain.telemetry import Reading
+from vpp.runtime import utc_now
 
 #: Bound the size of ``IN (...)`` lists sent in one statement.
 CHUNK = 500
@@ -40,7 +42,7 @@ class SqlRegistryStore:
 
     # writes ---------------------------------------------------------------------------
     def import_registry(self, data: RegistryImport) -> None:
-        now = datetime.now(UTC)
+        now = utc_now()
 
         def write(con: Connection) -> None:
             upsert(
@@ -70,16 +72,12 @@ class SqlRegistryStore:
             upsert(
                 con,
                 s.ders,
-                [der_row(d.der, protocol=d.protocol, address=d.address) for d in data.ders],
+                [der_row(d.der, now, protocol=d.protocol, address=d.address) for d in data.ders],
             )
             for plant in data.plants:
                 self._write_plant(con, plant, now)
 
-        def attempt() -> None:
-            with self.engine.begin() as con:
-                write(con)
-
-        with_retry(attempt)
+        writing(self.engine, write)
 
     @staticmethod
     def _write_plant(con: Connection, plant: Plant, now: datetime) -> None:
@@ -98,7 +96,7 @@ class SqlRegistryStore:
 
     # reads ----------------------------------------------------------------------------
     def site(self, site_id: str) -> SiteRecord | None:
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(select(s.sites).where(s.sites.c.site_id == site_id)).first()
         if row is None:
             return None
@@ -106,7 +104,7 @@ class SqlRegistryStore:
 
     def gateway(self, gateway_id: str) -> GatewayRecord | None:
         g = s.gateways
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(select(g).where(g.c.gateway_id == gateway_id)).first()
         if row is None:
             return None
@@ -121,7 +119,7 @@ class SqlRegistryStore:
         return out
 
     def plant(self, plant_id: str) -> Plant | None:
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(select(s.plants).where(s.plants.c.plant_id == plant_id)).first()
             if row is None:
                 return None
@@ -133,7 +131,7 @@ class SqlRegistryStore:
         q = select(p).where(p.c.tenant_id == tenant_id)
         if after is not None:
             q = q.where(p.c.plant_id > after)
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             rows = list(con.execute(q.order_by(p.c.plant_id).limit(limit)))
             members = self._members(con, [r.plant_id for r in rows])
         return [
@@ -148,12 +146,12 @@ class SqlRegistryStore:
             .where(p.c.tenant_id == tenant_id, pm.c.der_id == der_id)
             .order_by(p.c.plant_id)
         )
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return list(con.execute(q).scalars())
 
     def der_records(self, der_ids: Iterable[str]) -> dict[str, DerRecord]:
         out: dict[str, DerRecord] = {}
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             for chunk in _chunks(der_ids):
                 for row in con.execute(select(s.ders).where(s.ders.c.der_id.in_(chunk))):
                     out[row.der_id] = _record(row._mapping)
@@ -175,13 +173,13 @@ class SqlRegistryStore:
         q = select(d.c.der_id).where(self._visible(tenant_id))
         if after is not None:
             q = q.where(d.c.der_id > after)
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return list(con.execute(q.order_by(d.c.der_id).limit(limit)).scalars())
 
     def der_visible(self, tenant_id: str, der_id: str) -> bool:
         d = s.ders
         q = select(d.c.der_id).where(d.c.der_id == der_id, self._visible(tenant_id))
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return con.execute(q).first() is not None
 
     def der_tenants(self, der_id: str) -> set[str]:
@@ -196,13 +194,28 @@ class SqlRegistryStore:
             .join(d, d.c.site_id == sites.c.site_id)
             .where(d.c.der_id == der_id)
         )
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return set(con.execute(by_plant).scalars()) | set(con.execute(by_site).scalars())
 
-    def latest_readings(self, der_ids: Iterable[str]) -> dict[str, Reading]:
+    def ders(self, der_ids: Iterable[str] | None = None) -> dict[str, Der]:
+        """The registered DERs (all of them, or those of ``der_ids`` that exist)."""
+        d = s.ders
+        with reading(self.engine) as con:
+            if der_ids is None:
+                return {r.der_id: row_der(r._mapping) for r in con.execute(select(d))}
+            out: dict[str, Der] = {}
+            for chunk in _chunks(der_ids):
+                for r in con.execute(select(d).where(d.c.der_id.in_(chunk))):
+                    out[r.der_id] = row_der(r._mapping)
+        return out
+
+    def latest_readings(self, der_ids: Iterable[str] | None = None) -> dict[str, Reading]:
+        """The newest reading of each DER (all of them, or of ``der_ids``)."""
         out: dict[str, Reading] = {}
         ls = s.latest_state
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
+            if der_ids is None:
+                return {r.der_id: row_reading(r._mapping) for r in con.execute(select(ls))}
             for chunk in _chunks(der_ids):
                 for row in con.execute(select(ls).where(ls.c.der_id.in_(chunk))):
                     out[row.der_id] = row_reading(row._mapping)

@@ -12,6 +12,7 @@ bucket is that of its newest reading, found by a primary-key join.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,9 +22,10 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.retry import with_retry
+from vpp.adapters.store.transactions import reading, writing
 from vpp.adapters.store.upsert import upsert
 from vpp.domain.units import Quality
+from vpp.runtime import utc_now
 
 NAME = "telemetry_1m"
 CHUNK = timedelta(hours=1)
@@ -33,16 +35,10 @@ def minute(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def mark_dirty(con: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Lower the watermark to the oldest ``ts`` of ``rows`` (inside the caller's txn)."""
-    if rows:
-        mark_dirty_from(con, min(r["ts"] for r in rows))
-
-
 def mark_dirty_from(con: Connection, oldest: datetime) -> None:
     """Lower the watermark to ``oldest`` (inside the caller's transaction)."""
     w = s.rollup_watermarks
-    row = {"name": NAME, "dirty_from": oldest, "updated_at": datetime.now(UTC)}
+    row = {"name": NAME, "dirty_from": oldest, "updated_at": utc_now()}
     if con.dialect.name == "sqlite":
         ins = sqlite.insert(w)
         lowest = func.min(
@@ -57,9 +53,9 @@ def mark_dirty_from(con: Connection, oldest: datetime) -> None:
         )
         return
     m = mysql.insert(w)
-    lowest = func.least(func.coalesce(w.c.dirty_from, m.inserted.dirty_from), m.inserted.dirty_from)
+    least = func.least(func.coalesce(w.c.dirty_from, m.inserted.dirty_from), m.inserted.dirty_from)
     con.execute(
-        m.on_duplicate_key_update([("dirty_from", lowest), ("updated_at", m.inserted.updated_at)]),
+        m.on_duplicate_key_update([("dirty_from", least), ("updated_at", m.inserted.updated_at)]),
         [row],
     )
 
@@ -126,7 +122,7 @@ def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000
     of the same store (the projector calls it between its own transactions).
     """
     w = s.rollup_watermarks
-    with engine.connect() as con:
+    with reading(engine) as con:
         dirty = con.execute(select(w.c.dirty_from).where(w.c.name == NAME)).scalar_one_or_none()
         newest = con.execute(select(func.max(s.telemetry.c.ts))).scalar_one_or_none()
     if dirty is None or newest is None:
@@ -138,23 +134,19 @@ def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000
         return 0
     while lo < end:
         hi = min(end, lo + CHUNK)
-        with engine.connect() as con:
+        with reading(engine) as con:
             rows = _buckets(con, lo, hi)
         for i in range(0, len(rows), batch_rows):
-            part = rows[i : i + batch_rows]
-            with_retry(lambda part=part: _upsert(engine, part))
+            writing(engine, functools.partial(_upsert_buckets, rows=rows[i : i + batch_rows]))
         written += len(rows)
         lo = hi
 
-    def move_watermark() -> None:
-        with engine.begin() as con:
-            con.execute(
-                update(w)
-                .where(w.c.name == NAME)
-                .values(dirty_from=None if include_open else end, updated_at=datetime.now(UTC))
-            )
-
-    with_retry(move_watermark)
+    moved = (
+        update(w)
+        .where(w.c.name == NAME)
+        .values(dirty_from=None if include_open else end, updated_at=utc_now())
+    )
+    writing(engine, lambda con: con.execute(moved))
     return written
 
 
@@ -178,6 +170,15 @@ def live_buckets(
     return cut, _buckets(con, max(cut, minute(start)), end, der_ids)
 
 
-def _upsert(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    with engine.begin() as con:
-        upsert(con, s.telemetry_1m, rows)
+def _upsert_buckets(con: Connection, rows: list[dict[str, Any]]) -> None:
+    upsert(con, s.telemetry_1m, rows)
+
+
+class SqlRollupMaintainer:
+    """Implements :class:`vpp.application.ports.RollupMaintainer` with :func:`roll_up`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def roll_up(self, *, include_open: bool = True) -> int:
+        return roll_up(self.engine, include_open=include_open)

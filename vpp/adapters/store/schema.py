@@ -24,14 +24,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 from vpp.adapters.store.types import UtcDateTime
+from vpp.domain.der import RATINGS_FIELDS
+from vpp.domain.ids import ID_MAX_LENGTH
 
-ID = 64  # [A-Za-z0-9_-]{1,64}
+ID = ID_MAX_LENGTH
 
 
 def Id() -> String:
     """An id column: case-sensitive on MySQL/TiDB too (``utf8mb4_bin``), so ``plant-A`` and
     ``plant-a`` are two ids everywhere, as they are on SQLite."""
-    return String(ID).with_variant(mysql.VARCHAR(ID, collation="utf8mb4_bin"), "mysql", "mariadb")  # type: ignore[return-value]
+    return String(ID).with_variant(mysql.VARCHAR(ID, collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 # Powers and energies are ``Double`` (8 bytes): SQLAlchemy's ``Float`` is a 4-byte FLOAT on
@@ -107,6 +109,9 @@ ders = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_ders_gateway_id", "gateway_id"),
 )
+
+#: the ratings columns are the domain's ratings, field for field
+assert tuple(c.name for c in ders.columns if c.name in RATINGS_FIELDS) == RATINGS_FIELDS
 
 plants = Table(
     "plants",
@@ -211,15 +216,6 @@ dispatch_intervals = Table(
     Column("energy_wh_target", Double, nullable=True),
     Column("energy_wh_delivered", Double, nullable=False, default=0.0),
     Column("p_w_measured_last", Double, nullable=True),
-)
-
-setpoints = Table(
-    "setpoints",
-    metadata,
-    Column("dispatch_id", Id(), primary_key=True),
-    Column("idx", Integer, primary_key=True, autoincrement=False),
-    Column("der_id", Id(), primary_key=True),
-    Column("p_w", Double, nullable=False),
 )
 
 commands = Table(

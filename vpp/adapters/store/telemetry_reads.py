@@ -1,6 +1,6 @@
 """Bounded telemetry reads for the API: raw readings, 1-minute roll-ups, plant sums.
 
-Implements :class:`vpp.application.store_ports.TelemetryReadStore`.  Every query carries
+Implements :class:`vpp.application.ports.TelemetryReadStore`.  Every query carries
 a ``LIMIT``; the caller asks for one row more than it will serve to detect overflow.
 """
 
@@ -12,15 +12,21 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, func, select
 
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.read_models import row_reading
 from vpp.adapters.store.rollups import live_buckets
-from vpp.application.store_ports import PlantBucket, RollupRow
+from vpp.adapters.store.rows import row_reading
+from vpp.adapters.store.transactions import reading
+from vpp.application.ports import PlantBucket, RollupRow
 from vpp.domain.telemetry import Reading
 
 
-class SqlTelemetryReads:
+class SqlTelemetryReadStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def count(self) -> int:
+        """How many raw readings the store holds (benchmarks and tests count them)."""
+        with reading(self.engine) as con:
+            return int(con.execute(select(func.count()).select_from(s.telemetry)).scalar_one())
 
     def readings(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[Reading]:
         t = s.telemetry
@@ -30,13 +36,13 @@ class SqlTelemetryReads:
             .order_by(t.c.ts)
             .limit(limit)
         )
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             return [row_reading(r._mapping) for r in con.execute(q)]
 
     def rollups(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[RollupRow]:
         """Stored roll-ups before the watermark, the minutes from it on from raw rows."""
         t = s.telemetry_1m
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             cut, live = live_buckets(con, [der_id], start, end)
             stored_end = end if cut is None else min(end, cut)
             q = (
@@ -55,7 +61,7 @@ class SqlTelemetryReads:
         if not der_ids:
             return []
         t = s.telemetry_1m
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             cut, live = live_buckets(con, der_ids, start, end)
             stored_end = end if cut is None else min(end, cut)
             q = (

@@ -2,15 +2,10 @@
 
 from vpp.application.gateway.command_handling import GatewayCommandHandler
 from vpp.application.gateway.device_runner import DeviceRunner
-from vpp.application.gateway.metrics import GatewayMetrics
-from vpp.application.gateway.ports import DeviceSpec, SystemClock
 from vpp.application.gateway.service import FieldGateway
 
 __all__ = [
     "DeviceRunner",
-    "DeviceSpec",
     "FieldGateway",
     "GatewayCommandHandler",
-    "GatewayMetrics",
-    "SystemClock",
 ]

@@ -25,9 +25,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 
 from vpp.application.gateway.device_runner import DeviceRunner
-from vpp.application.gateway.metrics import GatewayMetrics
-from vpp.application.gateway.ports import CommandLedger, CommandNotYetValid
-from vpp.application.ports import AckPublisher, Clock, DeviceError
+from vpp.application.ports import (
+    AckPublisher,
+    Clock,
+    CommandLedger,
+    CommandNotYetValid,
+    DeviceError,
+    GatewayMetrics,
+)
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,7 @@ class GatewayCommandHandler:
         ack = await self._decide_and_apply(cmd)
         await self.ledger.record(ack)
         if self.metrics:
-            self.metrics.commands.labels(ack.outcome.value).inc()
+            self.metrics.count_command(ack.outcome.value)
         log.info(
             "command %s for %s seq %d: %s %s",
             cmd.command_id,

@@ -24,10 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from vpp.application.gateway.metrics import GatewayMetrics
-from vpp.application.gateway.ports import DeviceSpec, RatingsSource
-from vpp.application.ports import Applied, DeviceDriver, DeviceError
-from vpp.domain.der import Der
+from vpp.application.ports import (
+    Applied,
+    DeviceDriver,
+    DeviceError,
+    DeviceSpec,
+    GatewayMetrics,
+    RatingsSource,
+)
+from vpp.domain.der import Der, DerRatings
 from vpp.domain.errors import InvalidValue
 from vpp.domain.telemetry import Reading
 
@@ -112,7 +117,7 @@ class DeviceRunner:
     def der_id(self) -> str:
         return self.spec.der_id
 
-    def _make_der(self, ratings):  # type: ignore[no-untyped-def]
+    def _make_der(self, ratings: DerRatings) -> Der:
         s = self.spec
         return Der(s.der_id, s.kind, ratings, self.gateway_id, s.site_id, s.name)
 
@@ -128,14 +133,14 @@ class DeviceRunner:
         self.healthy = ok
         self.last_error = error
         if self.metrics:
-            self.metrics.device_healthy.labels(self.der_id).set(1 if ok else 0)
+            self.metrics.set_device_healthy(self.der_id, ok)
             if not ok:
-                self.metrics.device_errors.labels(self.der_id).inc()
+                self.metrics.count_device_error(self.der_id)
 
     def backoff_s(self) -> float:
         """1, 2, 4 … poll periods (at least 1 s) after the 1st, 2nd, 3rd … failure."""
         exponent = min(max(self.failures - 1, 0), 10)
-        return min(self.backoff_max_s, max(1.0, self.spec.poll_s) * 2**exponent)
+        return min(self.backoff_max_s, max(1.0, self.spec.poll_s) * float(2**exponent))
 
     # -- poll loop ----------------------------------------------------------------------
 
@@ -167,9 +172,9 @@ class DeviceRunner:
             done = loop.time()
             self.sink(reading)
             if self.metrics:
-                self.metrics.poll_latency.observe(done - started)
-                self.metrics.cycle_latency.observe(done - scheduled)
-                self.metrics.readings.labels(self.der_id).inc()
+                self.metrics.observe_poll(done - started)
+                self.metrics.observe_cycle(done - scheduled)
+                self.metrics.count_readings(self.der_id)
             if self.cycle_samples is not None:
                 self.cycle_samples.append(done - scheduled)
             if not self.healthy:
@@ -255,7 +260,7 @@ class DeviceRunner:
             reason = "uplink" if not uplink_up else "no-command"
             log.info("device %s back to default mode (%s)", self.der_id, reason)
             if self.metrics:
-                self.metrics.reverted.labels(reason).inc()
+                self.metrics.count_reverted(reason)
             if self.connected:
                 try:
                     async with self._lock:

@@ -16,9 +16,7 @@ from collections.abc import Sequence
 
 from vpp.application.gateway.command_handling import GatewayCommandHandler
 from vpp.application.gateway.device_runner import CommandsFirst, DeviceRunner
-from vpp.application.gateway.metrics import GatewayMetrics
-from vpp.application.gateway.ports import Service, Uplink
-from vpp.application.ports import Clock, TelemetryPublisher
+from vpp.application.ports import Clock, GatewayMetrics, Service, TelemetryPublisher, Uplink
 from vpp.domain.commands import SetpointCommand
 from vpp.domain.telemetry import Reading
 
@@ -154,7 +152,7 @@ class FieldGateway:
         while True:
             await asyncio.sleep(self.supervise_s)
             up = self.uplink.connected
-            self.metrics.uplink_up.set(1 if up else 0)
+            self.metrics.set_uplink_up(up)
             now = self.clock.now()
             await asyncio.gather(
                 *(r.supervise(now, up) for r in self.runners.values() if r.supervision_due(now)),

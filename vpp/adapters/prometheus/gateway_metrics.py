@@ -1,15 +1,19 @@
 """Prometheus metrics of one gateway process (its own registry, so several gateways can
-live in one test process).  Served on ``/metrics`` by the composition root."""
+live in one test process), implementing :class:`vpp.application.ports.GatewayMetrics`.
+Served on ``/metrics`` by :class:`MetricsEndpoint`, a service of the gateway."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from threading import Thread
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 POLL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0, 3600.0)
 
 
-class GatewayMetrics:
+class PrometheusGatewayMetrics:
     def __init__(self, gateway_id: str, registry: CollectorRegistry | None = None) -> None:
         self.gateway_id = gateway_id
         self.registry = registry or CollectorRegistry()
@@ -56,25 +60,62 @@ class GatewayMetrics:
         )
         self.uplink_up = Gauge("vpp_gateway_uplink_up", "1 if NATS is connected", registry=r)
 
+    # the port ---------------------------------------------------------------------------
+    def observe_poll(self, seconds: float) -> None:
+        self.poll_latency.observe(seconds)
+
+    def observe_cycle(self, seconds: float) -> None:
+        self.cycle_latency.observe(seconds)
+
+    def observe_publish_lag(self, seconds: float) -> None:
+        self.publish_lag.observe(seconds)
+
+    def set_buffer(self, readings: int, size_bytes: int) -> None:
+        self.buffer_depth.set(readings)
+        self.buffer_bytes.set(size_bytes)
+
+    def count_buffer_dropped(self, readings: int) -> None:
+        self.buffer_dropped.inc(readings)
+
+    def count_readings(self, der_id: str, n: int = 1) -> None:
+        self.readings.labels(der_id).inc(n)
+
+    def set_device_healthy(self, der_id: str, healthy: bool) -> None:
+        self.device_healthy.labels(der_id).set(1 if healthy else 0)
+
+    def count_device_error(self, der_id: str) -> None:
+        self.device_errors.labels(der_id).inc()
+
+    def count_command(self, outcome: str) -> None:
+        self.commands.labels(outcome).inc()
+
+    def count_dead_letter(self) -> None:
+        self.dead_letters.inc()
+
+    def count_reverted(self, reason: str) -> None:
+        self.reverted.labels(reason).inc()
+
+    def set_uplink_up(self, up: bool) -> None:
+        self.uplink_up.set(1 if up else 0)
+
 
 class MetricsEndpoint:
     """``/metrics`` over HTTP for one registry (a service of the gateway)."""
 
-    def __init__(self, metrics: GatewayMetrics, host: str, port: int) -> None:
+    def __init__(self, metrics: PrometheusGatewayMetrics, host: str, port: int) -> None:
         self.metrics, self.host, self.port = metrics, host, port
-        self._server: object | None = None
-        self._thread: object | None = None
+        self._server: WSGIServer | None = None
+        self._thread: Thread | None = None
 
     async def start(self) -> None:
-        from prometheus_client import start_http_server
-
-        self._server, self._thread = start_http_server(
+        server, self._thread = start_http_server(
             self.port, addr=self.host, registry=self.metrics.registry
         )
-        self.port = int(self._server.server_port)  # type: ignore[attr-defined]
+        self._server = server
+        self.port = int(server.server_port)
 
     async def close(self) -> None:
         if self._server is not None:
-            self._server.shutdown()  # type: ignore[attr-defined]
-            self._server.server_close()  # type: ignore[attr-defined]
+            self._server.shutdown()
+            self._server.server_close()
             self._server = None

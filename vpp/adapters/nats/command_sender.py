@@ -11,7 +11,7 @@ from vpp.adapters.nats import codec, subjects
 from vpp.domain.commands import SetpointCommand
 
 
-class NatsCommandPublisher:
+class NatsCommandSender:
     def __init__(self, js: JetStreamContext, *, timeout_s: float = 5.0) -> None:
         self.js = js
         self.timeout_s = timeout_s

@@ -1,16 +1,11 @@
-"""Ports: the small interfaces through which use cases talk to the outside.
-
-Adapters implement them (``vpp.adapters.*``); use cases and tests depend only on these.
-"""
+"""Ports of the gateway towards its field devices: one driver per device and protocol."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from vpp.domain.commands import CommandAck, SetpointCommand
+from vpp.domain.der import DerRatings
 from vpp.domain.errors import VppError
 from vpp.domain.telemetry import Reading
 
@@ -60,17 +55,8 @@ class DeviceDriver(Protocol):
     async def close(self) -> None: ...
 
 
-class TelemetryPublisher(Protocol):
-    async def publish_readings(self, gateway_id: str, readings: Sequence[Reading]) -> None: ...
+@runtime_checkable
+class RatingsSource(Protocol):
+    """A driver that reads the DER's ratings from the device (``ratings: device``)."""
 
-
-class AckPublisher(Protocol):
-    async def publish_ack(self, ack: CommandAck) -> None: ...
-
-
-class CommandPublisher(Protocol):
-    async def publish_command(self, cmd: SetpointCommand) -> None: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def discovered_ratings(self) -> DerRatings | None: ...

@@ -1,16 +1,25 @@
-"""What the gateway use case needs from the outside, besides the shared ports
-(:mod:`vpp.application.ports`): a command ledger, the uplink's state, and services with a
-start/close lifecycle (publisher forwarder, command consumer, metrics endpoint)."""
+"""Ports of the gateway towards its uplink and its own durable state: telemetry and ack
+publishers, the command ledger, the uplink's state, and services with a start/close
+lifecycle (publisher forwarder, command consumer, metrics endpoint)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from vpp.domain.commands import CommandAck
 from vpp.domain.der import DerKind, DerRatings
 from vpp.domain.errors import VppError
+from vpp.domain.telemetry import Reading
+
+
+class TelemetryPublisher(Protocol):
+    async def publish_readings(self, gateway_id: str, readings: Sequence[Reading]) -> None: ...
+
+
+class AckPublisher(Protocol):
+    async def publish_ack(self, ack: CommandAck) -> None: ...
 
 
 class CommandNotYetValid(VppError):
@@ -47,13 +56,6 @@ class Service(Protocol):
     async def close(self) -> None: ...
 
 
-@runtime_checkable
-class RatingsSource(Protocol):
-    """A driver that reads the DER's ratings from the device (``ratings: device``)."""
-
-    def discovered_ratings(self) -> DerRatings | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class DeviceSpec:
     """What the use case knows about one configured device."""
@@ -64,8 +66,3 @@ class DeviceSpec:
     poll_s: float = 1.0
     site_id: str | None = None
     name: str = ""
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)

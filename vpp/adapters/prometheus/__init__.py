@@ -1,0 +1,1 @@
+"""Prometheus: the metrics ports implemented with prometheus_client, and /metrics."""

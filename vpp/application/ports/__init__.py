@@ -1,0 +1,120 @@
+"""Every port of the use cases, in one package, grouped by who uses them.
+
+========================  =================================================================
+module                    ports (``typing.Protocol``) and the values they carry
+========================  =================================================================
+``devices``               gateway → field device: ``DeviceDriver``, ``RatingsSource``
+``gateway``               gateway → uplink / own state: ``TelemetryPublisher``,
+                          ``AckPublisher``, ``CommandLedger``, ``Uplink``, ``Service``
+``metrics``               gateway → metrics: ``GatewayMetrics``
+``projection``            projector: ``ProjectionWriter``, ``RollupMaintainer``,
+                          ``ChangePublisher``
+``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
+``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
+                          ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
+``clock``                 everyone: ``Clock``
+========================  =================================================================
+
+Adapters (``vpp.adapters.*``) implement them and are named after the port they implement
+(``SqlRegistryStore`` implements ``RegistryStore``); use cases and tests depend only on
+these.  ``tests/test_ports.py`` checks every adapter against its port with mypy.
+"""
+
+from vpp.application.ports.clock import Clock
+from vpp.application.ports.devices import Applied, DeviceDriver, DeviceError, RatingsSource
+from vpp.application.ports.dispatching import (
+    KEEP,
+    CommandSender,
+    DispatcherStore,
+    DispatchUpdate,
+    IntervalState,
+    IntervalUpdate,
+    OpenDispatch,
+)
+from vpp.application.ports.gateway import (
+    AckPublisher,
+    CommandLedger,
+    CommandNotYetValid,
+    DeviceSpec,
+    Service,
+    TelemetryPublisher,
+    Uplink,
+)
+from vpp.application.ports.metrics import GatewayMetrics
+from vpp.application.ports.operator import (
+    ApiKeyStore,
+    DispatchStore,
+    RegistryStore,
+    TelemetryReadStore,
+)
+from vpp.application.ports.projection import (
+    ChangePublisher,
+    ChangeRecord,
+    ProjectionWriter,
+    RollupMaintainer,
+    StreamPosition,
+)
+from vpp.application.ports.records import (
+    AlreadyExists,
+    ApiKeyRecord,
+    CommandCounts,
+    DerRecord,
+    DispatchRecord,
+    DuplicateIdempotencyKey,
+    GatewayRecord,
+    IntervalRecord,
+    PlantBucket,
+    RegistryImport,
+    RollupRow,
+    SiteRecord,
+    StoreConflict,
+    StoreError,
+    StoreUnavailable,
+)
+
+__all__ = [
+    "KEEP",
+    "AckPublisher",
+    "AlreadyExists",
+    "ApiKeyRecord",
+    "ApiKeyStore",
+    "Applied",
+    "ChangePublisher",
+    "ChangeRecord",
+    "Clock",
+    "CommandCounts",
+    "CommandLedger",
+    "CommandNotYetValid",
+    "CommandSender",
+    "DerRecord",
+    "DeviceDriver",
+    "DeviceError",
+    "DeviceSpec",
+    "DispatchRecord",
+    "DispatchStore",
+    "DispatchUpdate",
+    "DispatcherStore",
+    "DuplicateIdempotencyKey",
+    "GatewayMetrics",
+    "GatewayRecord",
+    "IntervalRecord",
+    "IntervalState",
+    "IntervalUpdate",
+    "OpenDispatch",
+    "PlantBucket",
+    "ProjectionWriter",
+    "RatingsSource",
+    "RegistryImport",
+    "RegistryStore",
+    "RollupMaintainer",
+    "RollupRow",
+    "Service",
+    "SiteRecord",
+    "StoreConflict",
+    "StoreError",
+    "StoreUnavailable",
+    "StreamPosition",
+    "TelemetryPublisher",
+    "TelemetryReadStore",
+    "Uplink",
+]

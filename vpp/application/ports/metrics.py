@@ -1,0 +1,40 @@
+"""The gateway's metrics port: what it counts and measures, in its own words.  The
+Prometheus adapter (``vpp.adapters.prometheus``) names and exposes them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class GatewayMetrics(Protocol):
+    def observe_poll(self, seconds: float) -> None:
+        """Time to read one device."""
+
+    def observe_cycle(self, seconds: float) -> None:
+        """Time from a poll cycle's start until all its devices were read."""
+
+    def observe_publish_lag(self, seconds: float) -> None:
+        """Time from buffering a telemetry batch until JetStream acknowledged it."""
+
+    def set_buffer(self, readings: int, size_bytes: int) -> None:
+        """Readings and bytes waiting in the local store."""
+
+    def count_buffer_dropped(self, readings: int) -> None:
+        """Readings dropped because the local store reached its bound (oldest first)."""
+
+    def count_readings(self, der_id: str, n: int = 1) -> None: ...
+
+    def set_device_healthy(self, der_id: str, healthy: bool) -> None: ...
+
+    def count_device_error(self, der_id: str) -> None: ...
+
+    def count_command(self, outcome: str) -> None:
+        """One command outcome (applied, rejected, expired, failed, ...)."""
+
+    def count_dead_letter(self) -> None:
+        """One undecodable command message."""
+
+    def count_reverted(self, reason: str) -> None:
+        """One device returned to its default mode, and why."""
+
+    def set_uplink_up(self, up: bool) -> None: ...

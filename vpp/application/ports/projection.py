@@ -1,0 +1,57 @@
+"""Ports of the projector: where projected rows and stream positions are committed, the
+roll-ups kept beside them, and where committed row changes go (the change feed)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from vpp.domain.commands import CommandAck, SetpointCommand
+from vpp.domain.telemetry import ReadingRow
+
+#: a canal-json change record (TiCDC's shape: database, table, pkNames, type, es, ts,
+#: data, old, mysqlType); JSON values, built by the store adapter after its commit
+ChangeRecord = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """Where a projection stands in a stream: the last message it committed."""
+
+    projection: str
+    stream: str
+    stream_seq: int
+
+
+class ProjectionWriter(Protocol):
+    """Rows of a projection, committed in one transaction with the projection's position,
+    so a restart resumes exactly where the committed data ends.  Each write returns the
+    change records of what it committed."""
+
+    def position(self, projection: str) -> int:
+        """Last committed stream sequence of ``projection`` (0 before the first)."""
+
+    def record_reading_rows(
+        self, rows: Sequence[ReadingRow], position: StreamPosition | None = None
+    ) -> list[ChangeRecord]: ...
+
+    def record_commands(
+        self, cmds: Sequence[SetpointCommand], position: StreamPosition | None = None
+    ) -> list[ChangeRecord]: ...
+
+    def record_acks(
+        self, acks: Sequence[CommandAck], position: StreamPosition | None = None
+    ) -> list[ChangeRecord]: ...
+
+
+class RollupMaintainer(Protocol):
+    """The 1-minute roll-ups of telemetry, brought up to date off the ingest hot path."""
+
+    def roll_up(self, *, include_open: bool = True) -> int:
+        """Recompute every dirty minute; ``include_open=False`` leaves the minute still
+        filling for later.  Returns the number of buckets written."""
+
+
+class ChangePublisher(Protocol):
+    async def publish_changes(self, changes: Sequence[ChangeRecord]) -> None: ...

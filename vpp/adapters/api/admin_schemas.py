@@ -10,8 +10,9 @@ from vpp.application.auth import SCOPES, IssuedKey
 from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport
 from vpp.application.registry import MAX_CHANGES, MAX_PLANT_MEMBERS, TenantChanges
 from vpp.domain.der import Der, DerKind, DerRatings
+from vpp.domain.ids import ID_ANCHORED
 
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+Id = Annotated[str, Field(pattern=ID_ANCHORED)]
 Scope = Literal["read", "dispatch", "admin"]
 ALL_SCOPES: list[Scope] = ["read", "dispatch", "admin"]
 Name = Annotated[str, Field(max_length=200)]

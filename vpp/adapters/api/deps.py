@@ -10,8 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vpp.adapters.api.services import ApiServices
 from vpp.application.auth import ADMIN, DISPATCH, READ, Principal
+from vpp.domain.ids import ID_ANCHORED
 
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ID_PATTERN = ID_ANCHORED  # the domain's id grammar, anchored for path and query patterns
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -24,12 +24,15 @@ from vpp.application.use_case_errors import (
     PermissionDenied,
     Refused,
 )
+from vpp.application.ports import StoreUnavailable
 from vpp.domain.errors import InvalidValue, UnknownDer, VppError
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:vpp:problem:"
+#: what a 503 (the store is away) asks a client to wait before it tries again
+RETRY_AFTER_S = 5
 
 #: (error class, HTTP status, problem type slug, title) — first match wins.
 _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
@@ -40,6 +43,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (Refused, 422, "refused", "Request refused"),
     (InvalidValue, 422, "invalid-value", "Invalid value"),
     (UnknownDer, 422, "unknown-der", "Unknown DER"),
+    (StoreUnavailable, 503, "store-unavailable", "Store unavailable"),
 )
 
 
@@ -66,7 +70,11 @@ def problem_response(
         "instance": request.url.path,
         **extra,
     }
-    headers = {"WWW-Authenticate": 'Bearer realm="vpp"'} if status == 401 else None
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="vpp"'}
+    elif status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

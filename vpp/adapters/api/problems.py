@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vpp.application.ports import StoreUnavailable
 from vpp.application.use_case_errors import (
     Conflict,
     NotAuthenticated,
@@ -24,7 +25,6 @@ from vpp.application.use_case_errors import (
     PermissionDenied,
     Refused,
 )
-from vpp.application.ports import StoreUnavailable
 from vpp.domain.errors import InvalidValue, UnknownDer, VppError
 
 log = logging.getLogger(__name__)

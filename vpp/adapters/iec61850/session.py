@@ -36,6 +36,7 @@ from open61850.mms.types import MmsType
 
 from vpp.adapters.iec61850.references import DeviceReferences
 from vpp.adapters.iec61850.values import GarbageValue, leaves, number
+from vpp.domain.errors import VppError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ OnLeaves = Callable[[dict[str, IECData], bytes | None], None]
 ORIGIN = Origin(OR_CAT_AUTOMATIC_REMOTE, b"vpp-gateway")
 
 
-class SessionError(Exception):
+class SessionError(VppError):
     """The device cannot be reached, refused, or answered garbage."""
 
     def __init__(self, reason: str, *, transient: bool = True) -> None:

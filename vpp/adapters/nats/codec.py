@@ -20,7 +20,7 @@ from typing import Any
 
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand
 from vpp.domain.errors import InvalidValue, VppError
-from vpp.domain.ids import ID_PATTERN, is_valid_id
+from vpp.domain.ids import ID_PATTERN, ID_REGEX, is_valid_id
 from vpp.domain.telemetry import Reading, ReadingRow
 from vpp.domain.units import Quality, format_rfc3339, parse_rfc3339
 
@@ -149,9 +149,7 @@ def decode_telemetry(data: bytes | str) -> TelemetryBatch:
     obj = _load_object(data, "telemetry")
     gateway_id = _field(obj, "gateway_id", "telemetry")
     if not is_valid_id(gateway_id):
-        raise CodecError(
-            "telemetry", f"gateway_id must match [A-Za-z0-9_-]{{1,64}}: {gateway_id!r}"
-        )
+        raise CodecError("telemetry", f"gateway_id must match {ID_REGEX}: {gateway_id!r}")
     items = _field(obj, "readings", "telemetry")
     if not isinstance(items, list):
         raise CodecError("telemetry", "readings must be a list")
@@ -227,9 +225,7 @@ def decode_telemetry_rows(data: bytes | str) -> tuple[str, list[ReadingRow]]:
     obj = _load_object(data, "telemetry")
     gateway_id = _field(obj, "gateway_id", "telemetry")
     if not is_valid_id(gateway_id):
-        raise CodecError(
-            "telemetry", f"gateway_id must match [A-Za-z0-9_-]{{1,64}}: {gateway_id!r}"
-        )
+        raise CodecError("telemetry", f"gateway_id must match {ID_REGEX}: {gateway_id!r}")
     items = _field(obj, "readings", "telemetry")
     if not isinstance(items, list):
         raise CodecError("telemetry", "readings must be a list")

@@ -17,13 +17,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from vpp.domain.errors import InvalidValue
+
 #: bytes per statement, below PyMySQL's own executemany bound and MySQL's default packet
 MAX_STATEMENT_BYTES = 1_000_000
 
 
 def _float(v: float) -> str:
     if not math.isfinite(v):
-        raise ValueError(f"{v!r} can not be stored in MySQL")
+        raise InvalidValue(f"{v!r} can not be stored in MySQL")
     text = repr(v)
     return text if "e" in text else text + "e0"  # a DOUBLE literal, as PyMySQL sends it
 

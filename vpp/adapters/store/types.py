@@ -10,6 +10,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from vpp.domain.errors import InvalidValue
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python, naive UTC in the database, microseconds kept.
@@ -30,7 +32,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: vpp stores UTC-aware timestamps only")
+            raise InvalidValue(f"naive datetime {value!r}: vpp stores UTC-aware timestamps only")
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

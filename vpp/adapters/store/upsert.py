@@ -21,11 +21,12 @@ from sqlalchemy.sql.dml import Insert
 
 from vpp.adapters.store import mysql_values
 from vpp.adapters.store.types import UtcDateTime
+from vpp.domain.errors import InvalidValue
 
 
 def _utc_naive(v: datetime) -> datetime:
     if v.tzinfo is None or v.utcoffset() is None:
-        raise ValueError(f"naive datetime {v!r}: vpp stores UTC-aware timestamps only")
+        raise InvalidValue(f"naive datetime {v!r}: vpp stores UTC-aware timestamps only")
     return v.astimezone(UTC).replace(tzinfo=None)
 
 

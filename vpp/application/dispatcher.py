@@ -21,16 +21,34 @@ Every cycle (default 4 s) for each open dispatch:
 Commands are short-lived on purpose: if the dispatcher dies, the devices fall back by
 themselves.  Sequence numbers are microseconds of the dispatcher's clock, so they grow
 across restarts.
+
+This module holds the cycle and the store writes; the steps live beside it:
+:mod:`~vpp.application.dispatcher_follow` (settings, loop state, who follows, pins, the
+integral term), :mod:`~vpp.application.dispatcher_delivery` (delivered energy, shortfall,
+verdict, detail) and :mod:`~vpp.application.dispatcher_commands` (what is sent).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from vpp.application.dispatcher_commands import next_seq, setpoint_commands
+from vpp.application.dispatcher_delivery import (
+    delivery_verdict,
+    following_detail,
+    integrate_delivery,
+    record_shortfall,
+    shortfall_w,
+)
+from vpp.application.dispatcher_follow import (
+    DispatcherSettings,
+    FollowState,
+    correct_integral,
+    plant_power,
+    update_pins,
+)
 from vpp.application.ports import (
     KEEP,
     CommandSender,
@@ -40,44 +58,14 @@ from vpp.application.ports import (
     IntervalUpdate,
     OpenDispatch,
 )
-from vpp.domain.commands import SetpointCommand
-from vpp.domain.der import Der, DerKind
+from vpp.domain.der import Der
 from vpp.domain.dispatch import DispatchMode, DispatchStatus
-from vpp.domain.flexibility import fleet_envelope, is_fresh
+from vpp.domain.flexibility import fleet_envelope
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import energy_wh
 from vpp.optimizer.fleet_allocation import allocate_fleet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Loop:
-    """Closed-loop state of one dispatch (kept in memory; rebuilt after a restart)."""
-
-    integral_w: float = 0.0
-    pinned: dict[str, datetime] = field(default_factory=dict)  # der -> held since
-    shortfall_wh: dict[int, float] = field(default_factory=dict)  # per interval, as stated
-    span_w: float = 0.0  # the plant's power range, last seen
-    last_shortfall_at: datetime | None = None
-    last_cycle: datetime | None = None
-    last_idx: int | None = None
-    # der -> (p, valid until, first sent at): when did the device get this setpoint
-    sent: dict[str, tuple[float, datetime, datetime]] = field(default_factory=dict)
-    had_members: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DispatcherSettings:
-    cycle_s: float = 4.0
-    command_ttl_s: float = 20.0  # a command outlives a few cycles, not a dead dispatcher
-    deadband: float = 0.005  # resend when a setpoint moves more than this of the range …
-    deadband_w: float = 10.0  # … and more than this
-    gain: float = 0.2  # integral gain on the residual error (per cycle)
-    follow_s: float = 6.0  # a member off its setpoint this long after it is not following
-    follow_tol: float = 0.05  # … by more than this fraction of its power range (min 100 W)
-    retry_pinned_s: float = 30.0  # a member held at its measured power is tried again after
-    delivery_tol: float = 0.1  # completed: delivered within this of the deliverable energy
 
 
 class Dispatcher:
@@ -90,7 +78,7 @@ class Dispatcher:
         self.store = store
         self.sender = sender
         self.settings = settings or DispatcherSettings()
-        self._loops: dict[str, _Loop] = {}
+        self._loops: dict[str, FollowState] = {}
         self._last_seq = 0
         self.commands_sent = 0
 
@@ -110,21 +98,18 @@ class Dispatcher:
             del self._loops[gone]
 
     async def _one(self, d: OpenDispatch, now: datetime) -> None:
-        loop = self._loops.setdefault(d.dispatch_id, _Loop())
+        loop = self._loops.setdefault(d.dispatch_id, FollowState())
         plant = self.store.plant(d.plant_id)
         if plant is None or not plant.members:
-            self.store.update_dispatch(
-                d.dispatch_id,
-                now,
-                DispatchUpdate(
-                    status=DispatchStatus.FAILED, detail=f"plant {d.plant_id} has no members"
-                ),
+            failed = DispatchUpdate(
+                status=DispatchStatus.FAILED, detail=f"plant {d.plant_id} has no members"
             )
+            self.store.update_dispatch(d.dispatch_id, now, failed)
             return
         ders = self.store.ders(sorted(plant.members))
         readings = self.store.latest_readings(sorted(plant.members))
         members = [ders[m] for m in sorted(plant.members) if m in ders]
-        measured, fresh = _plant_power(members, readings, now)
+        measured, fresh = plant_power(members, readings, now)
         if d.status is DispatchStatus.ACCEPTED:
             self._plan(d, measured, now)
         current = next((iv for iv in d.intervals if iv.start <= now < iv.end), None)
@@ -134,113 +119,62 @@ class Dispatcher:
             return
         if current is None or current.p_w_target is None:
             return  # before the first interval, or between intervals
-        if loop.last_idx != current.idx:
-            loop.integral_w, loop.last_idx, loop.pinned = 0.0, current.idx, {}
+        await self._follow(
+            d,
+            current,
+            current.p_w_target,
+            members,
+            readings,
+            loop,
+            measured if fresh else None,
+            now,
+        )
+
+    async def _follow(
+        self,
+        d: OpenDispatch,
+        current: IntervalState,
+        target_w: float,
+        members: Sequence[Der],
+        readings: Mapping[str, Reading],
+        loop: FollowState,
+        measured: float | None,
+        now: datetime,
+    ) -> None:
+        """Inside interval ``current``: allocate its target among the members that follow,
+        send the setpoints that changed, and record what the plant does."""
+        loop.enter_interval(current.idx)
         remaining_s = (current.end - now).total_seconds()
-        stuck, settled = self._follow_state(members, readings, loop, now)
-        self._release_pins(loop, now)
-        for der_id in stuck:  # held for a while (no flapping), then tried again
-            loop.pinned.setdefault(der_id, now)
-        followers = [
-            _reachable(m, readings[m.der_id], self.settings.follow_s) if m.der_id in readings else m
-            for m in members
-            if m.der_id not in loop.pinned
-        ]
+        followers, settled = update_pins(members, readings, loop, self.settings, now)
         held_w = sum(readings[m].p_w for m in loop.pinned if m in readings)
         env = fleet_envelope(members, readings, now)
         loop.span_w = max(0.0, env.total.p_max_w - env.total.p_min_w)
-        if fresh and settled:
-            span = max(1.0, env.total.p_max_w - env.total.p_min_w)
-            # what the followers miss of their setpoints, each within tolerance, adds up
-            residual = sum(
-                loop.sent[m.der_id][0] - readings[m.der_id].p_w
-                for m in followers
-                if m.der_id in loop.sent and m.der_id in readings
-            )
-            loop.integral_w += self.settings.gain * residual
-            loop.integral_w = max(-0.1 * span, min(0.1 * span, loop.integral_w))  # anti-windup
-        alloc = allocate_fleet(
-            followers, readings, now, current.p_w_target - held_w + loop.integral_w
-        )
+        if measured is not None and settled:
+            range_w = env.total.p_max_w - env.total.p_min_w
+            correct_integral(loop, followers, readings, range_w, self.settings.gain)
+        alloc = allocate_fleet(followers, readings, now, target_w - held_w + loop.integral_w)
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
-        shortfall = _shortfall(current.p_w_target, env.total.p_min_w, env.total.p_max_w)
-        if loop.last_shortfall_at is not None:
-            dt = (now - max(loop.last_shortfall_at, current.start)).total_seconds()
-            loop.shortfall_wh[current.idx] = loop.shortfall_wh.get(current.idx, 0.0) + energy_wh(
-                shortfall, max(0.0, dt)
-            )
-        loop.last_shortfall_at = now
+        shortfall = shortfall_w(target_w, env.total.p_min_w, env.total.p_max_w)
+        record_shortfall(loop, current, shortfall, now)
         await self._send(d, current, alloc.setpoints_w, members, loop, now, remaining_s)
-        self.store.update_interval(
-            d.dispatch_id,
-            current.idx,
-            IntervalUpdate(
-                p_w_planned=alloc.total_w, p_w_measured_last=measured if fresh else None
-            ),
-        )
-        notes = [f"{len(alloc.setpoints_w)} of {len(members)} members following setpoints"]
-        if loop.pinned:
-            notes.append(f"held at measured power for now: {', '.join(sorted(loop.pinned))}")
-        if shortfall:
-            notes.append(f"plant envelope misses the target by {abs(shortfall) / 1000:.3f} kW")
-        if alloc.binding is not None:
-            notes.append(alloc.binding.describe())
+        planned = IntervalUpdate(p_w_planned=alloc.total_w, p_w_measured_last=measured)
+        self.store.update_interval(d.dispatch_id, current.idx, planned)
         update = DispatchUpdate(
             status=DispatchStatus.ACTIVE if d.status is not DispatchStatus.ACTIVE else KEEP,
-            detail="; ".join([*notes, *alloc.notes]),
+            detail=following_detail(alloc, len(members), loop.pinned, shortfall),
             shortfall_w=abs(shortfall),
         )
         self.store.update_dispatch(d.dispatch_id, now, update)
-
-    def _follow_state(
-        self,
-        members: Sequence[Der],
-        readings: Mapping[str, Reading],
-        loop: _Loop,
-        now: datetime,
-    ) -> tuple[frozenset[str], bool]:
-        """Members still off the setpoint sent ``follow_s`` ago (not following), and
-        whether every other commanded member has reached its setpoint (settled)."""
-        stuck: set[str] = set()
-        settled = bool(loop.sent)
-        for m in members:
-            sent = loop.sent.get(m.der_id)
-            r = readings.get(m.der_id)
-            if sent is None or r is None or not is_fresh(r, now):
-                continue
-            p_sent, until, at = sent
-            if until <= now:
-                continue  # not in force (the dispatcher or NATS was away): resent, not judged
-            tol = max(100.0, self.settings.follow_tol * m.ratings.p_range_w)
-            if abs(r.p_w - p_sent) <= tol:
-                continue
-            if r.ts >= at + timedelta(seconds=self.settings.follow_s):
-                stuck.add(m.der_id)
-            else:
-                settled = False  # still on its way
-        return frozenset(stuck), settled
-
-    def _release_pins(self, loop: _Loop, now: datetime) -> None:
-        """A member held ``retry_pinned_s`` gets a fresh setpoint again: it may have
-        recovered (a fault cleared, a ramp done, commands lost while NATS was away)."""
-        retry = timedelta(seconds=self.settings.retry_pinned_s)
-        for der_id, since in list(loop.pinned.items()):
-            if now - since >= retry:
-                del loop.pinned[der_id]
-                loop.sent.pop(der_id, None)  # sent again now, judged from now on
 
     def _plan(self, d: OpenDispatch, measured: float, now: datetime) -> None:
         baseline = measured if d.mode is DispatchMode.RELATIVE else None
         for iv in d.intervals:
             iv.p_w_target = iv.p_w_requested + (baseline or 0.0)
-            self.store.update_interval(
-                d.dispatch_id,
-                iv.idx,
-                IntervalUpdate(
-                    p_w_target=iv.p_w_target,
-                    energy_wh_target=energy_wh(iv.p_w_target, iv.duration_s),
-                ),
+            target = IntervalUpdate(
+                p_w_target=iv.p_w_target,
+                energy_wh_target=energy_wh(iv.p_w_target, iv.duration_s),
             )
+            self.store.update_interval(d.dispatch_id, iv.idx, target)
         d.baseline_w = baseline
         d.status = DispatchStatus.PLANNED
         self.store.update_dispatch(
@@ -248,53 +182,16 @@ class Dispatcher:
         )
 
     def _integrate(
-        self, d: OpenDispatch, loop: _Loop, measured: float | None, now: datetime
+        self, d: OpenDispatch, loop: FollowState, measured: float | None, now: datetime
     ) -> None:
         """Delivered energy: measured plant power held since the last cycle, per interval."""
-        last, loop.last_cycle = loop.last_cycle, now
-        if last is None or measured is None:
-            return
-        for iv in d.intervals:
-            lo, hi = max(last, iv.start), min(now, iv.end)
-            if hi > lo:
-                iv.energy_wh_delivered += energy_wh(measured, (hi - lo).total_seconds())
-                self.store.update_interval(
-                    d.dispatch_id,
-                    iv.idx,
-                    IntervalUpdate(energy_wh_delivered=iv.energy_wh_delivered),
-                )
+        for iv in integrate_delivery(d.intervals, loop, measured, now):
+            done = IntervalUpdate(energy_wh_delivered=iv.energy_wh_delivered)
+            self.store.update_interval(d.dispatch_id, iv.idx, done)
 
-    def _complete(self, d: OpenDispatch, loop: _Loop, now: datetime) -> None:
-        """``completed`` when every interval delivered its energy — less what the plant
-        was stated to miss — within ``delivery_tol`` (at least 2 % of the plant's range
-        over the interval); ``failed`` otherwise, saying where and by how much: a plant
-        that did not follow is never reported as a success."""
-        parts, missed = [], []
-        for iv in d.intervals:
-            target = energy_wh(iv.p_w_target or 0.0, iv.duration_s)
-            deliverable = target - loop.shortfall_wh.get(iv.idx, 0.0)
-            tol = max(
-                self.settings.delivery_tol * abs(deliverable),
-                energy_wh(0.02 * loop.span_w, iv.duration_s),
-                1.0,
-            )
-            text = (
-                f"interval {iv.idx}: delivered {iv.energy_wh_delivered / 1000:.3f} kWh"
-                f" of {target / 1000:.3f} kWh"
-            )
-            if abs(deliverable - target) > 1e-6:
-                text += f" ({deliverable / 1000:.3f} kWh deliverable)"
-            if abs(iv.energy_wh_delivered - deliverable) > tol:
-                text += " - not delivered"
-                missed.append(iv.idx)
-            parts.append(text)
-        if not loop.had_members:
-            parts.insert(0, "no member of the plant was available")
-        ok = loop.had_members and not missed
-        status = DispatchStatus.COMPLETED if ok else DispatchStatus.FAILED
-        self.store.update_dispatch(
-            d.dispatch_id, now, DispatchUpdate(status=status, detail="; ".join(parts))
-        )
+    def _complete(self, d: OpenDispatch, loop: FollowState, now: datetime) -> None:
+        status, detail = delivery_verdict(d.intervals, loop, self.settings)
+        self.store.update_dispatch(d.dispatch_id, now, DispatchUpdate(status=status, detail=detail))
 
     async def _send(
         self,
@@ -302,82 +199,22 @@ class Dispatcher:
         iv: IntervalState,
         setpoints: Mapping[str, float],
         members: Sequence[Der],
-        loop: _Loop,
+        loop: FollowState,
         now: datetime,
         remaining_s: float,
     ) -> None:
-        by_id = {m.der_id: m for m in members}
-        ttl = timedelta(seconds=min(self.settings.command_ttl_s, max(remaining_s, 1.0)))
-        refresh_before = now + timedelta(seconds=2 * self.settings.cycle_s)
-        cmds = []
-        # strictly increasing, also across the dispatches of one cycle (they may share DERs)
-        seq = max(int(now.timestamp() * 1_000_000), self._last_seq + 1)
-        self._last_seq = seq
-        for der_id, p_w in setpoints.items():
-            prev = loop.sent.get(der_id)
-            band = max(
-                self.settings.deadband_w, self.settings.deadband * by_id[der_id].ratings.p_range_w
-            )
-            same = prev is not None and abs(prev[0] - p_w) <= band
-            tol = max(100.0, self.settings.follow_tol * by_id[der_id].ratings.p_range_w)
-            close = prev is not None and abs(prev[0] - p_w) <= tol
-            if prev and same and prev[1] > refresh_before:
-                continue
-            until = min(now + ttl, iv.end) if remaining_s > 1.0 else now + ttl
-            cmds.append(
-                SetpointCommand(
-                    command_id=_command_id(d.dispatch_id, iv.idx, der_id, seq),
-                    der_id=der_id,
-                    gateway_id=by_id[der_id].gateway_id,
-                    seq=seq,
-                    p_w=float(p_w),
-                    valid_from=now,
-                    valid_until=until,
-                    dispatch_id=d.dispatch_id,
-                )
-            )
-            # a small move is no new target; a command that lapsed starts the clock again
-            since = prev[2] if prev and close and prev[1] > now else now
-            loop.sent[der_id] = (float(p_w), until, since)
+        self._last_seq = seq = next_seq(now, self._last_seq)
+        cmds = setpoint_commands(
+            d.dispatch_id,
+            iv,
+            setpoints,
+            members,
+            loop,
+            self.settings,
+            now=now,
+            remaining_s=remaining_s,
+            seq=seq,
+        )
         if cmds:
             await self.sender.send_commands(cmds)
             self.commands_sent += len(cmds)
-
-
-def _command_id(dispatch_id: str, idx: int, der_id: str, seq: int) -> str:
-    """Readable when it fits the id rules (64 chars), a digest of the same key otherwise."""
-    text = f"{dispatch_id}-{idx}-{der_id}-{seq}"
-    if len(text) <= 64:
-        return text
-    return f"cmd-{hashlib.sha256(text.encode()).hexdigest()[:40]}-{seq}"
-
-
-def _reachable(der: Der, reading: Reading, within_s: float) -> Der:
-    """``der`` with its power range narrowed to what its ramp reaches in ``within_s``."""
-    r = der.ratings
-    if r.ramp_w_per_s is None:
-        return der
-    if der.kind is DerKind.CHP and reading.p_w < r.min_stable_w:
-        return der  # stopped: it starts at its minimum at once, or not at all
-    reach = r.ramp_w_per_s * within_s
-    lo = max(r.p_min_w, min(r.p_max_w, reading.p_w - reach))
-    hi = min(r.p_max_w, max(r.p_min_w, reading.p_w + reach))
-    if der.kind is DerKind.CHP and reading.p_w - reach <= r.min_stable_w:
-        lo = 0.0  # near its minimum it may still trip off
-    return replace(der, ratings=replace(r, p_min_w=lo, p_max_w=max(lo, hi)))
-
-
-def _plant_power(
-    members: Sequence[Der], readings: Mapping[str, Reading], now: datetime
-) -> tuple[float, bool]:
-    """Measured plant power from fresh readings; ``False`` when none is fresh."""
-    fresh = [readings[m.der_id] for m in members if is_fresh(readings.get(m.der_id), now)]
-    return sum(r.p_w for r in fresh), bool(fresh)
-
-
-def _shortfall(target: float, p_min: float, p_max: float) -> float:
-    if target > p_max:
-        return target - p_max
-    if target < p_min:
-        return target - p_min
-    return 0.0

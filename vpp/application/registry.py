@@ -130,6 +130,23 @@ class TenantRegistry:
             d for d in existing if d not in known or not self._store.der_visible(tenant, d)
         )
 
+    def _check_plant(self, plant: Plant, new_ders: set[str], tenant: str) -> None:
+        """Refuse a plant without members or with too many, one whose id is taken, or one
+        naming DERs the tenant neither registers now nor has on its sites or plants."""
+        if not plant.members:
+            raise Refused(f"plant {plant.plant_id} needs at least one member DER")
+        if len(plant.members) > MAX_PLANT_MEMBERS:
+            raise Refused(f"a plant has at most {MAX_PLANT_MEMBERS} members")
+        current = self._store.plant(plant.plant_id)
+        if current is not None:
+            self._not_taken("plant_id", plant.plant_id, current.plant_id, current.tenant_id, tenant)
+        unknown = self._unknown_members(plant, new_ders, tenant)
+        if unknown:
+            raise Refused(
+                f"plant {plant.plant_id}: unknown DERs (not registered on your sites "
+                f"or plants): {unknown}"
+            )
+
     def apply(self, principal: Principal, changes: TenantChanges) -> RegistryImport:
         if changes.size() > MAX_CHANGES:
             raise Refused(f"at most {MAX_CHANGES} registry items per request")
@@ -168,25 +185,7 @@ class TenantRegistry:
         new_ders = {rec.der.der_id for rec in changes.ders}
         plants = [Plant(pid, tenant, members, name) for pid, name, members in changes.plants]
         for plant in plants:
-            if not plant.members:
-                raise Refused(f"plant {plant.plant_id} needs at least one member DER")
-            if len(plant.members) > MAX_PLANT_MEMBERS:
-                raise Refused(f"a plant has at most {MAX_PLANT_MEMBERS} members")
-            current_plant = self._store.plant(plant.plant_id)
-            if current_plant is not None:
-                self._not_taken(
-                    "plant_id",
-                    plant.plant_id,
-                    current_plant.plant_id,
-                    current_plant.tenant_id,
-                    tenant,
-                )
-            unknown = self._unknown_members(plant, new_ders, tenant)
-            if unknown:
-                raise Refused(
-                    f"plant {plant.plant_id}: unknown DERs (not registered on your sites "
-                    f"or plants): {unknown}"
-                )
+            self._check_plant(plant, new_ders, tenant)
         data = RegistryImport(
             sites=sites, gateways=list(gateways.values()), ders=list(changes.ders), plants=plants
         )

@@ -140,22 +140,9 @@ def solve_horizon_decomposed(
     best = columns[2]
     upper, weights, _ = _master(problem, columns, penalty)
     if _gap(upper, best.lagrangian) > rel_gap and rolling_block:
-        # re-plan from the state actually reached (see vpp.optimizer.rolling): water values
-        # re-priced every block, and the aggregate re-solved and split every half block
-        def valued_block(sub: HorizonProblem, o: FleetOracle) -> FleetSchedules | None:
-            lam = _prices(sub, o, max_clusters, penalty)
-            return None if lam is None else dispatch_with_values(o, lam, steps=rolling_block)
-
-        def split_block(sub: HorizonProblem, o: FleetOracle) -> FleetSchedules | None:
-            block = max(1, rolling_block // 2)
-            found = _aggregate_plan(sub, o, max_clusters, penalty, steps=block)
-            return None if found is None else found[1]
-
-        for planner in (valued_block, split_block):
-            rolled = rolling_dispatch(problem, planner)
-            if rolled is not None:
-                explicit[len(columns)] = rolled
-                columns.append(_column_of(problem, rolled))
+        for rolled in _rolled_plans(problem, max_clusters, penalty, rolling_block):
+            explicit[len(columns)] = rolled
+            columns.append(_column_of(problem, rolled))
         upper, weights, _ = _master(problem, columns, penalty)
     radius = 0.05 * max(float(np.abs(problem.price).max()), 1e-12)
     iterations = 0
@@ -176,6 +163,29 @@ def solve_horizon_decomposed(
             radius = max(0.5 * radius, 1e-6 * penalty)
         upper, weights, _ = _master(problem, columns, penalty)
     return _recover(problem, oracle, columns, explicit, weights, best.lagrangian, iterations, t0)
+
+
+def _rolled_plans(
+    problem: HorizonProblem, max_clusters: int, penalty: float, rolling_block: int
+) -> list[FleetSchedules]:
+    """Plans re-planned from the state actually reached (see vpp.optimizer.rolling): water
+    values re-priced every block, and the aggregate re-solved and split every half block."""
+
+    def valued_block(sub: HorizonProblem, o: FleetOracle) -> FleetSchedules | None:
+        lam = _prices(sub, o, max_clusters, penalty)
+        return None if lam is None else dispatch_with_values(o, lam, steps=rolling_block)
+
+    def split_block(sub: HorizonProblem, o: FleetOracle) -> FleetSchedules | None:
+        block = max(1, rolling_block // 2)
+        found = _aggregate_plan(sub, o, max_clusters, penalty, steps=block)
+        return None if found is None else found[1]
+
+    plans = []
+    for planner in (valued_block, split_block):
+        rolled = rolling_dispatch(problem, planner)
+        if rolled is not None:
+            plans.append(rolled)
+    return plans
 
 
 def _aggregate_plan(

@@ -15,6 +15,8 @@ of filling them one by one, which keeps a group's members together.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -26,6 +28,24 @@ from vpp.optimizer.storage_dp import backward
 IntArray = NDArray[np.int64]
 #: relative weight of the quadratic term that spreads equal-cost segments over devices
 SPREAD = 1e-4
+
+
+ValueFunction = tuple[FloatArray, FloatArray, FloatArray]
+
+
+@dataclass(frozen=True, slots=True)
+class _StepOffer:
+    """What the fleet offers at one step: ``base_w`` (storage at its highest reachable
+    energy), then segments of more injection (W) with their cost (currency per W over the
+    step) and spread weight; the first ``n_storage`` are storage segments, the rest PV."""
+
+    base_w: float
+    lengths: FloatArray
+    costs: FloatArray
+    weights: FloatArray
+    owner: IntArray  # storage segments: index of the device
+    discharge: NDArray[np.bool_]  # storage segments: on the discharge side
+    n_storage: int
 
 
 def dispatch_with_values(
@@ -53,60 +73,15 @@ def dispatch_with_values(
     pv_p = np.zeros((pv.size, t_)) if pv is not None else np.zeros((0, t_))
     t_end = t_ if steps is None else min(steps, t_)
     for t in range(t_end):
-        weight_parts: list[FloatArray] = []
-        len_parts: list[FloatArray] = []
-        cost_parts: list[FloatArray] = []
-        base = 0.0
-        seg_owner = np.zeros(0, np.int64)
-        seg_dis = np.zeros(0, dtype=bool)
-        n_seg = 0
-        if s is not None and values is not None:
-            p_min, seg_len, seg_cost, seg_owner, seg_w, seg_dis = _storage_segments(
-                oracle, values[t], e, t
-            )
-            base += float(p_min.sum())
-            len_parts.append(seg_len)
-            cost_parts.append(seg_cost)
-            weight_parts.append(seg_w)
-            n_seg = seg_len.size
-        if pv is not None:
-            len_parts.append(pv.p_avail_w[:, t])
-            cost_parts.append(pv.cost * dt)
-            weight_parts.append(pv.p_avail_w[:, t])
-        lengths = np.concatenate(len_parts) if len_parts else np.zeros(0)
-        costs = np.concatenate(cost_parts) if cost_parts else np.zeros(0)
-        big = float(lengths.sum()) + abs(float(pb.target_w[t])) + abs(base) + 1.0
-        # virtual units: missing injection and surplus, priced by the deviation penalty
-        lo = np.concatenate((np.zeros(lengths.size), [0.0, -big]))
-        hi = np.concatenate((lengths, [big, 0.0]))
-        lin = np.concatenate((costs, [dt * (pb.price[t] + penalty), -dt * (penalty - pb.price[t])]))
-        scale = max(float(np.abs(costs).max(initial=0.0)), 1e-12) * SPREAD
-        weights = np.concatenate(weight_parts) if weight_parts else np.zeros(0)
-        quad = np.concatenate((scale / np.maximum(weights, 1e-9), [0.0, 0.0]))
-        res = allocate(
-            lo,
-            hi,
-            float(pb.target_w[t]) - base,
-            cost_lin=lin,
-            cost_quad=quad,
-            compute_objective=False,
-        )
-        take = np.clip(res.p_w[: lengths.size], 0.0, lengths)
-        if s is not None and values is not None:
-            # charge-side segments reduce charging, discharge-side ones add discharge; both
-            # may be taken at once (negative values: the LP burns energy the same way)
-            _, y_hi = _range(oracle, values[t], e, t)
-            taken = take[:n_seg]
-            less_charge = np.bincount(seg_owner, taken * ~seg_dis, minlength=n_s)
-            more_discharge = np.bincount(seg_owner, taken * seg_dis, minlength=n_s)
-            c_base = np.maximum(y_hi - e, 0.0) / (s.eff_charge * dt)
-            d_base = np.maximum(e - y_hi, 0.0) * s.eff_discharge / dt
-            c[:, t] = np.clip(c_base - less_charge, 0.0, s.charge_max_w[:, t])
-            d[:, t] = np.clip(d_base + more_discharge, 0.0, s.discharge_max_w[:, t])
+        value = values[t] if values is not None else None
+        offer = _step_offer(oracle, value, e, t)
+        take = _meet_target(oracle, offer, t, penalty)
+        if s is not None and value is not None:
+            c[:, t], d[:, t] = _storage_power(oracle, value, e, t, offer, take)
             e = e + (c[:, t] * s.eff_charge - d[:, t] / s.eff_discharge) * dt
             energy[:, t] = e
         if pv is not None:
-            pv_p[:, t] = take[n_seg:]
+            pv_p[:, t] = take[offer.n_storage :]
     parts = [d - c] if s is not None else []
     if pv is not None:
         parts.append(pv_p)
@@ -116,8 +91,92 @@ def dispatch_with_values(
     )
 
 
+def _step_offer(
+    oracle: FleetOracle, value: ValueFunction | None, e: FloatArray, t: int
+) -> _StepOffer:
+    """The storage segments (when valued) and the PV's available power at step ``t``."""
+    pb = oracle.problem
+    pv = pb.pv
+    weight_parts: list[FloatArray] = []
+    len_parts: list[FloatArray] = []
+    cost_parts: list[FloatArray] = []
+    base = 0.0
+    seg_owner = np.zeros(0, np.int64)
+    seg_dis = np.zeros(0, dtype=bool)
+    n_seg = 0
+    if pb.storage is not None and value is not None:
+        p_min, seg_len, seg_cost, seg_owner, seg_w, seg_dis = _storage_segments(oracle, value, e, t)
+        base += float(p_min.sum())
+        len_parts.append(seg_len)
+        cost_parts.append(seg_cost)
+        weight_parts.append(seg_w)
+        n_seg = seg_len.size
+    if pv is not None:
+        len_parts.append(pv.p_avail_w[:, t])
+        cost_parts.append(pv.cost * pb.dt_h)
+        weight_parts.append(pv.p_avail_w[:, t])
+    return _StepOffer(
+        base_w=base,
+        lengths=np.concatenate(len_parts) if len_parts else np.zeros(0),
+        costs=np.concatenate(cost_parts) if cost_parts else np.zeros(0),
+        weights=np.concatenate(weight_parts) if weight_parts else np.zeros(0),
+        owner=seg_owner,
+        discharge=seg_dis,
+        n_storage=n_seg,
+    )
+
+
+def _meet_target(oracle: FleetOracle, offer: _StepOffer, t: int, penalty: float) -> FloatArray:
+    """How much of each segment is taken to meet the target at step ``t`` at least cost."""
+    pb = oracle.problem
+    dt = pb.dt_h
+    lengths, costs = offer.lengths, offer.costs
+    big = float(lengths.sum()) + abs(float(pb.target_w[t])) + abs(offer.base_w) + 1.0
+    # virtual units: missing injection and surplus, priced by the deviation penalty
+    lo = np.concatenate((np.zeros(lengths.size), [0.0, -big]))
+    hi = np.concatenate((lengths, [big, 0.0]))
+    lin = np.concatenate((costs, [dt * (pb.price[t] + penalty), -dt * (penalty - pb.price[t])]))
+    scale = max(float(np.abs(costs).max(initial=0.0)), 1e-12) * SPREAD
+    quad = np.concatenate((scale / np.maximum(offer.weights, 1e-9), [0.0, 0.0]))
+    res = allocate(
+        lo,
+        hi,
+        float(pb.target_w[t]) - offer.base_w,
+        cost_lin=lin,
+        cost_quad=quad,
+        compute_objective=False,
+    )
+    return np.clip(res.p_w[: lengths.size], 0.0, lengths)
+
+
+def _storage_power(
+    oracle: FleetOracle,
+    value: ValueFunction,
+    e: FloatArray,
+    t: int,
+    offer: _StepOffer,
+    take: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Charge and discharge power per device at step ``t`` from the segments taken."""
+    s = oracle.problem.storage
+    assert s is not None
+    dt = oracle.problem.dt_h
+    n_s = s.size
+    # charge-side segments reduce charging, discharge-side ones add discharge; both
+    # may be taken at once (negative values: the LP burns energy the same way)
+    _, y_hi = _range(oracle, value, e, t)
+    taken = take[: offer.n_storage]
+    less_charge = np.bincount(offer.owner, taken * ~offer.discharge, minlength=n_s)
+    more_discharge = np.bincount(offer.owner, taken * offer.discharge, minlength=n_s)
+    c_base = np.maximum(y_hi - e, 0.0) / (s.eff_charge * dt)
+    d_base = np.maximum(e - y_hi, 0.0) * s.eff_discharge / dt
+    c_t = np.clip(c_base - less_charge, 0.0, s.charge_max_w[:, t])
+    d_t = np.clip(d_base + more_discharge, 0.0, s.discharge_max_w[:, t])
+    return c_t, d_t
+
+
 def _range(
-    oracle: FleetOracle, value: tuple[FloatArray, FloatArray, FloatArray], e: FloatArray, t: int
+    oracle: FleetOracle, value: ValueFunction, e: FloatArray, t: int
 ) -> tuple[FloatArray, FloatArray]:
     """Reachable end-of-step energy per device: within power limits and the value's domain."""
     s = oracle.problem.storage
@@ -141,7 +200,7 @@ def _power_at(oracle: FleetOracle, y: FloatArray, e: FloatArray) -> FloatArray:
 
 
 def _storage_segments(
-    oracle: FleetOracle, value: tuple[FloatArray, FloatArray, FloatArray], e: FloatArray, t: int
+    oracle: FleetOracle, value: ValueFunction, e: FloatArray, t: int
 ) -> tuple[FloatArray, FloatArray, FloatArray, IntArray, FloatArray, NDArray[np.bool_]]:
     """Each device's offer: power at its highest reachable energy, then segments of more
     injection (W) with their cost (currency per W over the step), owner index."""

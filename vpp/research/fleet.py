@@ -22,6 +22,7 @@ from vpp.optimizer import (
     ChpFleet,
     CurtailableFleet,
     HorizonProblem,
+    StorageFleet,
     battery_fleet,
     concat_storage,
     window_fleet,
@@ -123,24 +124,51 @@ def horizon_problem(
     dt_h = step.total_seconds() / 3600.0
     notes: list[str] = []
     parts = []
+    bats = _battery_storage(fleet, start, t_, wear_cost)
+    if bats is not None:
+        parts.append(bats)
+    windows = _charge_windows(fleet, start, step)
+    if windows:
+        parts.append(window_fleet(windows, steps=t_, dt_h=dt_h, notes=notes))
+    storage = concat_storage(parts) if parts else None
+    return HorizonProblem(
+        start=start,
+        step=step,
+        target_w=np.asarray(target_w, dtype=np.float64),
+        price=np.asarray(price, dtype=np.float64),
+        deviation_cost=deviation_cost,
+        storage=storage,
+        pv=_pv_fleet(fleet, start, step, t_),
+        chp=_chp_fleet(fleet, chp_cost, chp_start_cost),
+        notes=tuple(notes),
+    )
+
+
+def _battery_storage(
+    fleet: SimFleet, start: datetime, steps: int, wear_cost: float
+) -> StorageFleet | None:
+    """The batteries with their state of charge at ``start``; ``None`` without any."""
     bats = fleet.of_kind(DerKind.BATTERY)
-    if bats:
-        r = [m.ratings for m in bats]
-        parts.append(
-            battery_fleet(
-                tuple(m.der_id for m in bats),
-                steps=t_,
-                p_charge_w=np.array([-x.p_min_w for x in r]),
-                p_discharge_w=np.array([x.p_max_w for x in r]),
-                capacity_wh=np.array([x.energy_wh or 1.0 for x in r]),
-                soc0=np.array([float(m.reading(start).soc or 0.5) for m in bats]),
-                soc_min=np.array([x.soc_min for x in r]),
-                soc_max=np.array([x.soc_max for x in r]),
-                eff_charge=np.array([x.eff_charge for x in r]),
-                eff_discharge=np.array([x.eff_discharge for x in r]),
-                wear_cost=wear_cost,
-            )
-        )
+    if not bats:
+        return None
+    r = [m.ratings for m in bats]
+    return battery_fleet(
+        tuple(m.der_id for m in bats),
+        steps=steps,
+        p_charge_w=np.array([-x.p_min_w for x in r]),
+        p_discharge_w=np.array([x.p_max_w for x in r]),
+        capacity_wh=np.array([x.energy_wh or 1.0 for x in r]),
+        soc0=np.array([float(m.reading(start).soc or 0.5) for m in bats]),
+        soc_min=np.array([x.soc_min for x in r]),
+        soc_max=np.array([x.soc_max for x in r]),
+        eff_charge=np.array([x.eff_charge for x in r]),
+        eff_discharge=np.array([x.eff_discharge for x in r]),
+        wear_cost=wear_cost,
+    )
+
+
+def _charge_windows(fleet: SimFleet, start: datetime, step: timedelta) -> list[ChargeWindow]:
+    """Each EV charger's first session and each flexible load's job, in steps from ``start``."""
     windows: list[ChargeWindow] = []
     for m in fleet.of_kind(DerKind.EV_CHARGER):
         for s in fleet.params[m.der_id].get("sessions", [])[:1]:
@@ -158,37 +186,34 @@ def horizon_problem(
         windows.append(
             ChargeWindow(m.der_id, first, last - 1, p["job_energy_wh"][0], -m.ratings.p_min_w)
         )
-    if windows:
-        parts.append(window_fleet(windows, steps=t_, dt_h=dt_h, notes=notes))
-    storage = concat_storage(parts) if parts else None
+    return windows
+
+
+def _pv_fleet(
+    fleet: SimFleet, start: datetime, step: timedelta, steps: int
+) -> CurtailableFleet | None:
+    """The PV systems with their clear-sky forecast per step; ``None`` without any."""
     pvs = fleet.of_kind(DerKind.PV)
-    pv = None
-    if pvs:
-        avail = np.array(
-            [[_pv_forecast(m, start + (k + 0.5) * step) for k in range(t_)] for m in pvs]
-        )
-        pv = CurtailableFleet(tuple(m.der_id for m in pvs), avail, np.zeros(len(pvs)))
+    if not pvs:
+        return None
+    avail = np.array(
+        [[_pv_forecast(m, start + (k + 0.5) * step) for k in range(steps)] for m in pvs]
+    )
+    return CurtailableFleet(tuple(m.der_id for m in pvs), avail, np.zeros(len(pvs)))
+
+
+def _chp_fleet(fleet: SimFleet, chp_cost: float, chp_start_cost: float) -> ChpFleet | None:
+    """The CHP units, on when they run now; ``None`` without any."""
     chps = fleet.of_kind(DerKind.CHP)
-    chp = None
-    if chps:
-        chp = ChpFleet(
-            tuple(m.der_id for m in chps),
-            p_max_w=np.array([m.ratings.p_max_w for m in chps]),
-            min_stable_w=np.array([m.ratings.min_stable_w for m in chps]),
-            cost=np.full(len(chps), chp_cost),
-            start_cost=np.full(len(chps), chp_start_cost),
-            on0=np.array([bool(getattr(m, "running", False)) for m in chps]),
-        )
-    return HorizonProblem(
-        start=start,
-        step=step,
-        target_w=np.asarray(target_w, dtype=np.float64),
-        price=np.asarray(price, dtype=np.float64),
-        deviation_cost=deviation_cost,
-        storage=storage,
-        pv=pv,
-        chp=chp,
-        notes=tuple(notes),
+    if not chps:
+        return None
+    return ChpFleet(
+        tuple(m.der_id for m in chps),
+        p_max_w=np.array([m.ratings.p_max_w for m in chps]),
+        min_stable_w=np.array([m.ratings.min_stable_w for m in chps]),
+        cost=np.full(len(chps), chp_cost),
+        start_cost=np.full(len(chps), chp_start_cost),
+        on0=np.array([bool(getattr(m, "running", False)) for m in chps]),
     )
 
 

@@ -78,59 +78,92 @@ def run_day(
     ders = fleet.ders
     step_s = problem.step.total_seconds()
     substeps = max(1, round(step_s / physics_dt_s))
-    dt_s = step_s / substeps
     der_rows: list[dict[str, object]] = []
     plant_rows: list[dict[str, object]] = []
-    penalty = problem.deviation_cost or 0.0
-    now = problem.start
     for m in fleet.models:  # settle the meters at the start
-        m.step(now, 0.0)
+        m.step(problem.start, 0.0)
     total = problem.steps
     for t in range(total):
         planned = {d: float(plan.p_w[i, t]) for d, i in index.items()}
         for der_id, p in planned.items():
             by_id[der_id].set_setpoint(p)
-        energy = dict.fromkeys(by_id, 0.0)
-        for k in range(substeps):
-            now = problem.start + t * problem.step + timedelta(seconds=(k + 1) * dt_s)
-            if follow and k > 0:
-                _follow(fleet, ders, now, float(problem.target_w[t]), planned)
-            for m in fleet.models:
-                m.step(now, dt_s)
-                energy[m.der_id] += m.p_w * dt_s
+        energy, now = _simulate_interval(fleet, ders, problem, t, planned, substeps, follow)
         start = problem.start + t * problem.step
-        for m in fleet.models:
-            reading = m.reading(now)
-            der_rows.append(
-                {
-                    "time": start,
-                    "der_id": m.der_id,
-                    "kind": str(m.kind),
-                    "setpoint_w": planned.get(m.der_id, np.nan),
-                    "p_w": energy[m.der_id] / step_s,
-                    "soc": reading.soc if reading.soc is not None else np.nan,
-                }
-            )
-        delivered = sum(energy.values()) / step_s
-        target = float(problem.target_w[t])
-        dev = delivered - target
-        hours = step_s / 3600.0
-        plant_rows.append(
-            {
-                "time": start,
-                "target_w": target,
-                "planned_w": float(plan.p_w[:, t].sum()),
-                "delivered_w": delivered,
-                "deviation_w": dev,
-                "price": float(problem.price[t]),
-                "cost": (-problem.price[t] * delivered + penalty * abs(dev)) * hours,
-            }
-        )
+        der_rows.extend(_der_rows(fleet, start, now, planned, energy, step_s))
+        plant_rows.append(_plant_row(problem, plan, t, sum(energy.values()) / step_s))
         if progress is not None:
             progress(t + 1, total)
     der_frame = pd.DataFrame(der_rows)
     plant = pd.DataFrame(plant_rows).set_index("time")
     return ScenarioResult(plan, der_frame, plant)
+
+
+def _simulate_interval(
+    fleet: SimFleet,
+    ders: list[Der],
+    problem: HorizonProblem,
+    t: int,
+    planned: dict[str, float],
+    substeps: int,
+    follow: bool,
+) -> tuple[dict[str, float], datetime]:
+    """Step the physics over interval ``t``: the energy (W·s) of every DER, and the time
+    at the end of the interval."""
+    dt_s = problem.step.total_seconds() / substeps
+    energy = dict.fromkeys((m.der_id for m in fleet.models), 0.0)
+    now = problem.start
+    for k in range(substeps):
+        now = problem.start + t * problem.step + timedelta(seconds=(k + 1) * dt_s)
+        if follow and k > 0:
+            _follow(fleet, ders, now, float(problem.target_w[t]), planned)
+        for m in fleet.models:
+            m.step(now, dt_s)
+            energy[m.der_id] += m.p_w * dt_s
+    return energy, now
+
+
+def _der_rows(
+    fleet: SimFleet,
+    start: datetime,
+    now: datetime,
+    planned: dict[str, float],
+    energy: dict[str, float],
+    step_s: float,
+) -> list[dict[str, object]]:
+    """One row per DER for the interval starting at ``start``: setpoint, mean power, SoC."""
+    rows: list[dict[str, object]] = []
+    for m in fleet.models:
+        reading = m.reading(now)
+        rows.append(
+            {
+                "time": start,
+                "der_id": m.der_id,
+                "kind": str(m.kind),
+                "setpoint_w": planned.get(m.der_id, np.nan),
+                "p_w": energy[m.der_id] / step_s,
+                "soc": reading.soc if reading.soc is not None else np.nan,
+            }
+        )
+    return rows
+
+
+def _plant_row(
+    problem: HorizonProblem, plan: HorizonPlan, t: int, delivered: float
+) -> dict[str, object]:
+    """The plant's target, plan, delivered power, deviation and cost over interval ``t``."""
+    penalty = problem.deviation_cost or 0.0
+    target = float(problem.target_w[t])
+    dev = delivered - target
+    hours = problem.step.total_seconds() / 3600.0
+    return {
+        "time": problem.start + t * problem.step,
+        "target_w": target,
+        "planned_w": float(plan.p_w[:, t].sum()),
+        "delivered_w": delivered,
+        "deviation_w": dev,
+        "price": float(problem.price[t]),
+        "cost": (-problem.price[t] * delivered + penalty * abs(dev)) * hours,
+    }
 
 
 def _follow(

@@ -17,7 +17,8 @@ module                    ports (``typing.Protocol``) and the values they carry
 
 Adapters (``vpp.adapters.*``) implement them and are named after the port they implement
 (``SqlRegistryStore`` implements ``RegistryStore``); use cases and tests depend only on
-these.  ``tests/test_ports.py`` checks every adapter against its port with mypy.
+these.  ``vpp/bootstrap/port_conformance.py`` has mypy check every adapter against its
+port.
 """
 
 from vpp.application.ports.clock import Clock

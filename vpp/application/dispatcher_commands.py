@@ -1,0 +1,76 @@
+"""The setpoint commands of one dispatch cycle: what to (re)send, how long it holds, its ids.
+
+A setpoint is sent when it moved more than the deadband or its command is about to
+expire.  Commands are short-lived on purpose: if the dispatcher dies, the devices fall
+back by themselves.  Sequence numbers are microseconds of the dispatcher's clock, so they
+grow across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from vpp.application.dispatcher_follow import DispatcherSettings, FollowState
+from vpp.application.ports import IntervalState
+from vpp.domain.commands import SetpointCommand
+from vpp.domain.der import Der
+
+
+def next_seq(now: datetime, last_seq: int) -> int:
+    """Microseconds of ``now``, strictly after ``last_seq`` (dispatches of one cycle may
+    share DERs)."""
+    return max(int(now.timestamp() * 1_000_000), last_seq + 1)
+
+
+def setpoint_commands(
+    dispatch_id: str,
+    iv: IntervalState,
+    setpoints: Mapping[str, float],
+    members: Sequence[Der],
+    state: FollowState,
+    settings: DispatcherSettings,
+    *,
+    now: datetime,
+    remaining_s: float,
+    seq: int,
+) -> list[SetpointCommand]:
+    """The commands for the setpoints that changed or are about to expire; what was sent
+    (and since when the device has that target) is noted in ``state.sent``."""
+    by_id = {m.der_id: m for m in members}
+    ttl = timedelta(seconds=min(settings.command_ttl_s, max(remaining_s, 1.0)))
+    refresh_before = now + timedelta(seconds=2 * settings.cycle_s)
+    cmds = []
+    for der_id, p_w in setpoints.items():
+        prev = state.sent.get(der_id)
+        band = max(settings.deadband_w, settings.deadband * by_id[der_id].ratings.p_range_w)
+        same = prev is not None and abs(prev[0] - p_w) <= band
+        close = prev is not None and abs(prev[0] - p_w) <= settings.follow_tol_w(by_id[der_id])
+        if prev and same and prev[1] > refresh_before:
+            continue
+        until = min(now + ttl, iv.end) if remaining_s > 1.0 else now + ttl
+        cmds.append(
+            SetpointCommand(
+                command_id=command_id(dispatch_id, iv.idx, der_id, seq),
+                der_id=der_id,
+                gateway_id=by_id[der_id].gateway_id,
+                seq=seq,
+                p_w=float(p_w),
+                valid_from=now,
+                valid_until=until,
+                dispatch_id=dispatch_id,
+            )
+        )
+        # a small move is no new target; a command that lapsed starts the clock again
+        since = prev[2] if prev and close and prev[1] > now else now
+        state.sent[der_id] = (float(p_w), until, since)
+    return cmds
+
+
+def command_id(dispatch_id: str, idx: int, der_id: str, seq: int) -> str:
+    """Readable when it fits the id rules (64 chars), a digest of the same key otherwise."""
+    text = f"{dispatch_id}-{idx}-{der_id}-{seq}"
+    if len(text) <= 64:
+        return text
+    return f"cmd-{hashlib.sha256(text.encode()).hexdigest()[:40]}-{seq}"

@@ -7,10 +7,13 @@ import json
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
+
+if TYPE_CHECKING:
+    from vpp.config.gateway import GatewayConfig
 
 app = typer.Typer(
     invoke_without_command=True,
@@ -46,7 +49,7 @@ def config_from(
         typer.echo(f"wrote {output} ({len(doc['devices'])} devices)", err=True)
 
 
-async def _serve(config: Any) -> None:
+async def _serve(config: GatewayConfig) -> None:
     from vpp.bootstrap import build_gateway
 
     built = build_gateway(config)

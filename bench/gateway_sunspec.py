@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from vpp.adapters.nats.server import start_nats_server  # noqa: E402
 from vpp.bootstrap import build_gateway  # noqa: E402
-from vpp.cli.gateway import gateway_config_from_endpoints  # noqa: E402
+from vpp.bootstrap.gateway_config import gateway_config_from_endpoints  # noqa: E402
 from vpp.config.gateway import GatewayConfig  # noqa: E402
 
 PER_PROCESS = 500

@@ -70,3 +70,34 @@ def test_registry_references(tmp_path: Path) -> None:
         "tenants: [{tenant_id: t1}]\nplants: [{plant_id: p1, tenant_id: t1, members: [a]}]\n"
     )
     assert load_yaml(path, RegistryConfig).plants[0].members == ["a"]
+
+
+def test_ratings_config_has_the_domain_ratings_fields_and_defaults() -> None:
+    """One source for the ratings: the config model mirrors DerRatings field by field."""
+    import dataclasses
+
+    from vpp.config.common import RatingsConfig
+    from vpp.domain.der import RATINGS_FIELDS, DerRatings
+
+    assert tuple(RatingsConfig.model_fields) == RATINGS_FIELDS
+    for f in dataclasses.fields(DerRatings):
+        model_field = RatingsConfig.model_fields[f.name]
+        if f.default is dataclasses.MISSING:
+            assert model_field.is_required(), f.name
+        else:
+            assert model_field.default == f.default, f.name
+
+
+def test_config_ids_follow_the_domain_id_grammar() -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from vpp.config.common import Id
+    from vpp.domain.ids import ID_MAX_LENGTH, is_valid_id
+
+    ids = TypeAdapter(Id)
+    for value in ("a", "gw-1", "x_Y-9", "a" * ID_MAX_LENGTH, "", "gw.1", "a b", "a" * 65):
+        if is_valid_id(value):
+            assert ids.validate_python(value) == value
+        else:
+            with pytest.raises(ValidationError):
+                ids.validate_python(value)

@@ -12,7 +12,7 @@ import nats
 import pytest
 
 from tests.gateway.sim_fleet import SunSpecFleet, start_sunspec_fleet
-from vpp.cli.gateway import gateway_config_from_endpoints
+from vpp.bootstrap.gateway_config import gateway_config_from_endpoints
 from vpp.config.gateway import GatewayConfig
 from vpp.domain import DerKind
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vpp.adapters.store import migrate
 from vpp.adapters.store.engine import default_url, make_engine
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from sqlalchemy import Engine
 
-def api_services(engine: Any) -> Any:
+    from vpp.adapters.api.services import ApiServices
+    from vpp.application.registry import ImportSummary
+    from vpp.application.store_ports import RegistryImport
+    from vpp.config.gateway import GatewayConfig
+    from vpp.config.registry import RegistryConfig
+
+
+def api_services(engine: Engine) -> ApiServices:
     """The API's use cases on the store behind ``engine`` (which must be migrated)."""
     from vpp.adapters.api.services import ApiServices
     from vpp.adapters.store.api_keys import SqlApiKeyStore
@@ -31,7 +41,7 @@ def api_services(engine: Any) -> Any:
     )
 
 
-def build_api(db_url: str | None = None, *, upgrade: bool = True) -> Any:
+def build_api(db_url: str | None = None, *, upgrade: bool = True) -> FastAPI:
     """The operator API (a FastAPI app) on the store at ``db_url`` (default SQLite file).
 
     With ``upgrade`` the store is migrated first.  Serve it with uvicorn (``vpp api``);
@@ -48,8 +58,11 @@ def build_api(db_url: str | None = None, *, upgrade: bool = True) -> Any:
     return app
 
 
-def registry_import_from_config(registry: Any, gateways: Sequence[Any]) -> Any:
-    """A :class:`RegistryImport` from a ``RegistryConfig`` and ``GatewayConfig`` objects.
+def registry_import_from_config(
+    registry: RegistryConfig | None, gateways: Sequence[GatewayConfig]
+) -> tuple[RegistryImport, list[str]]:
+    """A :class:`RegistryImport` from a ``RegistryConfig`` and ``GatewayConfig`` objects,
+    and the ids of the DERs it leaves out.
 
     Devices whose ratings come from the device itself (``ratings: device``) cannot be
     registered before the gateway reads them; they are listed in ``skipped``.
@@ -96,7 +109,7 @@ def import_registry_files(
     gateway_files: Sequence[str | Path] = (),
     *,
     upgrade: bool = True,
-) -> Any:
+) -> ImportSummary:
     """Load ``registry.yaml`` and ``gateway.yaml`` files and write tenants, sites, gateways,
     DERs and plants into the store in one transaction (idempotent: run it again after
     editing the files).  Returns an :class:`vpp.application.registry.ImportSummary`."""
@@ -111,11 +124,11 @@ def import_registry_files(
 
 def import_registry_configs(
     db_url: str | None,
-    registry: Any,
-    gateways: Sequence[Any] = (),
+    registry: RegistryConfig | None,
+    gateways: Sequence[GatewayConfig] = (),
     *,
     upgrade: bool = True,
-) -> Any:
+) -> ImportSummary:
     """Like :func:`import_registry_files`, from already loaded configuration objects."""
     from vpp.adapters.store.registry_store import SqlRegistryStore
     from vpp.application.registry import import_registry

@@ -4,19 +4,54 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from vpp.domain.errors import VppError
 
 if TYPE_CHECKING:
-    from vpp.adapters.prometheus.gateway_metrics import PrometheusGatewayMetrics
+    from vpp.adapters.nats.buffer import DiskTelemetryBuffer
+    from vpp.adapters.nats.ledger import SqliteCommandLedger
+    from vpp.adapters.nats.publisher import NatsTelemetryPublisher
+    from vpp.adapters.nats.uplink import NatsUplink
+    from vpp.adapters.prometheus.gateway_metrics import MetricsEndpoint, PrometheusGatewayMetrics
+    from vpp.application.gateway import DeviceRunner, FieldGateway
+    from vpp.application.ports import DeviceDriver, GatewayMetrics
+    from vpp.config.gateway import DeviceConfig, GatewayConfig, Iec61850Device
+    from vpp.domain.telemetry import Reading
 
 SCL_DIR = Path(__file__).resolve().parents[1] / "models" / "iec61850-7-420"
 
 
-def _gateway_driver(device: Any) -> Any:
+class GatewayBuildError(VppError):
+    """A ``gateway.yaml`` the gateway cannot be built from."""
+
+
+def _iec61850_driver(device: Iec61850Device, default_p_w: float | None) -> DeviceDriver:
+    from vpp.adapters.iec61850 import Iec61850Driver
+
+    ld = device.ld
+    if ld.startswith(device.ied) and len(ld) > len(device.ied):
+        ld = ld[len(device.ied) :]  # "<IED><inst>" -> "<inst>": the driver wants the inst
+    scl = device.scl_file or SCL_DIR / f"{device.kind.value}.icd"
+    return Iec61850Driver(
+        device.der_id,
+        device.kind,
+        device.host,
+        device.port,
+        device.ied,
+        ld,
+        scl,
+        timeout_s=device.timeout_s,
+        poll_s=device.poll_s,
+        default_p_w=default_p_w,
+        ratings=None if device.ratings == "device" else device.ratings.to_domain(),
+    )
+
+
+def _gateway_driver(device: DeviceConfig) -> DeviceDriver:
     """The :class:`DeviceDriver` of one configured device, chosen by its protocol."""
     from vpp.config.gateway import Iec61850Device, SunSpecDevice
 
-    ratings = None if device.ratings == "device" else device.ratings.to_domain()
     default_p_w = device.default.p_w if device.default.mode == "fixed" else None
     if isinstance(device, SunSpecDevice):
         from vpp.adapters.modbus.sunspec_driver import SunSpecDriver
@@ -29,46 +64,24 @@ def _gateway_driver(device: Any) -> Any:
             device.unit_id,
             timeout_s=device.timeout_s,
             default_p_w=default_p_w,
-            ratings=ratings,
+            ratings=None if device.ratings == "device" else device.ratings.to_domain(),
         )
     if isinstance(device, Iec61850Device):
-        from vpp.adapters.iec61850 import Iec61850Driver
-
-        ld = device.ld
-        if ld.startswith(device.ied) and len(ld) > len(device.ied):
-            ld = ld[len(device.ied) :]  # "<IED><inst>" -> "<inst>": the driver wants the inst
-        scl = device.scl_file or SCL_DIR / f"{device.kind.value}.icd"
-        return Iec61850Driver(
-            device.der_id,
-            device.kind,
-            device.host,
-            device.port,
-            device.ied,
-            ld,
-            scl,
-            timeout_s=device.timeout_s,
-            poll_s=device.poll_s,
-            default_p_w=default_p_w,
-            ratings=ratings,
-        )
+        return _iec61850_driver(device, default_p_w)
     raise GatewayBuildError(f"{device.der_id}: unknown protocol {device.protocol!r}")
-
-
-class GatewayBuildError(Exception):
-    pass
 
 
 @dataclass
 class BuiltGateway:
     """A gateway wired from ``gateway.yaml``: ``await built.run()`` until ``built.stop()``."""
 
-    gateway: Any  # vpp.application.gateway.FieldGateway
-    uplink: Any  # vpp.adapters.nats.uplink.NatsUplink
-    publisher: Any  # vpp.adapters.nats.publisher.NatsTelemetryPublisher
-    buffer: Any  # vpp.adapters.nats.buffer.DiskTelemetryBuffer
-    ledger: Any  # vpp.adapters.nats.ledger.SqliteCommandLedger
+    gateway: FieldGateway
+    uplink: NatsUplink
+    publisher: NatsTelemetryPublisher
+    buffer: DiskTelemetryBuffer
+    ledger: SqliteCommandLedger
     metrics: PrometheusGatewayMetrics
-    metrics_endpoint: Any | None
+    metrics_endpoint: MetricsEndpoint | None
 
     async def run(self) -> None:
         try:
@@ -84,38 +97,25 @@ class BuiltGateway:
         await self.gateway.wait_started(timeout)
 
 
-def build_gateway(config: Any) -> BuiltGateway:
-    """Build the field gateway of a :class:`vpp.config.gateway.GatewayConfig`."""
-    from vpp.adapters.nats.buffer import DiskTelemetryBuffer
-    from vpp.adapters.nats.commands import NatsCommandConsumer
-    from vpp.adapters.nats.ledger import SqliteCommandLedger
-    from vpp.adapters.nats.publisher import NatsAckPublisher, NatsTelemetryPublisher
-    from vpp.adapters.nats.uplink import NatsCredentials, NatsUplink
-    from vpp.adapters.prometheus.gateway_metrics import MetricsEndpoint, PrometheusGatewayMetrics
-    from vpp.application.gateway import DeviceRunner, FieldGateway, GatewayCommandHandler
+class _LateSink:
+    """The runners' reading sink: the gateway, which is built after its runners."""
+
+    def __init__(self) -> None:
+        self.gateway: FieldGateway | None = None
+
+    def __call__(self, reading: Reading) -> None:
+        if self.gateway is None:
+            raise GatewayBuildError("a device reading arrived before the gateway was built")
+        self.gateway.collect(reading)
+
+
+def _device_runners(
+    config: GatewayConfig, metrics: GatewayMetrics, sink: _LateSink
+) -> list[DeviceRunner]:
+    from vpp.application.gateway import DeviceRunner
     from vpp.application.ports import DeviceSpec
-    from vpp.runtime import SystemClock
 
-    gw_id = config.gateway_id
-    data_dir = Path(config.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    n = config.nats
-    uplink = NatsUplink(
-        n.url,
-        NatsCredentials(n.user, n.password, n.token, n.creds_file),
-        name=f"vpp-gateway-{gw_id}",
-    )
-    metrics = PrometheusGatewayMetrics(gw_id)
-    buffer = DiskTelemetryBuffer(data_dir / "telemetry-buffer.sqlite", config.buffer.max_bytes)
-    publisher = NatsTelemetryPublisher(uplink, buffer, metrics)
-    ledger = SqliteCommandLedger(data_dir / "commands.sqlite")
-    clock = SystemClock()
-    runners: list[Any] = []
-    sink_holder: list[Any] = []
-
-    def sink(reading: Any) -> None:
-        sink_holder[0].collect(reading)
-
+    runners: list[DeviceRunner] = []
     for device in config.devices:
         ratings = None if device.ratings == "device" else device.ratings.to_domain()
         spec = DeviceSpec(
@@ -125,12 +125,47 @@ def build_gateway(config: Any) -> BuiltGateway:
             DeviceRunner(
                 spec,
                 _gateway_driver(device),
-                gw_id,
+                config.gateway_id,
                 sink,
                 revert_after_s=config.safety.device_reversion_s,
                 metrics=metrics,
             )
         )
+    return runners
+
+
+def _uplink(config: GatewayConfig) -> NatsUplink:
+    from vpp.adapters.nats.uplink import NatsCredentials, NatsUplink
+
+    n = config.nats
+    return NatsUplink(
+        n.url,
+        NatsCredentials(n.user, n.password, n.token, n.creds_file),
+        name=f"vpp-gateway-{config.gateway_id}",
+    )
+
+
+def build_gateway(config: GatewayConfig) -> BuiltGateway:
+    """Build the field gateway of a :class:`vpp.config.gateway.GatewayConfig`."""
+    from vpp.adapters.nats.buffer import DiskTelemetryBuffer
+    from vpp.adapters.nats.commands import NatsCommandConsumer
+    from vpp.adapters.nats.ledger import SqliteCommandLedger
+    from vpp.adapters.nats.publisher import NatsAckPublisher, NatsTelemetryPublisher
+    from vpp.adapters.prometheus.gateway_metrics import MetricsEndpoint, PrometheusGatewayMetrics
+    from vpp.application.gateway import FieldGateway, GatewayCommandHandler
+    from vpp.runtime import SystemClock
+
+    gw_id = config.gateway_id
+    data_dir = Path(config.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    uplink = _uplink(config)
+    metrics = PrometheusGatewayMetrics(gw_id)
+    buffer = DiskTelemetryBuffer(data_dir / "telemetry-buffer.sqlite", config.buffer.max_bytes)
+    publisher = NatsTelemetryPublisher(uplink, buffer, metrics)
+    ledger = SqliteCommandLedger(data_dir / "commands.sqlite")
+    clock = SystemClock()
+    sink = _LateSink()
+    runners = _device_runners(config, metrics, sink)
     handler = GatewayCommandHandler(
         gw_id,
         {r.der_id: r for r in runners},
@@ -144,7 +179,7 @@ def build_gateway(config: Any) -> BuiltGateway:
     gateway = FieldGateway(
         gw_id, runners, publisher, handler, uplink, clock, metrics=metrics, flush_s=flush_s
     )
-    sink_holder.append(gateway)
+    sink.gateway = gateway
     consumer = NatsCommandConsumer(
         uplink, gw_id, gateway.handle_command, on_dead_letter=lambda _: metrics.count_dead_letter()
     )

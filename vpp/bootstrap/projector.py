@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from vpp.adapters.store import migrate
 from vpp.adapters.store.engine import default_url
+
+#: per projection: its counters (batches, items, skipped, last_seq, change_errors,
+#: dead_letters) and its last notes
+ProjectorStats = dict[str, dict[str, int | list[str]]]
 
 
 async def run_projector(
@@ -16,7 +19,7 @@ async def run_projector(
     *,
     publish_changes: bool = True,
     ready: asyncio.Event | None = None,
-) -> dict[str, Any]:
+) -> ProjectorStats:
     """Project TELEMETRY, COMMANDS and ACKS into the store until ``stop`` is set.
 
     Returns the per-projection statistics.

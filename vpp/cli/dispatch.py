@@ -25,10 +25,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from vpp.domain.errors import VppError
+
 FINAL = {"completed", "failed", "cancelled"}
 
 
-class ApiProblem(Exception):
+class ApiProblem(VppError):
     """The API answered with a problem document (or something else that is not 2xx)."""
 
 

@@ -7,68 +7,18 @@ import json
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
+
+if TYPE_CHECKING:
+    from vpp.config.gateway import GatewayConfig
 
 app = typer.Typer(
     invoke_without_command=True,
     help="Field gateway: poll devices, publish telemetry, apply commands safely.",
 )
-
-RATING_FIELDS = (
-    "p_min_w",
-    "p_max_w",
-    "energy_wh",
-    "ramp_w_per_s",
-    "eff_charge",
-    "eff_discharge",
-    "min_stable_w",
-    "soc_min",
-    "soc_max",
-    "q_max_var",
-)
-
-
-def gateway_config_from_endpoints(
-    endpoints: list[dict[str, Any]],
-    *,
-    gateway_id: str = "gw1",
-    nats_url: str = "nats://127.0.0.1:4222",
-    data_dir: str = "gateway-data",
-    poll_s: float = 1.0,
-) -> dict[str, Any]:
-    """A ``gateway.yaml`` document (as a dict) for the devices of a simulator endpoint list."""
-    devices: list[dict[str, Any]] = []
-    for e in endpoints:
-        dev: dict[str, Any] = {
-            "der_id": e["der_id"],
-            "kind": e["kind"],
-            "protocol": e["protocol"],
-            "host": e.get("host", "127.0.0.1"),
-            "port": int(e["port"]),
-            "poll_s": poll_s,
-        }
-        if e["protocol"] == "sunspec":
-            dev["unit_id"] = int(e.get("unit_id", 1))
-        else:
-            dev["ied"] = e["ied"]
-            dev["ld"] = e.get("ld_inst") or e["ld"]
-            if e.get("scl"):
-                dev["scl_file"] = e["scl"]
-        ratings = e.get("ratings")
-        if isinstance(ratings, dict):
-            dev["ratings"] = {k: v for k, v in ratings.items() if k in RATING_FIELDS}
-        else:
-            dev["ratings"] = "device"
-        devices.append(dev)
-    return {
-        "gateway_id": gateway_id,
-        "nats": {"url": nats_url},
-        "data_dir": data_dir,
-        "devices": devices,
-    }
 
 
 @app.command("config-from")
@@ -81,6 +31,7 @@ def config_from(
     poll_s: Annotated[float, typer.Option("--poll-s")] = 1.0,
 ) -> None:
     """Write a gateway.yaml for the devices of a simulator endpoint list."""
+    from vpp.bootstrap.gateway_config import gateway_config_from_endpoints
     from vpp.config.gateway import GatewayConfig
 
     data = json.loads(endpoints.read_text(encoding="utf-8"))
@@ -98,7 +49,7 @@ def config_from(
         typer.echo(f"wrote {output} ({len(doc['devices'])} devices)", err=True)
 
 
-async def _serve(config: Any) -> None:
+async def _serve(config: GatewayConfig) -> None:
     from vpp.bootstrap import build_gateway
 
     built = build_gateway(config)

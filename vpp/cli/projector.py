@@ -14,11 +14,11 @@ def projector(
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: SQLite)")] = None,
 ) -> None:
     """Project TELEMETRY, COMMANDS and ACKS into the read models until SIGINT/SIGTERM."""
-    from vpp.bootstrap import run_projector
+    from vpp.bootstrap.projector import ProjectorStats, run_projector
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
-    async def main() -> dict[str, object]:
+    async def main() -> ProjectorStats:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from vpp.domain.der import DerKind, DerRatings, check_ratings_for_kind
+from vpp.domain.der import RATINGS_FIELDS, DerKind, DerRatings, check_ratings_for_kind
 from vpp.domain.errors import InvalidValue
+from vpp.domain.ids import ID_ANCHORED, ID_REGEX
 
-Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="[A-Za-z0-9_-]{1,64}")]
+# Validators raise InvalidValue (a VppError and a ValueError): pydantic turns it into a
+# ValidationError, which vpp.config.load_yaml reports as a ConfigError.
+
+Id = Annotated[str, Field(pattern=ID_ANCHORED, description=ID_REGEX)]
 
 
 def _loopback_or_name(host: str) -> str:
@@ -18,7 +22,7 @@ def _loopback_or_name(host: str) -> str:
         ipaddress.ip_address(host)
     except ValueError:
         if not host or any(c.isspace() for c in host):
-            raise ValueError(f"not a host name or address: {host!r}") from None
+            raise InvalidValue(f"not a host name or address: {host!r}") from None
     return host
 
 
@@ -33,7 +37,11 @@ class Strict(BaseModel):
 
 
 class RatingsConfig(Strict):
-    """DER ratings in SI units (W, Wh, W/s), generator sign convention."""
+    """DER ratings in SI units (W, Wh, W/s), generator sign convention.
+
+    The fields are :class:`vpp.domain.der.DerRatings`' (:data:`RATINGS_FIELDS`), with the
+    same defaults; ``tests/config`` checks that they stay so.
+    """
 
     p_min_w: float
     p_max_w: float
@@ -48,19 +56,15 @@ class RatingsConfig(Strict):
 
     @model_validator(mode="after")
     def _valid(self) -> RatingsConfig:
-        try:
-            self.to_domain()
-        except InvalidValue as exc:
-            raise ValueError(str(exc)) from exc
+        self.to_domain()  # raises InvalidValue where the ratings break a domain rule
         return self
 
     def to_domain(self) -> DerRatings:
-        return DerRatings(**self.model_dump())
+        return DerRatings(**{name: getattr(self, name) for name in RATINGS_FIELDS})
 
 
-def check_kind_ratings(kind: DerKind, ratings: RatingsConfig | Any) -> None:
+def check_kind_ratings(kind: DerKind, ratings: RatingsConfig | Literal["device"]) -> None:
+    """Raise :class:`InvalidValue` where configured ratings contradict the kind's physics
+    (ratings read from the device are checked when the gateway reads them)."""
     if isinstance(ratings, RatingsConfig):
-        try:
-            check_ratings_for_kind(kind, ratings.to_domain())
-        except InvalidValue as exc:
-            raise ValueError(str(exc)) from exc
+        check_ratings_for_kind(kind, ratings.to_domain())

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from vpp.config.common import Host, Id, Port, RatingsConfig, Strict, check_kind_ratings
 from vpp.domain.der import DerKind
+from vpp.domain.errors import InvalidValue
 
 
 class NatsConfig(Strict):
@@ -93,6 +94,6 @@ class GatewayConfig(Strict):
         seen: set[str] = set()
         for dev in self.devices:
             if dev.der_id in seen:
-                raise ValueError(f"der_id {dev.der_id!r} appears twice")
+                raise InvalidValue(f"der_id {dev.der_id!r} appears twice")
             seen.add(dev.der_id)
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from vpp.config.common import Id, Strict
+from vpp.domain.errors import InvalidValue
 
 
 class TenantConfig(Strict):
@@ -33,7 +34,8 @@ class RegistryConfig(Strict):
     @model_validator(mode="after")
     def _references(self) -> RegistryConfig:
         tenants = {t.tenant_id for t in self.tenants}
-        for item in [*self.sites, *self.plants]:
+        items: list[SiteConfig | PlantConfig] = [*self.sites, *self.plants]
+        for item in items:
             if item.tenant_id not in tenants:
-                raise ValueError(f"{item!r} names unknown tenant {item.tenant_id!r}")
+                raise InvalidValue(f"{item!r} names unknown tenant {item.tenant_id!r}")
         return self

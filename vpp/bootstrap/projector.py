@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from vpp.adapters.store import migrate
 from vpp.adapters.store.engine import default_url

@@ -253,7 +253,7 @@ class NatsChangePublisher:
 
     async def publish_changes(self, changes: Sequence[ChangeRecord]) -> None:
         futures = [
-            await self.js.publish_async(subjects.change(ch["table"]), orjson.dumps(ch))
+            await self.js.publish_async(subjects.change(str(ch["table"])), orjson.dumps(ch))
             for ch in changes
         ]
         await asyncio.wait_for(asyncio.gather(*futures), timeout=10.0)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.telemetry import ReadingRow
 
 #: a canal-json change record (TiCDC's shape: database, table, pkNames, type, es, ts,
 #: data, old, mysqlType); JSON values, built by the store adapter after its commit
-ChangeRecord = dict[str, Any]
+ChangeRecord = dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ import dataclasses
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 import yaml
 
 from simulators.fleet.spec import DeviceSpec, expand_fleet, shards
+from vpp.runtime import stop_processes
 
 
 class FleetStartError(RuntimeError):
@@ -56,17 +56,7 @@ class RunningFleet:
 
     def stop(self, grace_s: float = 10.0) -> list[int | None]:
         """Stop every worker (SIGTERM, then SIGKILL); return their exit codes."""
-        for p in self.processes:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        codes: list[int | None] = []
-        for p in self.processes:
-            try:
-                codes.append(p.wait(timeout=max(0.1, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                codes.append(p.wait())
+        codes = stop_processes(self.processes, grace_s)
         self.processes = []
         return codes
 

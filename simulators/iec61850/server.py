@@ -37,8 +37,8 @@ from simulators.iec61850.cdc import CTL_MODELS, RUNTIME_CTL
 from simulators.iec61850.publish import Publisher
 from simulators.iec61850.write_access import accept_int_writes
 from simulators.physics import DerModel
+from vpp.codecs.scl import SclDocument
 from vpp.domain import Quality
-from vpp.domain.scl import SclDocument
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -70,9 +70,11 @@ class RunningFleet:
         self.stop()
 
 
-def _spawn(devices: list[DeviceSpec], step_s: float, log_dir: Path | None) -> tuple[Any, int]:
+def _spawn(
+    devices: list[DeviceSpec], step_s: float, log_dir: Path | None
+) -> tuple[subprocess.Popen[bytes], int]:
     read_fd, write_fd = os.pipe()
-    out = subprocess.DEVNULL
+    out: int | IO[bytes] = subprocess.DEVNULL
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = open(log_dir / f"worker-{devices[0].der_id}.log", "ab")  # noqa: SIM115

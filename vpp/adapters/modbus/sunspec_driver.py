@@ -223,7 +223,9 @@ class SunSpecDriver:
             {
                 "WMaxLimPctEna": ena,
                 "WMaxLimPct": raw,
-                "WMaxLimPctRvrt": self._pct_raw(self.default_p_w) if fixed else raw_full(sf),
+                "WMaxLimPctRvrt": (
+                    raw_full(sf) if self.default_p_w is None else self._pct_raw(self.default_p_w)
+                ),
                 "WMaxLimPctEnaRvrt": 1 if fixed else 0,
                 "WMaxLimPctRvrtTms": tms,
             },

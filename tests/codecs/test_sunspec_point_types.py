@@ -110,3 +110,8 @@ def test_layouts_and_empty_models_are_pysunspec2s(model_id: int) -> None:
     for name, p in theirs.points.items():
         ours = layout.points[name]
         assert (ours.offset, ours.size, ours.type) == (p.offset, p.len, p.pdef["type"])
+
+
+def test_a_model_with_repeating_groups_is_refused_not_misread() -> None:
+    with pytest.raises(ss.SunSpecDecodeError, match="repeating"):
+        ss.layout_from_definition(get_model_def(160))  # MPPT: one group per module

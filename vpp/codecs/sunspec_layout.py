@@ -3,7 +3,8 @@ SunSpec models repository, as pysunspec2 bundles it).
 
 Offsets count from the model's ``ID`` register (``ID`` = 0, ``L`` = 1), exactly as
 pysunspec2 lays a model out: the top-level points in order, then the points of each
-fixed group.  The definition is passed in (the callers load it through pysunspec2);
+fixed group (repeating groups are refused: no model the simulators or the gateway use
+has one).  The definition is passed in (the callers load it through pysunspec2);
 this module only reads the mapping.
 """
 
@@ -60,11 +61,11 @@ def _group_points(group: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     """The points of ``group`` and of its fixed sub-groups, in register order."""
     yield from group.get("points", ())
     for sub in group.get("groups", ()):
-        count = sub.get("count", 1)
-        if not isinstance(count, int):
+        # A "count" (a point's name, or 0: as many as the model length holds) makes the
+        # group repeating; its instances are known only from a device's L register.
+        if sub.get("count") is not None:
             raise SunSpecDecodeError(f"repeating group {sub.get('name')} is not supported")
-        for _ in range(count):
-            yield from _group_points(sub)
+        yield from _group_points(sub)
 
 
 def _empty(pdef: Mapping[str, Any], model_id: int, length: int) -> list[int]:

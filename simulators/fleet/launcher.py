@@ -16,18 +16,18 @@ import dataclasses
 import json
 import os
 import select
-import signal
 import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from simulators.fleet.spec import DeviceSpec, expand_fleet, shards
+from vpp.runtime import stop_processes
 
 
 class FleetStartError(RuntimeError):
@@ -56,17 +56,7 @@ class RunningFleet:
 
     def stop(self, grace_s: float = 10.0) -> list[int | None]:
         """Stop every worker (SIGTERM, then SIGKILL); return their exit codes."""
-        for p in self.processes:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        codes: list[int | None] = []
-        for p in self.processes:
-            try:
-                codes.append(p.wait(timeout=max(0.1, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                p.kill()
-                codes.append(p.wait())
+        codes = stop_processes(self.processes, grace_s)
         self.processes = []
         return codes
 
@@ -80,9 +70,11 @@ class RunningFleet:
         self.stop()
 
 
-def _spawn(devices: list[DeviceSpec], step_s: float, log_dir: Path | None) -> tuple[Any, int]:
+def _spawn(
+    devices: list[DeviceSpec], step_s: float, log_dir: Path | None
+) -> tuple[subprocess.Popen[bytes], int]:
     read_fd, write_fd = os.pipe()
-    out = subprocess.DEVNULL
+    out: int | IO[bytes] = subprocess.DEVNULL
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         out = open(log_dir / f"worker-{devices[0].der_id}.log", "ab")  # noqa: SIM115

@@ -109,10 +109,10 @@ class Addresses:
         self.count[protocol] += 1
         if "host_range" in cfg:
             first = ipaddress.IPv4Address(cfg["host_range"])
-            host = ipaddress.IPv4Address(int(first) + i)
-            if not host.is_loopback:
+            address = ipaddress.IPv4Address(int(first) + i)
+            if not address.is_loopback:
                 raise InvalidValue(f"host_range runs out of 127.0.0.0/8 at device {i}")
-            return str(host), int(cfg.get("port", 502 if protocol == "sunspec" else 102))
+            return str(address), int(cfg.get("port", 502 if protocol == "sunspec" else 102))
         host = str(cfg.get("host", "127.0.0.1"))
         base = int(cfg.get("base_port", DEFAULT_PORTS[protocol]))
         return host, (base + i if base else 0)

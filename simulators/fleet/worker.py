@@ -29,7 +29,7 @@ from typing import Any
 from simulators.fleet.endpoints import endpoint_of
 from simulators.fleet.spec import DeviceSpec
 from simulators.physics import DerModel, make_model
-from vpp.domain.scl import SclDocument, parse_scl
+from vpp.codecs.scl import SclDocument, parse_scl
 
 log = logging.getLogger("simulators.worker")
 PORT_ATTEMPTS = 5

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pyiec61850.pyiec61850 as iec
 
 from simulators.iec61850.cdc import create_data_object
-from vpp.domain.scl import SclDocument, SclLogicalDevice, SclReportControl
+from vpp.codecs.scl import SclDocument, SclLogicalDevice, SclReportControl
 
 _TRG = {
     "dchg": iec.TRG_OPT_DATA_CHANGED,

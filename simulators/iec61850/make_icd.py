@@ -144,8 +144,8 @@ def _ln0(ld: ET.Element, nodes: tuple[LnSpec, ...], tw: TemplateWriter) -> None:
         _sub(rc, "OptFields", seqNum="true", timeStamp="true", dataSet="true",
              reasonCode="true", dataRef="true", entryID=flag, configRef="true")  # fmt: skip
         _sub(rc, "RptEnabled", max="1")
-    for do, val in (("Mod", "on"), ("Beh", "on"), ("Health", "Ok")):
-        _sub(_sub(ln0, "DOI", name=do), "DAI", name="stVal").append(_val(val))
+    for do_name, val in (("Mod", "on"), ("Beh", "on"), ("Health", "Ok")):
+        _sub(_sub(ln0, "DOI", name=do_name), "DAI", name="stVal").append(_val(val))
     _sub(_sub(ln0, "DOI", name="NamPlt"), "DAI", name="vendor").append(_val("vpp"))
 
 

@@ -37,8 +37,8 @@ from simulators.iec61850.cdc import CTL_MODELS, RUNTIME_CTL
 from simulators.iec61850.publish import Publisher
 from simulators.iec61850.write_access import accept_int_writes
 from simulators.physics import DerModel
+from vpp.codecs.scl import SclDocument
 from vpp.domain import Quality
-from vpp.domain.scl import SclDocument
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ MAX_REVERSION_S = 7 * 86400
 _FAILED_STARTS: list[tuple[object, object]] = []  # kept alive until the process exits
 
 
+# pyiec61850's SWIG classes are untyped (Any), so subclassing them needs [misc].
 class _ControlHandler(iec.ControlHandlerForPython):  # type: ignore[misc]
     """Receives an operate on the server's thread and hands it to the device."""
 
@@ -72,7 +73,7 @@ class _ControlHandler(iec.ControlHandlerForPython):  # type: ignore[misc]
         )
 
 
-class _CheckHandler(iec.CheckHandlerForPython):  # type: ignore[misc]
+class _CheckHandler(iec.CheckHandlerForPython):  # type: ignore[misc]  # SWIG base, as above
     """Refuses an out-of-range value before select-with-value or operate."""
 
     def __init__(self, server: IecServer, path: str) -> None:

@@ -13,13 +13,15 @@ device returns to its autonomous mode).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from simulators.physics import DerModel
 from simulators.sunspec.image import build_device_image, scale_factors
 from simulators.sunspec.live import live_values
-from simulators.sunspec.points import BASE_ADDRESS, PointDef, decode, encode, fits
+from simulators.sunspec.points import BASE_ADDRESS, PointDef
+from vpp.codecs.sunspec import decode_int, encode_raw, fits, is_implemented
 from vpp.domain import DerKind
 
 WSET_GROUP = ("WSetEna", "WSetMod", "WSet", "WSetPct", "WSetRvrtTms")
@@ -55,7 +57,9 @@ class SunSpecDevice:
         self.image = build_device_image(model, self.sf)
         self.registers = list(self.image.registers)  # the server's copy replaces this
         self.controls: dict[str, int] = {
-            p.name: decode(p.type, self._slice(p)) for p in self.image.points.values() if p.writable
+            p.name: decode_int(p.type, self._slice(p))
+            for p in self.image.points.values()
+            if p.writable
         }
         starts = sorted(self.image.model_addresses.items(), key=lambda kv: kv[1])
         ends = [a for _, a in starts[1:]] + [BASE_ADDRESS + len(self.image.registers)]
@@ -125,7 +129,7 @@ class SunSpecDevice:
                 j = p.address + i - address
                 if 0 <= j < len(values):
                     regs[i] = values[j]
-            new[p.name] = decode(p.type, regs)
+            new[p.name] = decode_int(p.type, regs)
         for name, raw in new.items():
             if not self._valid(self._writable[name], raw):
                 return ILLEGAL_VALUE
@@ -138,18 +142,18 @@ class SunSpecDevice:
 
     def _valid(self, p: PointDef, raw: int) -> bool:
         r = self.model.ratings
-        if raw == p.implemented_marker or not fits(p.type, raw):
+        if not is_implemented(p.type, raw) or not fits(p.type, raw):
             return False
         if p.symbols and p.type.startswith("enum"):
             return raw in p.symbols
         if p.name in ("WSet", "WSetRvrt"):
-            return r.p_min_w <= raw * 10**self.sf.wset <= r.p_max_w
+            return r.p_min_w <= raw * 10.0**self.sf.wset <= r.p_max_w
         if p.name in ("WSetPct", "WSetPctRvrt"):
-            return abs(raw * 10**self.sf.pct) <= 100.0
+            return abs(raw * 10.0**self.sf.pct) <= 100.0
         if p.name in ("WMaxLimPct", "WMaxLimPctRvrt"):
-            return 0.0 <= raw * 10**self.sf.pct <= 100.0
+            return 0.0 <= raw * 10.0**self.sf.pct <= 100.0
         if p.name == "WMax":
-            return 0 < raw * 10**self.sf.w <= self.sf.w_max_rtg
+            return 0 < raw * 10.0**self.sf.w <= self.sf.w_max_rtg
         return True
 
     def _arm(self, names: set[str], now: datetime) -> None:
@@ -188,7 +192,7 @@ class SunSpecDevice:
     # -- registers ------------------------------------------------------------------
 
     @property
-    def _writable(self) -> dict[str, PointDef]:
+    def _writable(self) -> Mapping[str, PointDef]:
         return self.image.writable_points
 
     def _slice(self, p: PointDef) -> list[int]:
@@ -198,4 +202,4 @@ class SunSpecDevice:
     @staticmethod
     def _put(registers: list[int], p: PointDef, value: int) -> None:
         i = p.address - BASE_ADDRESS
-        registers[i : i + p.size] = encode(p.type, value)
+        registers[i : i + p.size] = encode_raw(p.type, value)

@@ -12,10 +12,9 @@ Ratings in 702 (all in W through ``W_SF``): ``WMaxRtg`` = the largest magnitude 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from simulators.physics import DerModel
-from simulators.sunspec.points import ModelImage, build_image, scale_factor_for
+from simulators.sunspec.points import InitialValue, ModelImage, build_image, scale_factor_for
 from vpp.domain import DerKind, DerRatings
 
 WRITABLE: dict[int, frozenset[str]] = {
@@ -66,13 +65,25 @@ def scale_factors(r: DerRatings) -> ScaleFactors:
 
 
 def raw(value: float, sf: int) -> int:
-    return round(value / 10**sf)
+    return round(value / 10.0**sf)
 
 
-def _models(model: DerModel, sf: ScaleFactors, unit_id: int) -> list[tuple[int, dict[str, Any]]]:
+def _common(model: DerModel, unit_id: int) -> dict[str, InitialValue]:
+    return {
+        "Mn": "vpp",
+        "Md": f"vpp-sim-{model.kind.value}",
+        "Opt": "simulated",
+        "Vr": "0.1.0",
+        "SN": model.der_id[:32],
+        "DA": unit_id,
+    }
+
+
+def _capacity(model: DerModel, sf: ScaleFactors) -> dict[str, InitialValue]:
+    """702: the nameplate ratings and the adjustable maxima (``WMax``)."""
     r, kind = model.ratings, model.kind
     w_max_raw = raw(sf.w_max_rtg, sf.w)
-    capacity: dict[str, Any] = {
+    capacity: dict[str, InitialValue] = {
         "WMaxRtg": w_max_raw,
         "VAMaxRtg": w_max_raw,
         "VarMaxInjRtg": raw(r.q_max_var, sf.w),
@@ -91,45 +102,44 @@ def _models(model: DerModel, sf: ScaleFactors, unit_id: int) -> list[tuple[int, 
         capacity["WChaRteMaxRtg"] = raw(-r.p_min_w, sf.w)
     if kind is DerKind.BATTERY:
         capacity["WDisChaRteMaxRtg"] = raw(r.p_max_w, sf.w)
-    models: list[tuple[int, dict[str, Any]]] = [
-        (
-            1,
-            {
-                "Mn": "vpp",
-                "Md": f"vpp-sim-{kind.value}",
-                "Opt": "simulated",
-                "Vr": "0.1.0",
-                "SN": model.der_id[:32],
-                "DA": unit_id,
-            },
-        ),
+    return capacity
+
+
+def _controls(sf: ScaleFactors) -> dict[str, InitialValue]:
+    """704: every control disabled, limits at 100 %, no reversion timers."""
+    return {
+        "WMaxLimPctEna": 0,
+        "WMaxLimPct": 1000,
+        "WMaxLimPctRvrt": 1000,
+        "WMaxLimPctEnaRvrt": 0,
+        "WMaxLimPctRvrtTms": 0,
+        "WSetEna": 0,
+        "WSetMod": 1,
+        "WSet": 0,
+        "WSetRvrt": 0,
+        "WSetPct": 0,
+        "WSetPctRvrt": 0,
+        "WSetEnaRvrt": 0,
+        "WSetRvrtTms": 0,
+        "WMaxLimPct_SF": sf.pct,
+        "WSet_SF": sf.wset,
+        "WSetPct_SF": sf.pct,
+    }
+
+
+def _models(
+    model: DerModel, sf: ScaleFactors, unit_id: int
+) -> list[tuple[int, dict[str, InitialValue]]]:
+    models: list[tuple[int, dict[str, InitialValue]]] = [
+        (1, _common(model, unit_id)),
         (701, {"ACType": 0, "W_SF": sf.w, "VA_SF": sf.w, "Var_SF": sf.w, "V_SF": sf.v}),
-        (702, capacity),
-        (
-            704,
-            {
-                "WMaxLimPctEna": 0,
-                "WMaxLimPct": 1000,
-                "WMaxLimPctRvrt": 1000,
-                "WMaxLimPctEnaRvrt": 0,
-                "WMaxLimPctRvrtTms": 0,
-                "WSetEna": 0,
-                "WSetMod": 1,
-                "WSet": 0,
-                "WSetRvrt": 0,
-                "WSetPct": 0,
-                "WSetPctRvrt": 0,
-                "WSetEnaRvrt": 0,
-                "WSetRvrtTms": 0,
-                "WMaxLimPct_SF": sf.pct,
-                "WSet_SF": sf.wset,
-                "WSetPct_SF": sf.pct,
-            },
-        ),
+        (702, _capacity(model, sf)),
+        (704, _controls(sf)),
     ]
-    if kind.has_storage:
-        models.append((713, {"WHRtg": raw(r.energy_wh or 0.0, sf.wh), "SoH": 1000, "Sta": 0}))
-        models[-1][1].update({"WH_SF": sf.wh, "Pct_SF": sf.pct})
+    if model.kind.has_storage:
+        energy = raw(model.ratings.energy_wh or 0.0, sf.wh)
+        storage: dict[str, InitialValue] = {"WHRtg": energy, "SoH": 1000, "Sta": 0}
+        models.append((713, storage | {"WH_SF": sf.wh, "Pct_SF": sf.pct}))
     models.append(
         (715, {"LocRemCtl": 0, "DERHb": 0, "ControllerHb": 0, "AlarmReset": 0, "OpCtl": 1})
     )

@@ -2,8 +2,8 @@
 
 701 carries the measurement (``W`` positive = injection, negative = absorption, as the
 model defines it), 713 the state of charge; an EV charger without a car reports ``SoC``
-and ``WHAvail`` as not implemented (0xFFFF) and ``InvSt`` STANDBY.  715 ``DERHb`` counts
-physics steps.  Remaining reversion time appears in ``*RvrtRem``.
+and ``WHAvail`` as not implemented (0xFFFF, a uint16's) and ``InvSt`` STANDBY.  715
+``DERHb`` counts physics steps.  Remaining reversion time appears in ``*RvrtRem``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from simulators.sunspec.image import raw
 from simulators.sunspec.points import PointDef
+from vpp.codecs.sunspec import not_implemented_value
 from vpp.domain import Reading
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 ST_OFF, ST_ON = 0, 1
 INV_OFF, INV_RUNNING, INV_THROTTLED, INV_STANDBY = 0, 3, 4, 7
-UNIMPLEMENTED_U16 = 0xFFFF
 
 
 def live_values(
@@ -44,8 +44,9 @@ def live_values(
     if storage:
         r, sf = m.ratings, dev.sf
         if rd.soc is None:
-            yield pt(713, "SoC"), UNIMPLEMENTED_U16
-            yield pt(713, "WHAvail"), UNIMPLEMENTED_U16
+            for name in ("SoC", "WHAvail"):
+                p = pt(713, name)
+                yield p, not_implemented_value(p.type)
         else:
             avail = max(0.0, rd.soc - r.soc_min) * (r.energy_wh or 0.0)
             yield pt(713, "SoC"), raw(rd.soc * 100.0, sf.pct)

@@ -9,7 +9,7 @@ than a traceback in the server log.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
@@ -17,13 +17,10 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from simulators.sunspec.device import SunSpecDevice
 from simulators.sunspec.points import BASE_ADDRESS, writable_ranges
+from vpp.runtime import utc_now
 
 READ_CODES = frozenset({3, 4})
 WRITE_CODES = frozenset({6, 16})
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SunSpecServer:
@@ -90,5 +87,6 @@ class SunSpecServer:
 
     async def stop(self) -> None:
         if self._server is not None:
-            await self._server.shutdown()
+            # pymodbus 3.16 leaves ModbusTcpServer.shutdown unannotated
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
             self._server = None

@@ -8,8 +8,9 @@ import pytest
 
 from simulators.physics import example_ratings, make_model
 from simulators.sunspec import SunSpecDevice
-from vpp.adapters.modbus import sunspec_codec as ss
+from vpp.adapters.modbus.sunspec_models import model_layout
 from vpp.adapters.nats.buffer import DiskTelemetryBuffer
+from vpp.codecs import sunspec as ss
 from vpp.domain import DerKind
 
 
@@ -48,11 +49,11 @@ def test_codec_decodes_a_simulated_register_image() -> None:
         if mid == ss.END_MODEL_ID:
             break
         chain.append(mid)
-        assert length + 2 == ss.model_layout(mid).length
+        assert length + 2 == model_layout(mid).length
         addr += 2 + length
     assert chain == [1, 701, 702, 704, 713, 715]
     a702 = dev.image.model_addresses[702] - base
-    layout = ss.model_layout(702)
+    layout = model_layout(702)
     block = ss.ModelBlock(layout, 0, regs[a702 : a702 + layout.length])
     assert block.value("WMaxRtg") == pytest.approx(5000.0)
     assert block.raw("ID") == 702
@@ -62,7 +63,7 @@ def test_codec_marks_unimplemented_and_encodes_contiguous_writes() -> None:
     assert ss.decode_raw("int16", [0x8000]) is None
     assert ss.decode_raw("int16", [0xFFFF]) == -1
     assert ss.decode_raw("int32", ss.encode_raw("int32", -5000)) == -5000
-    layout = ss.model_layout(704)
+    layout = model_layout(704)
     offset, regs = ss.encode_writes(layout, {"WSetEna": 1, "WSetMod": 1, "WSet": -2000})
     assert offset == layout.points["WSetEna"].offset and len(regs) == 4
     with pytest.raises(ValueError, match="gap"):

@@ -13,9 +13,9 @@ from open61850.mms.types import PrimitiveType, StructureType
 from vpp.adapters.iec61850.references import MEASUREMENTS, device_references
 from vpp.adapters.iec61850.release import already_released, release_target
 from vpp.adapters.iec61850.values import GarbageValue, leaves, quality_of, reading_from_leaves
+from vpp.codecs.scl import parse_scl
 from vpp.domain.der import DerKind
 from vpp.domain.errors import InvalidValue
-from vpp.domain.scl import parse_scl
 from vpp.domain.units import Quality
 
 MODELS = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420"

@@ -18,7 +18,7 @@ from open61850.mms import MmsClient, operate
 
 from simulators.iec61850.server import IecServer
 from simulators.physics import example_ratings, make_model
-from vpp.domain.scl import parse_scl
+from vpp.codecs.scl import parse_scl
 
 MODELS = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420"
 IED = "SRVRT"

@@ -1,4 +1,4 @@
-"""The ICD files: readable by vpp.domain.scl, complete, and equal to what the servers build."""
+"""The ICD files: readable by vpp.codecs.scl, complete, and equal to what the servers build."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from simulators.iec61850.builder import build_model
 from simulators.iec61850.catalogue import NODES
 from simulators.iec61850.cdc import shape_of
 from simulators.iec61850.make_icd import icd_text
+from vpp.codecs.scl import parse_scl
 from vpp.domain import DerKind
 from vpp.domain.errors import InvalidValue
-from vpp.domain.scl import parse_scl
 
 MODELS = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420"
 

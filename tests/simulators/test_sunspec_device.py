@@ -8,7 +8,8 @@ import pytest
 
 from simulators.physics import example_ratings, make_model
 from simulators.sunspec.device import ILLEGAL_VALUE, SunSpecDevice
-from simulators.sunspec.points import BASE_ADDRESS, decode, encode
+from simulators.sunspec.points import BASE_ADDRESS
+from vpp.codecs.sunspec import decode_int, encode_raw
 
 T0 = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
 
@@ -19,7 +20,7 @@ def device(kind="battery"):
 
 def write(dev, name, value, now=T0):
     p = dev.image.writable_points[name]
-    return dev.on_write(p.address, encode(p.type, value), now)
+    return dev.on_write(p.address, encode_raw(p.type, value), now)
 
 
 def read(dev, model_id, name, now=T0):
@@ -27,7 +28,7 @@ def read(dev, model_id, name, now=T0):
     dev.on_read(regs, now)
     p = dev.image.point(model_id, name)
     i = p.address - BASE_ADDRESS
-    return decode(p.type, regs[i : i + p.size])
+    return decode_int(p.type, regs[i : i + p.size])
 
 
 def test_image_starts_with_suns_and_ends_with_the_end_marker():

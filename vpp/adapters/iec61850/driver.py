@@ -43,9 +43,9 @@ from vpp.adapters.iec61850.release import OP_STATE, already_released, release_ta
 from vpp.adapters.iec61850.session import MmsSession, SessionError
 from vpp.adapters.iec61850.values import GarbageValue, reading_from_leaves
 from vpp.application.ports import Applied, DeviceError
+from vpp.codecs.scl import SclDocument, parse_scl
 from vpp.domain.der import DerKind, DerRatings
 from vpp.domain.errors import InvalidValue
-from vpp.domain.scl import SclDocument, parse_scl
 from vpp.domain.telemetry import Reading
 
 log = logging.getLogger(__name__)

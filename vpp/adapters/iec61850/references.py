@@ -1,6 +1,6 @@
 """What the driver reads and operates on one IEC 61850 device, derived from its SCL file.
 
-Sans-I/O: :func:`device_references` turns a parsed SCL document (``vpp.domain.scl``) plus
+Sans-I/O: :func:`device_references` turns a parsed SCL document (``vpp.codecs.scl``) plus
 the configured IED name and logical device into MMS names.  The online model is checked
 against these at connect time (``session``); the SCL says where to look, the device has
 the last word on the shape of each value.
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vpp.codecs.scl import SclDocument, SclFcda, SclLogicalDevice
 from vpp.domain.errors import InvalidValue
-from vpp.domain.scl import SclDocument, SclFcda, SclLogicalDevice
 
 SETPOINT = ("DRCC1", "OutWSet")  # APC, W, positive = injection (7-420 Ed.1 DRCC)
 RATING_MAX_OUT = ("DRAT1", "MaxWOut")  # ASG, W

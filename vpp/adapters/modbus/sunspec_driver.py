@@ -25,9 +25,10 @@ from datetime import UTC, datetime
 
 from pymodbus.client import AsyncModbusTcpClient
 
-from vpp.adapters.modbus import sunspec_codec as ss
+from vpp.adapters.modbus.sunspec_models import model_layout
 from vpp.adapters.modbus.sunspec_ratings import ratings_from_nameplate
 from vpp.application.ports import Applied, DeviceError
+from vpp.codecs import sunspec as ss
 from vpp.domain.der import DerKind, DerRatings
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import Quality
@@ -114,11 +115,11 @@ class SunSpecDriver:
             raise DeviceError(self.der_id, f"write {address} refused: {rr}", transient=False)
 
     async def _write_points(self, model_id: int, values: dict[str, int]) -> None:
-        offset, regs = ss.encode_writes(ss.model_layout(model_id), values)
+        offset, regs = ss.encode_writes(model_layout(model_id), values)
         await self._write(self.models[model_id] + offset, regs)
 
     async def _block(self, model_id: int, first: str, last: str) -> ss.ModelBlock:
-        layout = ss.model_layout(model_id)
+        layout = model_layout(model_id)
         offset, count = layout.span(first, last)
         regs = await self._read(self.models[model_id] + offset, count)
         return ss.ModelBlock(layout, offset, regs)
@@ -222,7 +223,9 @@ class SunSpecDriver:
             {
                 "WMaxLimPctEna": ena,
                 "WMaxLimPct": raw,
-                "WMaxLimPctRvrt": self._pct_raw(self.default_p_w) if fixed else raw_full(sf),
+                "WMaxLimPctRvrt": (
+                    raw_full(sf) if self.default_p_w is None else self._pct_raw(self.default_p_w)
+                ),
                 "WMaxLimPctEnaRvrt": 1 if fixed else 0,
                 "WMaxLimPctRvrtTms": tms,
             },

@@ -9,7 +9,7 @@ a battery charges at ``WChaRteMaxRtg`` and discharges at ``WDisChaRteMaxRtg``; a
 
 from __future__ import annotations
 
-from vpp.adapters.modbus.sunspec_codec import ModelBlock, SunSpecDecodeError
+from vpp.codecs.sunspec import ModelBlock, SunSpecDecodeError
 from vpp.domain.der import DerKind, DerRatings, check_ratings_for_kind
 from vpp.domain.errors import InvalidValue
 

@@ -27,11 +27,12 @@ from typing import IO, Any
 import yaml
 
 from simulators.fleet.spec import DeviceSpec, expand_fleet, shards
+from vpp.domain.errors import VppError
 from vpp.runtime import stop_processes
 
 
-class FleetStartError(RuntimeError):
-    pass
+class FleetStartError(VppError, RuntimeError):
+    """A worker did not start, or did not report its devices listening in time."""
 
 
 def load_fleet(path: str | Path) -> dict[str, Any]:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from simulators.physics import example_ratings
 from vpp.domain import DerKind, DerRatings
-from vpp.domain.der import check_ratings_for_kind
+from vpp.domain.der import RATINGS_FIELDS, check_ratings_for_kind
 from vpp.domain.errors import InvalidValue
 from vpp.domain.ids import validate_id
 
 PROTOCOLS = ("sunspec", "iec61850")
 DEFAULT_PORTS = {"sunspec": 0, "iec61850": 0}  # 0 = any free port
-RATING_FIELDS = tuple(f.name for f in fields(DerRatings))
 CTL_MODELS = ("direct-with-normal-security", "sbo-with-normal-security")
 
 
@@ -121,8 +120,8 @@ class Addresses:
 def _ratings(kind: DerKind, spec: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     ratings = asdict(example_ratings(kind))
     for name, value in (spec or {}).items():
-        if name not in RATING_FIELDS:
-            raise InvalidValue(f"unknown rating {name!r}; known: {', '.join(RATING_FIELDS)}")
+        if name not in RATINGS_FIELDS:
+            raise InvalidValue(f"unknown rating {name!r}; known: {', '.join(RATINGS_FIELDS)}")
         drawn = draw(value, rng)
         if isinstance(drawn, int | float):
             whole = name.endswith(("_w", "_wh", "_var", "_per_s"))

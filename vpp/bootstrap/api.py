@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from vpp.adapters.api.services import ApiServices
     from vpp.application.registry import ImportSummary
-    from vpp.application.store_ports import RegistryImport
+    from vpp.application.ports import RegistryImport
     from vpp.config.gateway import GatewayConfig
     from vpp.config.registry import RegistryConfig
 

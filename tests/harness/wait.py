@@ -2,7 +2,8 @@
 
 Both helpers return the seconds it took and raise :class:`AssertionError` (so a test that
 waits fails like an ``assert``) when the condition still does not hold at the deadline.
-The condition is checked once more after the deadline, so a slow last poll is not lost.
+The last sleep is cut short so that the condition is checked once more at the deadline
+itself: a bound of ``timeout_s`` is neither loosened nor shortened by the polling step.
 """
 
 from __future__ import annotations
@@ -17,15 +18,21 @@ DEFAULT_STEP_S = 0.05
 
 
 def wait_until(
-    condition: Callable[[], object], timeout_s: float, step_s: float = DEFAULT_STEP_S
+    condition: Callable[[], object],
+    timeout_s: float,
+    step_s: float = DEFAULT_STEP_S,
+    *,
+    what: str | Callable[[], str] = "condition not met",
 ) -> float:
-    """Seconds until ``condition()`` was true, polling every ``step_s``; blocks the thread."""
+    """Seconds until ``condition()`` was true, polling every ``step_s``; blocks the thread.
+    ``what`` says in the failure what did not happen (a callable: what was seen last)."""
     t0 = time.monotonic()
     deadline = t0 + timeout_s
     while not condition():
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        time.sleep(step_s)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(_failure(what, timeout_s))
+        time.sleep(min(step_s, remaining))
     return time.monotonic() - t0
 
 
@@ -35,15 +42,17 @@ async def async_wait_until(
     step_s: float = DEFAULT_STEP_S,
     *,
     in_thread: bool = False,
+    what: str | Callable[[], str] = "condition not met",
 ) -> float:
     """:func:`wait_until` for the event loop: ``condition`` may be a coroutine function;
     ``in_thread`` runs a blocking one (a database query, say) off the loop."""
     t0 = time.monotonic()
     deadline = t0 + timeout_s
     while not await _check(condition, in_thread):
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(step_s)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(_failure(what, timeout_s))
+        await asyncio.sleep(min(step_s, remaining))
     return time.monotonic() - t0
 
 
@@ -52,3 +61,7 @@ async def _check(condition: Callable[[], object | Awaitable[object]], in_thread:
     if inspect.isawaitable(result):
         result = await result
     return bool(result)
+
+
+def _failure(what: str | Callable[[], str], timeout_s: float) -> str:
+    return f"{what() if callable(what) else what} within {timeout_s} s"

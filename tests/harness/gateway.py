@@ -110,13 +110,14 @@ async def send(js: JetStreamContext, cmd: SetpointCommand, msg_id: str | None = 
 
 async def acks_of(
     nats_url: str, n: int, timeout: float = 15.0, gateway_id: str = GW
-) -> dict[str, CommandAck]:
-    """The gateway's acks by command id once ``n`` are in the stream (or at ``timeout``:
-    the caller checks what arrived); ``"_count"`` holds how many there were."""
+) -> dict[str, Any]:
+    """The gateway's acks (:class:`CommandAck`) by command id once ``n`` are in the stream
+    (or at ``timeout``: the caller checks what arrived); ``"_count"`` holds how many."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         msgs = await read_stream(nats_url, "ACKS", f"vpp.ack.{gateway_id}.>")
-        acks = [codec.decode_ack(m.data) for m in msgs]
+        acks: list[CommandAck] = [codec.decode_ack(m.data) for m in msgs]
         if len(acks) >= n or asyncio.get_running_loop().time() > deadline:
-            return {a.command_id: a for a in acks} | {"_count": len(acks)}  # type: ignore[dict-item]
+            by_id: dict[str, Any] = {a.command_id: a for a in acks}
+            return by_id | {"_count": len(acks)}
         await asyncio.sleep(0.3)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
+from functools import partial
 
 import pytest
 from open61850.data import BoolData, FloatData, IntData, StructureData
@@ -51,12 +53,26 @@ SETTLE_S = 10.0
 POLL_S = 0.25
 
 
+def published_at(c: MmsClient, ld: str) -> datetime:
+    """When the server last published: its ``MMXU1.TotW.t``."""
+    stamp = c.read(f"{ld}/MMXU1.TotW.t [MX]").value
+    assert isinstance(stamp, datetime), stamp
+    return stamp
+
+
 def wait_for_publish(c: MmsClient, ld: str) -> None:
-    """Until the server published once more (its ``TotW.t`` moved on).  It serves requests
-    and publishes on one thread, so what a client wrote before is taken over by then."""
-    ref = f"{ld}/MMXU1.TotW.t [MX]"
-    stamp = c.read(ref).value
-    wait_until(lambda: c.read(ref).value > stamp, SETTLE_S, POLL_S, what="no publish")
+    """Until the server published once more.  It serves requests and publishes on one
+    thread, so what a client wrote before is taken over by then."""
+    before = published_at(c, ld)
+    wait_until(lambda: published_at(c, ld) > before, SETTLE_S, POLL_S, what="no publish")
+
+
+def reads_near(c: MmsClient, ref: str, target: float) -> bool:
+    return abs(value(c, ref) - target) < 1
+
+
+def ctl_model_is(c: MmsClient, ld: str, ctl: int) -> bool:
+    return int(value(c, f"{ld}/DRCC1.OutWSet.ctlModel [CF]")) == ctl
 
 
 def test_every_iec_simulator_serves_its_measurements_and_ratings(demo_fleet: RunningFleet):
@@ -88,19 +104,11 @@ def test_setpoint_is_operated_directly_and_with_select_before_operate(demo_fleet
             result = operate(c, f"{ld}/DRCC1.OutWSet", setpoint(target))
             assert result is not None
             in_force = f"{ld}/DRCC1.OutWSet.mxVal.f [MX]"  # refreshed at the next publish
-            wait_until(
-                lambda c=c, ref=in_force, t=target: abs(value(c, ref) - t) < 1, SETTLE_S, POLL_S
-            )
+            wait_until(partial(reads_near, c, in_force, target), SETTLE_S, POLL_S)
             # the other control model, after the client switches ctlModel (CF write)
             other = SBO if ctl == DIRECT else DIRECT
             c.write(f"{ld}/DRCC1.OutWSet.ctlModel [CF]", IntData(other))
-            wait_until(
-                lambda c=c, ld=ld, other=other: (
-                    int(c.read(f"{ld}/DRCC1.OutWSet.ctlModel [CF]").value) == other
-                ),
-                SETTLE_S,
-                POLL_S,
-            )
+            wait_until(partial(ctl_model_is, c, ld, other), SETTLE_S, POLL_S)
             wait_for_publish(c, ld)  # the server takes the new model over at its next publish
             operate(c, f"{ld}/DRCC1.OutWSet", setpoint(target), ctl_model=other)
             c.write(f"{ld}/DRCC1.OutWSet.ctlModel [CF]", IntData(ctl))

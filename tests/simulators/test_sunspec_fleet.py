@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from sunspec2.modbus.client import SunSpecModbusClientDeviceTCP
 from sunspec2.modbus.modbus import ModbusClientException
@@ -31,6 +33,10 @@ def watts(dev) -> float:
     m = dev.models[701][0]
     m.read()
     return float(m.W.cvalue)
+
+
+def watts_near(dev, target: float, tolerance: float) -> bool:
+    return abs(watts(dev) - target) <= tolerance
 
 
 def test_every_sunspec_simulator_scans_with_the_expected_models(demo_fleet: RunningFleet):
@@ -190,7 +196,7 @@ def test_every_sunspec_simulator_follows_a_wset(demo_fleet: RunningFleet):
             if target is not None:
                 tolerance = 0.02 * (r["p_max_w"] - r["p_min_w"])
                 wait_until(
-                    lambda d=dev, t=target, tol=tolerance: abs(watts(d) - t) <= tol,
+                    partial(watts_near, dev, target, tolerance),
                     FOLLOW_S,
                     POLL_S,
                     what=f"{e['der_id']} did not follow",

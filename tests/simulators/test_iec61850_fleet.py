@@ -55,7 +55,7 @@ POLL_S = 0.25
 
 def published_at(c: MmsClient, ld: str) -> datetime:
     """When the server last published: its ``MMXU1.TotW.t``."""
-    stamp = c.read(f"{ld}/MMXU1.TotW.t [MX]").value
+    stamp = getattr(c.read(f"{ld}/MMXU1.TotW.t [MX]"), "value", None)  # a TimestampData
     assert isinstance(stamp, datetime), stamp
     return stamp
 

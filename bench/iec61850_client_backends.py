@@ -1,7 +1,7 @@
 """The three IEC 61850 MMS clients compared by ``bench/iec61850_client_soak.py``.
 
 Each backend does the same four things against one device of the test fleet
-(``tests/iec61850/fleet_server.py``): connect, enable the buffered report
+(``simulators/iec61850/minimal_fleet.py``): connect, enable the buffered report
 ``LLN0$BR$brcbMX01`` with a callback, read ``MMXU1.TotW`` (MX) and operate the APC
 ``DRCC1.OutWSet`` (direct or select-before-operate).  Blocking clients run in an executor
 so one asyncio loop drives all devices.

@@ -3,7 +3,7 @@
     python bench/iec61850_client_soak.py --clients open61850 iec61850 pyiec61850 \
         --devices 100 --duration 120 --json bench/results/iec61850_client_soak.json
 
-For each client: start the test fleet (``tests/iec61850/fleet_server.py``, its own
+For each client: start the test fleet (``simulators/iec61850/minimal_fleet.py``, its own
 process, servers change their measurements every second so buffered reports flow), then
 a client process that connects to every device, enables the BRCB, reads ``TotW`` once a
 second per device and operates the APC setpoint every 5 s per device (half direct, half
@@ -172,7 +172,7 @@ def emit(obj: dict[str, Any]) -> None:
 
 
 def start_fleet(args: argparse.Namespace, prefix: str) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "tests.iec61850.fleet_server", "--base-port",
+    cmd = [sys.executable, "-m", "simulators.iec61850.minimal_fleet", "--base-port",
            str(args.base_port), "--count", str(args.devices), "--prefix", prefix,
            "--ctl", "mixed", "--duration", str(args.duration + 120)]  # fmt: skip
     fleet = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)

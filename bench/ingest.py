@@ -35,12 +35,12 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.harness.mariadb import start_mariadb  # noqa: E402
 from vpp.adapters.nats import codec, subjects  # noqa: E402
 from vpp.adapters.nats.server import start_nats_server  # noqa: E402
 from vpp.adapters.nats.streams import ensure_streams  # noqa: E402
 from vpp.adapters.store import migrate, schema  # noqa: E402
 from vpp.adapters.store.engine import make_engine  # noqa: E402
+from vpp.adapters.store.mariadb_server import start_mariadb  # noqa: E402
 from vpp.adapters.store.rows import reading_row  # noqa: E402
 from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore  # noqa: E402
 from vpp.bootstrap import run_projector  # noqa: E402

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.mariadb import MariaDbServer, start_mariadb
+from tests.harness.mariadb import MariaDbServer, private_mariadb
 from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
 
 
@@ -52,9 +52,8 @@ def nats_server_factory(
 
 @pytest.fixture(scope="session")
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDbServer]:
-    server = start_mariadb(tmp_path_factory.mktemp("mariadb"))
-    yield server
-    server.stop()
+    with private_mariadb(tmp_path_factory.mktemp("mariadb")) as server:
+        yield server
 
 
 _db_counter = itertools.count()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import World, make_world
+from tests.harness.api_world import World, make_world
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.registry_store import SqlRegistryStore
 from vpp.bootstrap import import_registry_files

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from tests.api.conftest import World
+from tests.harness.api_world import World
 from vpp.adapters.store import schema as s
 from vpp.domain.units import format_rfc3339
 

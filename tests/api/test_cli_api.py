@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.harness.wait import wait_until
 from vpp.adapters.nats.server import free_port
 
 
@@ -35,15 +35,18 @@ def test_vpp_api_serves_over_http(tmp_path: Path, stop: signal.Signals) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        answers: list[httpx.Response] = []
+
+        def serving() -> bool:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             try:
-                spec = httpx.get(f"{base}/openapi.json", timeout=1)
-                break
+                answers.append(httpx.get(f"{base}/openapi.json", timeout=1))
             except httpx.TransportError:
-                assert time.monotonic() < deadline, "vpp api did not start"
-                time.sleep(0.2)
+                return False
+            return True
+
+        wait_until(serving, 60, 0.2, what="vpp api did not start")
+        spec = answers[-1]
         assert "/v1/plants/{plant_id}/dispatches" in spec.json()["paths"]
         assert httpx.get(f"{base}/v1/plants").status_code == 401
         r = httpx.get(f"{base}/v1/plants", headers={"Authorization": f"Bearer {key}"})

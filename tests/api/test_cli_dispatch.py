@@ -13,7 +13,7 @@ import typer
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from tests.api.conftest import World, fresh_readings
+from tests.harness.api_world import World, fresh_readings
 from vpp.adapters.store import schema as s
 from vpp.cli import app
 from vpp.cli.dispatch import LiveTable, Snapshot, follow, resolve_target, send_dispatch

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import fresh_readings, seed_registry
+from tests.harness.api_world import fresh_readings, seed_registry
 from tests.harness.read_models import ReadModels
 from vpp.bootstrap import build_api, ensure_tenant_key
 from vpp.domain.units import format_rfc3339

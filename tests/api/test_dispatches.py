@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from tests.api.conftest import World, fresh_readings
+from tests.harness.api_world import World, fresh_readings
 from vpp.adapters.store import schema as s
 from vpp.domain import Plant
 from vpp.domain.units import format_rfc3339

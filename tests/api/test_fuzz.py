@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.api.conftest import fresh_readings, seed_registry
+from tests.harness.api_world import fresh_readings, seed_registry
 from tests.harness.read_models import ReadModels
 from vpp.adapters.api.app import create_app
 from vpp.adapters.api.services import ApiServices

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.conftest import World, fresh_readings
+from tests.harness.api_world import World, fresh_readings
 from vpp.domain import Quality, Reading
 from vpp.domain.units import format_rfc3339
 

@@ -13,11 +13,29 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.harness.wait import wait_until
+
 FLEET = Path(__file__).with_name("fleet_e2e.yaml")
+#: how often a waiting test asks the API
+API_POLL_S = 1.0
+#: the test itself: the plant's power is sampled once a second for 35 s after the step
+SAMPLE_FOR_S = 35.0
+SAMPLE_EVERY_S = 1.0
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], info_file: Path, log: Path) -> None:
+    """Until the playground wrote its info file; it must not exit meanwhile."""
+
+    def up() -> bool:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        return info_file.exists()
+
+    wait_until(up, 180, 0.5, what="playground did not come up")
 
 
 @pytest.fixture(params=["sqlite", "mysql"])
@@ -49,11 +67,7 @@ def playground(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        deadline = time.monotonic() + 180
-        while not info_file.exists():
-            assert proc.poll() is None, (tmp_path / "playground.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "playground did not come up in 180 s"
-            time.sleep(0.5)
+        wait_until_up(proc, info_file, tmp_path / "playground.log")
         yield json.loads(info_file.read_text())
     finally:
         proc.send_signal(signal.SIGINT)  # what Ctrl-C does
@@ -79,13 +93,15 @@ def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
         timeout=10,
     )
     plant = "demo-all"
-    deadline = time.monotonic() + 60
-    while True:  # wait until every member reports
+    seen: dict[str, Any] = {}
+
+    def every_member_reports() -> bool:
         env = api.get(f"/v1/plants/{plant}").raise_for_status().json()["envelope"]
-        if not env["members_unavailable"] and len(env["members_available"]) == 8:
-            break
-        assert time.monotonic() < deadline, env
-        time.sleep(1)
+        seen["envelope"] = env
+        return not env["members_unavailable"] and len(env["members_available"]) == 8
+
+    wait_until(every_member_reports, 60, API_POLL_S, what=lambda: f"not all members: {seen}")
+    env = seen["envelope"]
     protocols = {d["protocol"] for d in api.get("/v1/ders").json()["items"]}
     assert protocols == {"sunspec", "iec61850"}
     # a step towards the middle of what the plant can do now
@@ -103,10 +119,10 @@ def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
     dispatch_id = resp.json()["dispatch_id"]
     t0 = time.monotonic()
     samples: list[tuple[float, float]] = []
-    while time.monotonic() - t0 < 35:
+    while time.monotonic() - t0 < SAMPLE_FOR_S:
         env = api.get(f"/v1/plants/{plant}").json()["envelope"]
         samples.append((time.monotonic() - t0, env["p_now_kw"]))
-        time.sleep(1)
+        time.sleep(SAMPLE_EVERY_S)
     tol = 0.05 * abs(target_kw)
     within = [t for t, p in samples if abs(p - target_kw) <= tol]
     print(  # shown with -s: the timings the closing note reports
@@ -123,11 +139,14 @@ def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
     iv = status["intervals"][0]
     assert iv["p_kw_target"] == pytest.approx(target_kw)
     assert iv["energy_kwh_delivered"] > 0 if target_kw > 0 else iv["energy_kwh_delivered"] < 0
+
     # the minute ends: completed, with the energy delivered (the dispatcher's own verdict)
-    deadline = time.monotonic() + 60
-    while not (status := api.get(f"/v1/dispatches/{dispatch_id}").json())["final"]:
-        assert time.monotonic() < deadline, status
-        time.sleep(1)
+    def final() -> bool:
+        seen["status"] = api.get(f"/v1/dispatches/{dispatch_id}").json()
+        return bool(seen["status"]["final"])
+
+    wait_until(final, 60, API_POLL_S, what=lambda: f"not final: {seen['status']}")
+    status = seen["status"]
     iv = status["intervals"][0]
     assert status["status"] == "completed", status
     assert iv["energy_kwh_delivered"] == pytest.approx(iv["energy_kwh_target"], rel=0.1), iv
@@ -158,11 +177,7 @@ def test_playground_stops_everything_when_nats_server_dies(tmp_path: Path) -> No
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180
-        while not info_file.exists():
-            assert proc.poll() is None, (tmp_path / "playground.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "playground did not come up in 180 s"
-            time.sleep(0.5)
+        wait_until_up(proc, info_file, tmp_path / "playground.log")
         children = _children(proc.pid)
         nats = [pid for pid, comm in children if comm == "nats-server"]
         assert len(nats) == 1, children

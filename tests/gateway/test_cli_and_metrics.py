@@ -11,8 +11,9 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from tests.gateway.test_gateway_e2e import running
-from tests.gateway.test_safety import wait_until
+from tests.harness.gateway import running
+from tests.harness.metrics import sample
+from tests.harness.wait import async_wait_until
 from vpp.adapters.nats.server import free_port
 from vpp.bootstrap import build_gateway
 from vpp.cli import app
@@ -64,8 +65,9 @@ async def test_metrics_endpoint(fleet_factory, nats_url: str, tmp_path: Path) ->
     doc["devices"][0]["ratings"] = "device"  # read the nameplate from the device
     cfg = GatewayConfig.model_validate(doc)
     async with running(build_gateway(cfg)) as gw:
-        await wait_until(lambda: all(r.healthy for r in gw.gateway.runners.values()), 10)
-        await wait_until(lambda: gw.metrics.publish_lag._sum.get() > 0, 10)
+        await async_wait_until(lambda: all(r.healthy for r in gw.gateway.runners.values()), 10)
+        lag_sum = "vpp_gateway_publish_lag_seconds_sum"
+        await async_wait_until(lambda: sample(gw.metrics.registry, lag_sum) > 0, 10)
         assert gw.gateway.runners["pv-0001"].der.ratings.p_max_w == 10_000.0
         url = f"http://127.0.0.1:{port}/metrics"
         text = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=5).read())

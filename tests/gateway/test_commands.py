@@ -5,56 +5,22 @@ written to the device; duplicates and malformed messages harmless; restart-safe.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
 
-from tests.gateway.conftest import make_config, read_stream
-from tests.gateway.test_gateway_e2e import running
-from vpp.adapters.nats import codec, subjects
+from tests.harness.gateway import GW, acks_of, command, make_config, read_stream, running, send
+from tests.harness.metrics import sample
+from tests.harness.wait import async_wait_until
+from vpp.adapters.nats import subjects
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.bootstrap import build_gateway
-from vpp.domain import AckOutcome, CommandAck, DerKind, SetpointCommand
+from vpp.domain import AckOutcome, DerKind
 
-GW = "gw-cmd"
-_ids = itertools.count(1)
-
-
-def command(der_id: str, seq: int, p_w: float, *, valid_s: float = 60.0, **kw) -> SetpointCommand:
-    now = datetime.now(UTC)
-    start = kw.pop("valid_from", now - timedelta(seconds=1))
-    return SetpointCommand(
-        command_id=kw.pop("command_id", f"cmd-{next(_ids)}"),
-        der_id=der_id,
-        gateway_id=kw.pop("gateway_id", GW),
-        seq=seq,
-        p_w=p_w,
-        valid_from=start,
-        valid_until=kw.pop("valid_until", now + timedelta(seconds=valid_s)),
-        dispatch_id="d-1",
-    )
-
-
-async def send(js, cmd: SetpointCommand, msg_id: str | None = None) -> None:
-    await js.publish(
-        subjects.command(cmd.gateway_id, cmd.der_id),
-        codec.encode_command(cmd),
-        headers={"Nats-Msg-Id": msg_id or codec.command_msg_id(cmd)},
-    )
-
-
-async def acks_of(
-    nats_url: str, n: int, timeout: float = 15.0, gateway_id: str = GW
-) -> dict[str, CommandAck]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        msgs = await read_stream(nats_url, "ACKS", f"vpp.ack.{gateway_id}.>")
-        acks = [codec.decode_ack(m.data) for m in msgs]
-        if len(acks) >= n or asyncio.get_running_loop().time() > deadline:
-            return {a.command_id: a for a in acks} | {"_count": len(acks)}  # type: ignore[dict-item]
-        await asyncio.sleep(0.3)
+#: the test itself: a command valid 3 s from now is sent, and for this long (while it is
+#: not yet valid) the device must not have it
+BEFORE_VALID_FROM_S = 2.0
 
 
 def count_704_writes(device) -> list[int]:
@@ -91,8 +57,9 @@ async def test_commands_applied_refused_and_acked(
     try:
         async with running(build_gateway(cfg)) as gw:
             assert await gw.uplink.wait_connected(10)
-            while not all(r.connected for r in gw.gateway.runners.values()):
-                await asyncio.sleep(0.1)
+            await async_wait_until(
+                lambda: all(r.connected for r in gw.gateway.runners.values()), 20, step_s=0.1
+            )
             writes = count_704_writes(bat)
             ok = command("bat-0001", 1, -2000.0)
             await send(js, ok)
@@ -146,7 +113,8 @@ async def test_commands_applied_refused_and_acked(
             assert bat.controls["WSet"] == -5000
             dead = await read_stream(nats_url, "DEADLETTER", "vpp.deadletter.commands")
             assert any(b"seq must be an integer" in m.data for m in dead)
-            assert gw.metrics.commands.labels("rejected")._value.get() == 3
+            rejected = sample(gw.metrics.registry, "vpp_gateway_commands_total", outcome="rejected")
+            assert rejected == 3
 
         # restart with the same data dir: old sequences stay refused
         async with running(build_gateway(cfg)) as gw2:
@@ -179,7 +147,7 @@ async def test_command_waits_for_its_valid_from(
                 gateway_id=gw_id,
             )  # fmt: skip
             await send(js, later)
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(BEFORE_VALID_FROM_S)
             assert bat.model.setpoint_w is None  # not before its time
             acks = await acks_of(nats_url, 1, gateway_id=gw_id)
             a = acks[later.command_id]

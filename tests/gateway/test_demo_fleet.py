@@ -4,26 +4,47 @@ to a SunSpec and an IEC 61850 battery are applied, acked and followed."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
 
 from simulators.fleet import RunningFleet, start_fleet
-from tests.gateway.conftest import make_config, read_stream
-from tests.gateway.test_commands import acks_of, command, send
-from tests.gateway.test_gateway_e2e import running
-from tests.gateway.test_safety import wait_until
+from tests.harness.gateway import acks_of, command, make_config, read_stream, running, send
+from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.bootstrap import build_gateway
-from vpp.domain import AckOutcome, Quality
+from vpp.domain import AckOutcome, Quality, Reading
 
 DEMO = Path(__file__).resolve().parents[2] / "simulators" / "fleets" / "demo.yaml"
 GW = "gw-demo"
 LOADS = ("ev_charger", "heat_pump", "flexible_load")
+#: how close a battery's reported power must come to its setpoint (W), as checked below
+FOLLOWED_W = 300.0
+#: readings each device must have reported, as checked below
+READINGS_WANTED = 4
+
+
+async def batteries_followed(
+    nats_url: str, der_ids: set[str], bats: dict[str, dict[str, Any]], targets: dict[str, float]
+) -> bool:
+    """Every device reported enough valid readings and each battery's last one is at its
+    target: what the checks after the gateway stopped look for."""
+    msgs = await read_stream(nats_url, "TELEMETRY", subjects.telemetry(GW))
+    last: dict[str, Reading] = {}
+    good: dict[str, int] = dict.fromkeys(der_ids, 0)
+    for m in msgs:
+        for r in codec.decode_telemetry(m.data).readings:
+            last[r.der_id] = r
+            good[r.der_id] = good.get(r.der_id, 0) + (r.quality is not Quality.INVALID)
+    followed = all(
+        e["der_id"] in last and abs(last[e["der_id"]].p_w - targets[proto]) <= FOLLOWED_W
+        for proto, e in bats.items()
+    )
+    return followed and all(n >= READINGS_WANTED for n in good.values())
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +73,7 @@ async def test_demo_fleet_both_protocols(
     try:
         async with running(build_gateway(cfg)) as gw:
             runners = gw.gateway.runners
-            await wait_until(lambda: all(r.healthy for r in runners.values()), 30, step=0.2)
+            await async_wait_until(lambda: all(r.healthy for r in runners.values()), 30, step_s=0.2)
             targets = {"sunspec": -2500.0, "iec61850": 2000.0}
             cmds = {
                 proto: command(e["der_id"], 1, targets[proto], valid_s=120, gateway_id=GW)
@@ -60,8 +81,10 @@ async def test_demo_fleet_both_protocols(
             }
             for c in cmds.values():
                 await send(js, c)
-            await asyncio.sleep(6.0)
             acks = await acks_of(nats_url, 2, gateway_id=GW)
+            await async_wait_until(
+                lambda: batteries_followed(nats_url, set(by_id), bats, targets), 30, 0.5
+            )
     finally:
         await nc.close()
     for proto, c in cmds.items():
@@ -91,5 +114,5 @@ async def test_demo_fleet_both_protocols(
     # the batteries followed their setpoints (a charging battery is negative)
     for proto, e in bats.items():
         last = readings[e["der_id"]][-1]
-        assert last.p_w == pytest.approx(targets[proto], abs=300.0), (proto, last)
+        assert last.p_w == pytest.approx(targets[proto], abs=FOLLOWED_W), (proto, last)
         assert last.soc is not None and 0.0 <= last.soc <= 1.0

@@ -9,11 +9,14 @@ import random
 from pathlib import Path
 
 from simulators.sunspec import SunSpecServer
-from tests.gateway.conftest import make_config
-from tests.gateway.test_gateway_e2e import running
-from tests.gateway.test_safety import wait_until
+from tests.harness.gateway import make_config, running
+from tests.harness.metrics import sample
+from tests.harness.wait import async_wait_until
 from vpp.bootstrap import build_gateway
 from vpp.domain import DerKind
+
+#: the test itself: the window over which the good devices' cadence (1 Hz) is counted
+CADENCE_WINDOW_S = 6.0
 
 
 async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -41,17 +44,22 @@ async def test_bad_devices_unhealthy_with_backoff_others_keep_cadence(
         async with running(build_gateway(cfg)) as gw:
             runners = gw.gateway.runners
             good = [r for d, r in runners.items() if d not in (dead, "pv-garbage")]
-            await wait_until(lambda: all(r.healthy for r in good), 10)
-            start = {r.der_id: gw.metrics.readings.labels(r.der_id)._value.get() for r in good}
-            await asyncio.sleep(6.0)
+            await async_wait_until(lambda: all(r.healthy for r in good), 10)
+
+            def readings(der_id: str) -> float:
+                return sample(gw.metrics.registry, "vpp_gateway_readings_total", der_id=der_id)
+
+            start = {r.der_id: readings(r.der_id) for r in good}
+            await asyncio.sleep(CADENCE_WINDOW_S)
             for r in good:
-                n = gw.metrics.readings.labels(r.der_id)._value.get() - start[r.der_id]
+                n = readings(r.der_id) - start[r.der_id]
                 assert 5 <= n <= 7, (r.der_id, n)  # 1 Hz kept despite the bad neighbours
             for bad in (dead, "pv-garbage"):
                 r = runners[bad]
                 assert not r.healthy and not r.connected, bad
-                assert gw.metrics.device_healthy.labels(bad)._value.get() == 0
-                assert gw.metrics.readings.labels(bad)._value.get() == 0
+                healthy = sample(gw.metrics.registry, "vpp_gateway_device_healthy", der_id=bad)
+                assert healthy == 0
+                assert readings(bad) == 0
                 # backoff: 1, 2, 4 s ... not one retry per poll period
                 assert 1 <= r.failures <= 4, (bad, r.failures)
                 assert r.last_error
@@ -59,7 +67,7 @@ async def test_bad_devices_unhealthy_with_backoff_others_keep_cadence(
             server = SunSpecServer(fleet.devices[dead], port=dead_port)
             fleet.servers[dead] = server
             await server.start()
-            await wait_until(lambda: runners[dead].healthy, 20, step=0.2)
+            await async_wait_until(lambda: runners[dead].healthy, 20, step_s=0.2)
             assert not runners["pv-garbage"].healthy
     finally:
         garbage.close()

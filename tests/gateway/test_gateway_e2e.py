@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.gateway.conftest import make_config, read_stream
+from tests.harness.gateway import make_config, read_stream, running
+from tests.harness.metrics import sample
+from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
-from vpp.bootstrap import BuiltGateway, build_gateway
+from vpp.bootstrap import build_gateway
 from vpp.domain import DerKind, Quality
 
-
-@contextlib.asynccontextmanager
-async def running(built: BuiltGateway) -> AsyncIterator[BuiltGateway]:
-    task = asyncio.create_task(built.run())
-    try:
-        await built.wait_started()
-        yield built
-    finally:
-        built.stop()
-        await asyncio.wait_for(task, 20)
+#: readings of every device the checks below want at least
+READINGS_WANTED = 3
 
 
 async def test_demo_fleet_telemetry_arrives_with_units_and_signs(
@@ -31,11 +22,29 @@ async def test_demo_fleet_telemetry_arrives_with_units_and_signs(
     cfg = make_config(fleet.endpoints, nats_url, tmp_path / "gw", gateway_id="gw-tele")
     async with running(build_gateway(cfg)) as gw:
         assert await gw.uplink.wait_connected(10)
-        await asyncio.sleep(1.5)  # the gateway released every device at connect
-        for dev in fleet.devices.values():  # a local user charges the batteries
-            if dev.model.kind is DerKind.BATTERY:
-                dev.model.set_setpoint(-3000.0)
-        await asyncio.sleep(4.0)
+
+        def readings_of(der_id: str) -> float:
+            return sample(gw.metrics.registry, "vpp_gateway_readings_total", der_id=der_id)
+
+        # the gateway's writes at connect (the release, then the first 715 heartbeat with
+        # the first read) are done: a setpoint set locally now is not overwritten
+        await async_wait_until(lambda: all(readings_of(d) >= 1 for d in fleet.devices), 10)
+        batteries = {d: v for d, v in fleet.devices.items() if v.model.kind is DerKind.BATTERY}
+        for dev in batteries.values():  # a local user charges the batteries
+            dev.model.set_setpoint(-3000.0)
+        await async_wait_until(  # they follow, within 10 %
+            lambda: all(d.model.p_w < -2700.0 for d in batteries.values()),
+            10,
+            what=lambda: f"batteries at {[d.model.p_w for d in batteries.values()]}",
+        )
+        settled = {der_id: readings_of(der_id) for der_id in batteries}
+        await async_wait_until(  # read once more after that, and every device a few times
+            lambda: (
+                all(readings_of(d) > n for d, n in settled.items())
+                and all(readings_of(d) >= READINGS_WANTED for d in fleet.devices)
+            ),
+            10,
+        )
         assert all(r.healthy for r in gw.gateway.runners.values())
         truth = {der_id: dev.model.p_w for der_id, dev in fleet.devices.items()}
     # a stopped gateway leaves every device in its default (autonomous) mode

@@ -14,13 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.conftest import make_config, read_stream
-from tests.gateway.test_gateway_e2e import running
-from tests.gateway.test_safety import wait_until
+from tests.harness.gateway import make_config, read_stream, running
+from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.server import free_port
 from vpp.bootstrap import build_gateway
 from vpp.domain import DerKind
+
+#: polls of every device published before the uplink goes (the devices report at 1 Hz)
+POLLS_BEFORE_OUTAGE = 2
+#: the test itself: an edge box runs this long before its uplink exists
+BOOT_WITHOUT_UPLINK_S = 4.0
 
 
 def kinds_for(n: int) -> dict[DerKind, int]:
@@ -56,16 +60,18 @@ async def test_outage_every_reading_arrives_exactly_once(
         runner.sink = tap
     async with running(built) as gw:
         runners = gw.gateway.runners.values()
-        await wait_until(lambda: all(r.healthy for r in runners), 20)
-        await asyncio.sleep(2.0)
-        await wait_until(lambda: gw.buffer.depth_batches == 0, 10)
+        await async_wait_until(lambda: all(r.healthy for r in runners), 20)
+        await async_wait_until(
+            lambda: gw.gateway.readings_produced >= POLLS_BEFORE_OUTAGE * devices, 10
+        )
+        await async_wait_until(lambda: gw.buffer.depth_batches == 0, 10)
 
         produced_before = gw.gateway.readings_produced
         server.stop()
         outage_start = datetime.now(UTC)
         t0 = time.monotonic()
-        await wait_until(lambda: not gw.uplink.connected, 10)
-        await asyncio.sleep(outage_s - (time.monotonic() - t0))
+        await async_wait_until(lambda: not gw.uplink.connected, 10)
+        await asyncio.sleep(outage_s - (time.monotonic() - t0))  # the outage: the test itself
         outage_end = datetime.now(UTC)
         produced_in_outage = gw.gateway.readings_produced - produced_before
         depth = gw.buffer.depth_readings
@@ -74,7 +80,7 @@ async def test_outage_every_reading_arrives_exactly_once(
 
         nats_server_factory(port=port)  # same port, same store
         t_back = time.monotonic()
-        await wait_until(lambda: gw.buffer.depth_batches == 0, 90, step=0.2)
+        await async_wait_until(lambda: gw.buffer.depth_batches == 0, 90, step_s=0.2)
         drained_s = time.monotonic() - t_back
         assert gw.buffer.dropped_readings == 0
     produced = built.gateway.readings_produced
@@ -114,13 +120,13 @@ async def test_gateway_started_without_uplink_buffers_then_delivers(
     )
     built = build_gateway(cfg)
     async with running(built) as gw:
-        await asyncio.sleep(4.0)  # an edge box that boots before its uplink
+        await asyncio.sleep(BOOT_WITHOUT_UPLINK_S)  # an edge box that boots before its uplink
         assert not gw.uplink.connected
         buffered = gw.buffer.depth_readings
         assert buffered >= 6, buffered
         nats_server_factory(port=port)
-        await wait_until(lambda: gw.uplink.connected, 15)
-        await wait_until(lambda: gw.buffer.depth_batches == 0, 15)
+        await async_wait_until(lambda: gw.uplink.connected, 15)
+        await async_wait_until(lambda: gw.buffer.depth_batches == 0, 15)
     produced = built.gateway.readings_produced
     msgs = await read_stream(f"nats://127.0.0.1:{port}", "TELEMETRY", subjects.telemetry("gw-late"))
     keys = {(r.der_id, r.ts) for m in msgs for r in codec.decode_telemetry(m.data).readings}

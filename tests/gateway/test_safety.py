@@ -17,22 +17,18 @@ import yaml
 from open61850.mms import MmsClient, ObjectName
 
 from simulators.fleet import start_fleet
-from tests.gateway.conftest import make_config
-from tests.gateway.test_commands import GW, command, send
-from tests.gateway.test_gateway_e2e import running
+from tests.harness.gateway import GW, command, make_config, running, send
+from tests.harness.metrics import sample
+from tests.harness.wait import async_wait_until
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.bootstrap import build_gateway
 from vpp.domain import DerKind
 
-
-async def wait_until(pred, timeout: float, step: float = 0.05) -> float:
-    """Seconds until ``pred()`` held; raises AssertionError after ``timeout``."""
-    t0 = time.monotonic()
-    while not pred():
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(step)
-    return time.monotonic() - t0
+#: the test itself: a setpoint is held this long (past the device's own reversion time of
+#: 3 s) with no further command, and must still be in force, refreshed by the gateway
+HELD_PAST_DEVICE_REVERSION_S = 4.5
+#: the test itself: held past one reversion period (4 s), the gateway refreshing it
+HELD_PAST_ONE_REVERSION_S = 5.0
 
 
 async def test_setpoint_refreshed_then_released_when_commands_stop(
@@ -52,20 +48,25 @@ async def test_setpoint_refreshed_then_released_when_commands_stop(
     await ensure_streams(js)
     try:
         async with running(build_gateway(cfg)) as gw:
-            await wait_until(lambda: all(r.connected for r in gw.gateway.runners.values()), 10)
+            await async_wait_until(
+                lambda: all(r.connected for r in gw.gateway.runners.values()), 10
+            )
             cmd = command("bat-0001", 1, -1500.0, valid_s=120, gateway_id=GW + "-s1")
             t_sent = time.monotonic()
             await send(js, cmd)
-            await wait_until(lambda: bat.model.setpoint_w == -1500.0, 5)
+            await async_wait_until(lambda: bat.model.setpoint_w == -1500.0, 5)
             # past the device's own reversion time (3 s): the gateway keeps refreshing it
-            await asyncio.sleep(4.5 - (time.monotonic() - t_sent))
+            await asyncio.sleep(HELD_PAST_DEVICE_REVERSION_S - (time.monotonic() - t_sent))
             assert bat.model.setpoint_w == -1500.0 and bat.controls["WSetEna"] == 1
             # no further command: back to default within command_timeout_s (6 s)
-            await wait_until(lambda: bat.model.setpoint_w is None, 6.0)
+            await async_wait_until(lambda: bat.model.setpoint_w is None, 6.0)
             released_after = time.monotonic() - t_sent
             assert released_after <= 6.0 + 1.0, released_after
             assert bat.controls["WSetEna"] == 0
-            assert gw.metrics.reverted.labels("no-command")._value.get() == 1
+            reverted = sample(
+                gw.metrics.registry, "vpp_gateway_reverted_total", reason="no-command"
+            )
+            assert reverted == 1
     finally:
         await nc.close()
 
@@ -87,22 +88,22 @@ async def test_uplink_loss_returns_devices_to_default_within_bound(
     js = nc.jetstream()
     await ensure_streams(js)
     async with running(build_gateway(cfg)) as gw:
-        await wait_until(lambda: all(r.connected for r in gw.gateway.runners.values()), 10)
+        await async_wait_until(lambda: all(r.connected for r in gw.gateway.runners.values()), 10)
         for i, (der, p) in enumerate((("bat-0001", -2000.0), ("chp-0001", 30000.0))):
             c = command(der, 1, p, valid_s=600, command_id=f"s2-{i}", gateway_id=gw_id)
             await send(js, c)
-        await wait_until(
+        await async_wait_until(
             lambda: all(d.model.setpoint_w is not None for d in fleet.devices.values()), 5
         )
         await nc.close()
         server.kill()
         t_lost = time.monotonic()
-        await wait_until(lambda: not gw.uplink.connected, 5)
-        took = await wait_until(
+        await async_wait_until(lambda: not gw.uplink.connected, 5)
+        took = await async_wait_until(
             lambda: all(d.model.setpoint_w is None for d in fleet.devices.values()), 6
         )
         assert time.monotonic() - t_lost <= 4.0 + 1.0, took
-        assert gw.metrics.reverted.labels("uplink")._value.get() == 2
+        assert sample(gw.metrics.registry, "vpp_gateway_reverted_total", reason="uplink") == 2
 
 
 async def test_killed_gateway_devices_revert_by_themselves(
@@ -134,7 +135,7 @@ async def test_killed_gateway_devices_revert_by_themselves(
         for i, (der, p) in enumerate(targets.items()):
             c = command(der, 1, p, valid_s=600, command_id=f"kill-{i}", gateway_id=gw_id)
             await send(js, c)
-        await wait_until(
+        await async_wait_until(
             lambda: all(
                 (d.model.setpoint_w if d.model.kind is not DerKind.PV else d.model.limit_w)
                 is not None
@@ -142,7 +143,7 @@ async def test_killed_gateway_devices_revert_by_themselves(
             ),
             30,
         )
-        await asyncio.sleep(5.0)  # held past one reversion period: the gateway refreshes
+        await asyncio.sleep(HELD_PAST_ONE_REVERSION_S)
         assert all(
             (d.model.setpoint_w if d.model.kind is not DerKind.PV else d.model.limit_w) is not None
             for d in fleet.devices.values()
@@ -150,7 +151,7 @@ async def test_killed_gateway_devices_revert_by_themselves(
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         t_killed = time.monotonic()
-        took = await wait_until(
+        took = await async_wait_until(
             lambda: all(
                 d.model.setpoint_w is None and d.model.limit_w is None
                 for d in fleet.devices.values()
@@ -187,7 +188,7 @@ async def test_sigterm_releases_devices_and_exits(
     await ensure_streams(js)
     try:
         await send(js, command("bat-0001", 1, -1800.0, valid_s=600, gateway_id=gw_id))
-        await wait_until(lambda: bat.model.setpoint_w == -1800.0, 30)
+        await async_wait_until(lambda: bat.model.setpoint_w == -1800.0, 30)
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(proc.wait, 20)
         assert code == 0, (tmp_path / "gateway.log").read_text()
@@ -257,14 +258,16 @@ async def test_killed_gateway_iec61850_devices_revert_by_themselves(
             states.update({d: _wset_ena(e) for d, e in endpoints.items()})
             return True
 
-        await wait_until(lambda: poll() and all(states.values()), 30, step=0.2)
-        await asyncio.sleep(5.0)  # held past one reversion period: the gateway refreshes
+        await async_wait_until(lambda: poll() and all(states.values()), 30, step_s=0.2)
+        await asyncio.sleep(HELD_PAST_ONE_REVERSION_S)
         poll()
         assert all(states.values()), (tmp_path / "gateway.log").read_text()[-3000:]
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
         t_killed = time.monotonic()
-        took = await wait_until(lambda: poll() and not any(states.values()), 4.0 + 2.0, step=0.1)
+        took = await async_wait_until(
+            lambda: poll() and not any(states.values()), 4.0 + 2.0, step_s=0.1
+        )
         print(f"IEC 61850 devices reverted {took:.2f} s after SIGKILL (reversion time 4 s)")
         assert time.monotonic() - t_killed <= 6.0
     finally:

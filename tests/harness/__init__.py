@@ -1,1 +1,2 @@
-"""Real services for the tests: a private nats-server and a private MariaDB."""
+"""The tests' helpers, in one place: waiting (``wait``), real services (``mariadb``; NATS
+comes from ``vpp.adapters.nats.server``), and what the tests of one area share."""

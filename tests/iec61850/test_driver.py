@@ -11,6 +11,7 @@ import pytest
 from open61850.data import IntData
 from open61850.mms import MmsClient, ObjectName
 
+from tests.harness.wait import async_wait_until
 from vpp.application.ports import DeviceError
 from vpp.domain.units import Quality
 
@@ -21,13 +22,23 @@ def read_device(endpoint: dict[str, Any], item: str) -> Any:
         return client.read(ObjectName(item, endpoint["ld"]))
 
 
-async def wait_for(predicate: Any, timeout_s: float = 6.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await predicate():
-            return True
-        await asyncio.sleep(0.2)
-    return False
+#: how long a device or the driver may take to show what a test waits for, unless it says
+SETTLE_S = 6.0
+#: an MMS read every 0.2 s at most while waiting
+POLL_S = 0.2
+#: the test itself: after a release that writes nothing, the CHP is watched this long
+UNTOUCHED_S = 1.5
+
+
+async def next_publish(endpoint: dict[str, Any]) -> None:
+    """Until the simulator published once more: its ``TotW.t`` moved on.  Its worker does
+    requests and publishes on one thread, so what a client wrote before is taken by then."""
+    stamp = (await asyncio.to_thread(read_device, endpoint, "MMXU1$MX$TotW$t")).value
+
+    async def published() -> bool:
+        return (await asyncio.to_thread(read_device, endpoint, "MMXU1$MX$TotW$t")).value > stamp
+
+    await async_wait_until(published, SETTLE_S, POLL_S)
 
 
 async def test_reading_is_normalised_with_the_source_timestamp(sim_fleet, drivers) -> None:
@@ -53,7 +64,7 @@ async def test_reports_feed_readings_without_polling(threaded_servers, drivers) 
     driver = drivers(threaded_servers[0], poll_s=5.0)  # fallback only after 10 s silence
     await driver.connect()
     first = await driver.read()
-    assert await wait_for(lambda: _newer(driver, first.ts))
+    await async_wait_until(lambda: _newer(driver, first.ts), SETTLE_S, POLL_S)
     assert driver.reports_received >= 2
     assert driver.fallback_reads == 1  # only the read at connect: the rest came by report
 
@@ -67,7 +78,7 @@ async def test_simulator_reports_flow_without_requests(sim_fleet, drivers) -> No
     driver = drivers(sim_fleet["pv-0001"], poll_s=5.0)
     await driver.connect()
     first = await driver.read()
-    assert await wait_for(lambda: _newer(driver, first.ts))
+    await async_wait_until(lambda: _newer(driver, first.ts), SETTLE_S, POLL_S)
     assert driver.fallback_reads == 1
 
 
@@ -75,7 +86,8 @@ async def test_reports_go_stale_then_reads_take_over(sim_fleet, drivers) -> None
     driver = drivers(sim_fleet["pv-0001"], poll_s=0.5)  # stale after 1.5 s (intgPd 1 s)
     await driver.connect()
     first = await driver.read()
-    assert await wait_for(lambda: _newer(driver, first.ts))  # by report or by read
+    # by report or by read
+    await async_wait_until(lambda: _newer(driver, first.ts), SETTLE_S, POLL_S)
     reading = await driver.read()
     assert reading.p_avail_w is not None and reading.p_avail_w >= 0.0
     assert reading.soc is None
@@ -98,8 +110,8 @@ async def test_setpoint_operates_the_apc_per_ctl_model(sim_fleet, drivers, der_i
         v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
         return abs(v.value + 1500.0) < 1.0
 
-    assert await wait_for(device_took_it)
-    assert await wait_for(lambda: _near(driver, -1500.0, 100.0))
+    await async_wait_until(device_took_it, SETTLE_S, POLL_S)
+    await async_wait_until(lambda: _near(driver, -1500.0, 100.0), SETTLE_S, POLL_S)
     await driver.release()
 
 
@@ -122,7 +134,7 @@ async def test_enhanced_security_waits_for_command_termination(
         v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
         return abs(v.value - 1200.0) < 1.0
 
-    assert await wait_for(device_took_it)
+    await async_wait_until(device_took_it, SETTLE_S, POLL_S)
 
 
 async def test_a_changed_ctl_model_is_followed(sim_fleet, drivers) -> None:
@@ -131,7 +143,7 @@ async def test_a_changed_ctl_model_is_followed(sim_fleet, drivers) -> None:
     await driver.connect()
     assert driver.ctl_model == 1
     await asyncio.to_thread(write_device, ep, "DRCC1$CF$OutWSet$ctlModel", IntData(2))
-    await asyncio.sleep(2.5)  # the simulator takes a written ctlModel at its next step
+    await next_publish(ep)  # the simulator takes a written ctlModel at its next publish
     applied = await driver.apply_setpoint(-700.0, revert_after_s=60)  # direct refused, SBO
     assert "(SBO)" in applied.detail and driver.ctl_model == 2
 
@@ -160,7 +172,7 @@ async def test_gateway_side_reversion_returns_to_default(sim_fleet, drivers) -> 
         v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
         return abs(v.value - 250.0) < 1.0
 
-    assert await wait_for(reverted, timeout_s=8.0)
+    await async_wait_until(reverted, 8.0, POLL_S)
 
 
 async def test_device_reverts_by_itself_when_the_driver_is_gone(sim_fleet, drivers) -> None:
@@ -180,8 +192,8 @@ async def test_device_reverts_by_itself_when_the_driver_is_gone(sim_fleet, drive
     t_applied = time.monotonic()
     assert "device reverts after 2s (DRCC1$SP$OutWSetRvrtTms$setVal)" in applied.detail
     await driver.close()  # gone: no release, no gateway-side timer
-    assert await wait_for(wset_ena, timeout_s=1.5)  # in force (published within 1 s)
-    assert await wait_for(in_default, timeout_s=5.0)
+    await async_wait_until(wset_ena, 1.5, POLL_S)  # in force (published within 1 s)
+    await async_wait_until(in_default, 5.0, POLL_S)
     took = time.monotonic() - t_applied
     print(f"device reverted {took:.2f} s after the setpoint (reversion time 2 s)")
     assert 2.0 <= took <= 2.0 + 1.5  # the state is published every 1 s (fleet step)
@@ -212,7 +224,7 @@ async def test_release_leaves_an_autonomous_device_alone(sim_fleet, drivers) -> 
     state = (await asyncio.to_thread(read_device, ep, "DGEN1$ST$GnOpSt$stVal")).value
     assert state in (2, 3)  # standby or running: not limited by a setpoint
     await driver.release()  # nothing written
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(UNTOUCHED_S)
     assert (await asyncio.to_thread(read_device, ep, "DGEN1$ST$GnOpSt$stVal")).value != 4
     p_max = ep["ratings"]["p_max_w"]
     await driver.apply_setpoint(p_max, revert_after_s=60)
@@ -222,7 +234,7 @@ async def test_release_leaves_an_autonomous_device_alone(sim_fleet, drivers) -> 
         v = await asyncio.to_thread(read_device, ep, "DRCC1$MX$OutWSet$mxVal$f")
         return abs(v.value) < 1.0
 
-    assert await wait_for(released)
+    await async_wait_until(released, SETTLE_S, POLL_S)
 
 
 async def test_ev_charger_reports_connection_and_car_soc(sim_fleet, drivers) -> None:
@@ -248,10 +260,10 @@ async def test_lost_association_is_an_error_then_reports_resume(threaded_servers
     await driver.connect()  # the gateway's retry
     assert driver.report_block is not None  # the same block, or the next instance
     received = driver.reports_received
-    assert await wait_for(lambda: _newer(driver, before.ts))
+    await async_wait_until(lambda: _newer(driver, before.ts), SETTLE_S, POLL_S)
 
     async def reports_resumed() -> bool:  # a read may answer first; reports must follow
         await driver.read()
         return driver.reports_received > received
 
-    assert await wait_for(reports_resumed, timeout_s=20.0)
+    await async_wait_until(reports_resumed, 20.0, POLL_S)

@@ -12,9 +12,10 @@ from open61850.mms import ControlError, InformationReport, ObjectName
 
 import vpp.adapters.iec61850.session as session_module
 from simulators.fleet import start_fleet
-from tests.iec61850.conftest import fleet_spec, free_port, group
+from tests.harness.iec61850 import fleet_spec, group
 from vpp.adapters.iec61850 import Iec61850Driver
 from vpp.adapters.iec61850.session import MmsSession, SessionError
+from vpp.adapters.nats.server import free_port
 from vpp.application.ports import DeviceError
 from vpp.domain.der import DerKind
 from vpp.domain.errors import InvalidValue

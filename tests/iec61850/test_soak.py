@@ -20,18 +20,18 @@ from typing import Any
 import pytest
 
 from simulators.fleet import start_fleet
-from tests.iec61850.conftest import (
+from tests.harness.iec61850 import (
     DIRECT,
     SBO,
     driver_for,
     fleet_spec,
     group,
     start_threaded_servers,
-    stop_process,
 )
 from vpp.adapters.iec61850 import Iec61850Driver
 from vpp.application.ports import DeviceError
 from vpp.domain.telemetry import Reading
+from vpp.runtime import stop_process
 
 DEVICES = 100
 SCL = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420" / "battery.icd"
@@ -39,6 +39,9 @@ SOAK_S = float(os.environ.get("VPP_IEC61850_SOAK_S", "75"))
 OP_LIMIT_S = 30.0  # a read or setpoint still running after this is a hang
 CONNECT_LIMIT_S = 120.0
 SETPOINT_EVERY = 5  # polls
+#: the workload itself: each device loop reads once a second (and backs off as long
+#: after an error, as the gateway would)
+READ_PERIOD_S = 1.0
 CONNECTS_AT_ONCE = 10  # a gateway starting up does not open 100 associations at once
 
 
@@ -100,12 +103,12 @@ async def device_loop(tally: Tally, driver: Iec61850Driver, index: int, stop: fl
                 tally.setpoints += 1
         except (DeviceError, TimeoutError) as exc:
             tally.error(exc)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(READ_PERIOD_S)
             try:
                 await bounded(tally, driver.connect(), CONNECT_LIMIT_S)  # the gateway's retry
             except (DeviceError, TimeoutError) as again:
                 tally.error(again)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(READ_PERIOD_S)
 
 
 async def final_reading(tally: Tally, driver: Iec61850Driver) -> Reading:

@@ -9,19 +9,27 @@ from pathlib import Path
 
 import nats
 
-from tests.harness.mariadb import start_mariadb
+from tests.harness.mariadb import private_mariadb
+from tests.harness.projector import batch, publish_telemetry
 from tests.harness.read_models import ReadModels
-from tests.projector.test_projector import batch, publish_telemetry, wait_for
+from tests.harness.wait import async_wait_until
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import migrate
 from vpp.bootstrap import run_projector
+
+#: the test itself: how long the database stays dead under the running projector
+DATABASE_OUTAGE_S = 3.0
+#: the test itself: how long NATS stays dead before it comes back on the same port
+NATS_OUTAGE_S = 1.0
+#: how long the projector may take to catch up (after an outage: 60 s)
+CATCH_UP_S = 20.0
+CATCH_UP_AFTER_OUTAGE_S = 60.0
 
 
 async def test_database_and_nats_outages_lose_nothing(
     tmp_path: Path, nats_server_factory: object
 ) -> None:
-    maria = start_mariadb(tmp_path / "mariadb")
-    try:
+    with private_mariadb(tmp_path / "mariadb") as maria:
         url = maria.create_database("outage")
         migrate.upgrade(url)
         store = ReadModels.from_url(url)
@@ -33,25 +41,29 @@ async def test_database_and_nats_outages_lose_nothing(
         task = asyncio.create_task(run_projector(server.url, url, stop))
         for i in range(5):
             await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
-        await wait_for(lambda: store.reads.count() == 100)
+        await async_wait_until(lambda: store.reads.count() == 100, CATCH_UP_S, 0.1, in_thread=True)
 
         maria.kill()  # the database dies under the projector
         for i in range(5, 15):
             await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
-        await asyncio.sleep(3)
+        await asyncio.sleep(DATABASE_OUTAGE_S)
         assert not task.done(), "the projector must survive a database outage"
         maria.restart()
-        await wait_for(lambda: store.reads.count() == 300, timeout=60)
+        await async_wait_until(
+            lambda: store.reads.count() == 300, CATCH_UP_AFTER_OUTAGE_S, 0.1, in_thread=True
+        )
 
         await nc.close()
         server.kill()  # NATS dies: the projector keeps its consumer and reconnects
-        await asyncio.sleep(1)
+        await asyncio.sleep(NATS_OUTAGE_S)
         server2 = nats_server_factory(port=server.port)  # type: ignore[operator]
         nc = await nats.connect(server2.url)
         js = nc.jetstream()
         for i in range(15, 20):
             await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
-        await wait_for(lambda: store.reads.count() == 400, timeout=60)
+        await async_wait_until(
+            lambda: store.reads.count() == 400, CATCH_UP_AFTER_OUTAGE_S, 0.1, in_thread=True
+        )
         assert not task.done()
         stop.set()
         stats = await asyncio.wait_for(task, 30)
@@ -61,5 +73,3 @@ async def test_database_and_nats_outages_lose_nothing(
         assert latest.ts == datetime(2026, 11, 26, 12, 1, 19, tzinfo=UTC) - timedelta(0)
         await nc.close()
         store.close()
-    finally:
-        maria.stop()

@@ -4,43 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import nats
 
+from tests.harness.projector import T0, batch, publish_telemetry
 from tests.harness.read_models import ReadModels
+from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import migrate
 from vpp.adapters.store.projection_writer import SqlProjectionWriter
 from vpp.application.ports import StoreUnavailable
 from vpp.bootstrap import run_projector
-from vpp.domain import AckOutcome, CommandAck, Reading, SetpointCommand
+from vpp.domain import AckOutcome, CommandAck, SetpointCommand
 
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-def batch(gw: str, i0: int, n: int, ders: int = 5) -> list[Reading]:
-    return [
-        Reading(f"{gw}-der{d}", T0 + timedelta(seconds=i), float(100 * d + i), soc=0.5)
-        for i in range(i0, i0 + n)
-        for d in range(ders)
-    ]
-
-
-async def publish_telemetry(js: object, gw: str, readings: list[Reading]) -> None:
-    await js.publish(  # type: ignore[attr-defined]
-        subjects.telemetry(gw),
-        codec.encode_telemetry(gw, readings),
-        headers={"Nats-Msg-Id": codec.telemetry_msg_id(gw, readings)},
-    )
-
-
-async def wait_for(pred: object, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await asyncio.to_thread(pred):  # type: ignore[arg-type]
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
+#: the test itself: after everything arrived, a quiet spell in which anything doubled or
+#: late would show in the counts
+QUIET_AFTER_S = 1.0
+#: how long the projector may take to catch up
+CATCH_UP_S = 20.0
 
 
 async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
@@ -63,7 +46,7 @@ async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
 
     stop = asyncio.Event()
     task = asyncio.create_task(run_projector(server.url, db_url, stop))
-    await wait_for(lambda: store.reads.count() == 200)
+    await async_wait_until(lambda: store.reads.count() == 200, CATCH_UP_S, 0.1, in_thread=True)
     stop.set()
     stats = await asyncio.wait_for(task, 30)
     assert stats["telemetry"]["dead_letters"] == 2
@@ -85,8 +68,13 @@ async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
 
     stop = asyncio.Event()
     task = asyncio.create_task(run_projector(server.url, db_url, stop))
-    await wait_for(lambda: store.reads.count() == 400 and store.writer.position("acks") > 0)
-    await asyncio.sleep(1.0)  # anything doubled or late would show now
+    await async_wait_until(
+        lambda: store.reads.count() == 400 and store.writer.position("acks") > 0,
+        CATCH_UP_S,
+        0.1,
+        in_thread=True,
+    )
+    await asyncio.sleep(QUIET_AFTER_S)  # anything doubled or late would show now
     stop.set()
     stats = await asyncio.wait_for(task, 30)
     assert store.reads.count() == 400
@@ -141,7 +129,7 @@ async def test_a_crash_between_fetch_and_commit_loses_nothing(
     task = asyncio.create_task(run_projector(server.url, sqlite_url, stop))
     for i in range(5):
         await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
-    await wait_for(lambda: store.reads.count() == 100)
+    await async_wait_until(lambda: store.reads.count() == 100, CATCH_UP_S, 0.1, in_thread=True)
     stop.set()
     await asyncio.wait_for(task, 30)
 
@@ -155,7 +143,9 @@ async def test_a_crash_between_fetch_and_commit_loses_nothing(
 
     stop = asyncio.Event()
     task = asyncio.create_task(run_projector(server.url, sqlite_url, stop))
-    await wait_for(lambda: store.reads.count() == 300, timeout=20)  # ack_wait is 60 s
+    await async_wait_until(  # ack_wait is 60 s
+        lambda: store.reads.count() == 300, 20, 0.1, in_thread=True
+    )
     stop.set()
     await asyncio.wait_for(task, 30)
     assert store.writer.position("telemetry") == 15
@@ -201,7 +191,7 @@ async def test_a_feed_waits_for_a_store_that_is_away_when_it_starts(
     )
     stop = asyncio.Event()
     task = asyncio.create_task(feed.run(stop))
-    await wait_for(lambda: store.reads.count() == 60, timeout=20)
+    await async_wait_until(lambda: store.reads.count() == 60, 20, 0.1, in_thread=True)
     assert not task.done()
     stop.set()
     await asyncio.wait_for(task, 30)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
+from functools import partial
 
 import pytest
 from open61850.data import BoolData, FloatData, IntData, StructureData
@@ -15,6 +17,7 @@ from open61850.mms import ControlError, MmsClient, ObjectName, decode_report, is
 from open61850.mms import rcb as rcbs
 
 from simulators.fleet import RunningFleet
+from tests.harness.wait import wait_until
 
 DIRECT, SBO = 1, 2
 
@@ -44,13 +47,32 @@ def setpoint(x: float) -> StructureData:
     return StructureData([FloatData(x)])
 
 
-def wait_until(predicate, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return predicate()
+#: how long a simulator may take to show what a test waits for, unless it says otherwise
+SETTLE_S = 10.0
+#: one MMS read every 0.25 s at most while waiting
+POLL_S = 0.25
+
+
+def published_at(c: MmsClient, ld: str) -> datetime:
+    """When the server last published: its ``MMXU1.TotW.t``."""
+    stamp = getattr(c.read(f"{ld}/MMXU1.TotW.t [MX]"), "value", None)  # a TimestampData
+    assert isinstance(stamp, datetime), stamp
+    return stamp
+
+
+def wait_for_publish(c: MmsClient, ld: str) -> None:
+    """Until the server published once more.  It serves requests and publishes on one
+    thread, so what a client wrote before is taken over by then."""
+    before = published_at(c, ld)
+    wait_until(lambda: published_at(c, ld) > before, SETTLE_S, POLL_S, what="no publish")
+
+
+def reads_near(c: MmsClient, ref: str, target: float) -> bool:
+    return abs(value(c, ref) - target) < 1
+
+
+def ctl_model_is(c: MmsClient, ld: str, ctl: int) -> bool:
+    return int(value(c, f"{ld}/DRCC1.OutWSet.ctlModel [CF]")) == ctl
 
 
 def test_every_iec_simulator_serves_its_measurements_and_ratings(demo_fleet: RunningFleet):
@@ -82,16 +104,12 @@ def test_setpoint_is_operated_directly_and_with_select_before_operate(demo_fleet
             result = operate(c, f"{ld}/DRCC1.OutWSet", setpoint(target))
             assert result is not None
             in_force = f"{ld}/DRCC1.OutWSet.mxVal.f [MX]"  # refreshed at the next publish
-            assert wait_until(lambda c=c, ref=in_force, t=target: abs(value(c, ref) - t) < 1)
+            wait_until(partial(reads_near, c, in_force, target), SETTLE_S, POLL_S)
             # the other control model, after the client switches ctlModel (CF write)
             other = SBO if ctl == DIRECT else DIRECT
             c.write(f"{ld}/DRCC1.OutWSet.ctlModel [CF]", IntData(other))
-            assert wait_until(
-                lambda c=c, ld=ld, other=other: (
-                    int(c.read(f"{ld}/DRCC1.OutWSet.ctlModel [CF]").value) == other
-                )
-            )
-            time.sleep(1.2)  # the server takes the new model over at its next publish
+            wait_until(partial(ctl_model_is, c, ld, other), SETTLE_S, POLL_S)
+            wait_for_publish(c, ld)  # the server takes the new model over at its next publish
             operate(c, f"{ld}/DRCC1.OutWSet", setpoint(target), ctl_model=other)
             c.write(f"{ld}/DRCC1.OutWSet.ctlModel [CF]", IntData(ctl))
 
@@ -103,19 +121,23 @@ def test_a_battery_follows_its_setpoint_and_refuses_one_beyond_its_ratings(
     ld, r = e["ld"], e["ratings"]
     with connect(e) as c:
         operate(c, f"{ld}/DRCC1.OutWSet", setpoint(-2000.0))
-        assert wait_until(lambda: -2100 < value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") < -1900)
+        wait_until(
+            lambda: -2100 < value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") < -1900, SETTLE_S, POLL_S
+        )
         with pytest.raises(ControlError):
             operate(c, f"{ld}/DRCC1.OutWSet", setpoint(r["p_max_w"] * 3))
         # stop (SPC false): the battery goes to 0 W; start again
         operate(c, f"{ld}/DRCC1.DERStr", BoolData(False))
-        assert wait_until(lambda: value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") == 0.0)
+        wait_until(lambda: value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") == 0.0, SETTLE_S, POLL_S)
         assert int(c.read(f"{ld}/DGEN1.GnOpSt.stVal [ST]").value) == 1  # off
         operate(c, f"{ld}/DRCC1.DERStr", BoolData(True))
-        assert wait_until(lambda: -2100 < value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") < -1900)
+        wait_until(
+            lambda: -2100 < value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") < -1900, SETTLE_S, POLL_S
+        )
         assert c.read(f"{ld}/DRCC1.WSetEna.stVal [ST]").value is True
         # WSetEna false: back to the default mode (a battery idles)
         operate(c, f"{ld}/DRCC1.WSetEna", BoolData(False))
-        assert wait_until(lambda: value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") == 0.0)
+        wait_until(lambda: value(c, f"{ld}/MMXU1.TotW.mag.f [MX]") == 0.0, SETTLE_S, POLL_S)
         assert c.read(f"{ld}/DRCC1.WSetEna.stVal [ST]").value is False
 
 
@@ -139,7 +161,7 @@ def test_buffered_reports_arrive_from_every_iec_simulator(demo_fleet: RunningFle
                 ObjectName("LLN0$BR$brcbMX01", e["ld"]),
                 rcbs.RcbSettings(intg_pd_ms=1000),
             )
-        assert wait_until(lambda: all(len(v) >= 2 for v in received.values()), timeout_s=15)
+        wait_until(lambda: all(len(v) >= 2 for v in received.values()), 15, POLL_S)
     finally:
         for c, e in clients:
             try:

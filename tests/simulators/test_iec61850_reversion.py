@@ -24,6 +24,10 @@ MODELS = Path(__file__).resolve().parents[2] / "models" / "iec61850-7-420"
 IED = "SRVRT"
 LD = f"{IED}DER"
 REVERSION_S = 2
+#: the test itself: a client refreshing its setpoint once a second keeps it in force
+REFRESH_S = 1.0
+#: the test itself: with reversion off, the setpoint must outlast the old reversion time
+HELD_PAST_REVERSION_S = REVERSION_S + 0.5
 
 
 def free_port() -> int:
@@ -80,7 +84,7 @@ def test_iec_device_reverts_after_its_reversion_time_and_holds_while_refreshed(s
         t0 = time.monotonic()
         while time.monotonic() - t0 < 2 * REVERSION_S:
             operate(c, f"{LD}/DRCC1.OutWSet", StructureData([FloatData(-1500.0)]))
-            time.sleep(1.0)
+            time.sleep(REFRESH_S)
             assert model.setpoint_w == -1500.0
         seen["held_s"] = time.monotonic() - t0
         # no refresh: back to the default mode (as WSetEna false) after REVERSION_S
@@ -95,7 +99,7 @@ def test_iec_device_reverts_after_its_reversion_time_and_holds_while_refreshed(s
         # 0 = no reversion: a setpoint then holds past the old reversion time
         c.write(f"{LD}/DRCC1.OutWSetRvrtTms.setVal [SP]", IntData(0))
         operate(c, f"{LD}/DRCC1.OutWSet", StructureData([FloatData(-800.0)]))
-        time.sleep(REVERSION_S + 0.5)
+        time.sleep(HELD_PAST_REVERSION_S)
         seen["held_without_reversion"] = model.setpoint_w
 
     serve_while(server, client, server.port)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.wait import wait_until
+
 FLEET = """
 seed: 3
 groups:
@@ -43,9 +45,12 @@ def test_serve_writes_endpoints_and_stops_cleanly(tmp_path: Path, sig: signal.Si
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while not out.exists() and time.monotonic() < deadline and cli.poll() is None:
-            time.sleep(0.2)
+
+        def written() -> bool:
+            assert cli.poll() is None, "vpp sim serve exited"
+            return out.exists()
+
+        wait_until(written, 60, 0.2, what="no endpoints file")
         time.sleep(0.3)
         endpoints = json.loads(out.read_text(encoding="utf-8"))
         assert [e["der_id"] for e in endpoints] == ["b-0001", "b-0002", "p-0001"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from functools import partial
 
 import pytest
 from sunspec2.modbus.client import SunSpecModbusClientDeviceTCP
 from sunspec2.modbus.modbus import ModbusClientException
 
 from simulators.fleet import RunningFleet
+from tests.harness.wait import wait_until
 
 STORAGE_KINDS = {"battery", "ev_charger"}
 
@@ -22,19 +23,20 @@ def connect(endpoint) -> SunSpecModbusClientDeviceTCP:
     return dev
 
 
-def wait_for(predicate, timeout_s: float = 8.0, period_s: float = 0.25) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(period_s)
-    return predicate()
+#: how long a simulator may take to follow what a test asks, unless it says otherwise
+FOLLOW_S = 8.0
+#: one Modbus read every 0.25 s at most while waiting
+POLL_S = 0.25
 
 
 def watts(dev) -> float:
     m = dev.models[701][0]
     m.read()
     return float(m.W.cvalue)
+
+
+def watts_near(dev, target: float, tolerance: float) -> bool:
+    return abs(watts(dev) - target) <= tolerance
 
 
 def test_every_sunspec_simulator_scans_with_the_expected_models(demo_fleet: RunningFleet):
@@ -79,12 +81,14 @@ def test_wset_moves_a_battery_and_reversion_brings_it_back(demo_fleet: RunningFl
         ctl.WSetRvrtTms.value = 3
         ctl.WSetEna.value = 1
         ctl.write()
-        assert wait_for(lambda: watts(dev) < -2500), "battery did not start charging"
+        wait_until(
+            lambda: watts(dev) < -2500, FOLLOW_S, POLL_S, what="battery did not start charging"
+        )
         ctl.read()
         assert ctl.WSetEna.value == 1
         assert 0 < ctl.WSetRvrtRem.value <= 3
         # no refresh: after 3 s the device falls back to its default (idle)
-        assert wait_for(lambda: abs(watts(dev)) < 200, timeout_s=10), "no reversion"
+        wait_until(lambda: abs(watts(dev)) < 200, 10, POLL_S, what="no reversion")
         ctl.read()
         assert ctl.WSetEna.value == 0
         # WSetPct: 50 % of WMax discharges at about half power
@@ -93,7 +97,7 @@ def test_wset_moves_a_battery_and_reversion_brings_it_back(demo_fleet: RunningFl
         ctl.WSetRvrtTms.value = 0
         ctl.WSetEna.value = 1
         ctl.write()
-        assert wait_for(lambda: watts(dev) > 2000)
+        wait_until(lambda: watts(dev) > 2000, FOLLOW_S, POLL_S)
         ctl.WSetEna.value = 0
         ctl.write()
     finally:
@@ -111,10 +115,10 @@ def test_wmaxlimpct_curtails_pv_until_its_reversion_timer_expires(demo_fleet: Ru
         ctl.WMaxLimPctRvrtTms.value = 6
         ctl.WMaxLimPctEna.value = 1
         ctl.write()
-        assert wait_for(lambda: watts(dev) <= tolerance_w)
+        wait_until(lambda: watts(dev) <= tolerance_w, FOLLOW_S, POLL_S)
         ctl.read()
         assert ctl.WMaxLimPctEna.value == 1
-        assert wait_for(lambda: (ctl.read() or ctl.WMaxLimPctEna.value) == 0, timeout_s=10)
+        wait_until(lambda: (ctl.read() or ctl.WMaxLimPctEna.value) == 0, 10, POLL_S)
         assert ctl.WMaxLimPct.value == 1000  # back to its reversion value, 100.0 %
     finally:
         dev.close()
@@ -128,11 +132,11 @@ def test_opctl_stops_and_starts_a_device(demo_fleet: RunningFleet):
         der_ctl.OpCtl.value = 0  # STOP
         der_ctl.write()
         measure = dev.models[701][0]
-        assert wait_for(lambda: (measure.read() or measure.St.value) == 0)
+        wait_until(lambda: (measure.read() or measure.St.value) == 0, FOLLOW_S, POLL_S)
         assert watts(dev) == 0
         der_ctl.OpCtl.value = 1  # START
         der_ctl.write()
-        assert wait_for(lambda: (measure.read() or measure.St.value) == 1)
+        wait_until(lambda: (measure.read() or measure.St.value) == 1, FOLLOW_S, POLL_S)
     finally:
         dev.close()
 
@@ -191,9 +195,12 @@ def test_every_sunspec_simulator_follows_a_wset(demo_fleet: RunningFleet):
             assert (ctl.WSetEna.value, ctl.WSet.value) == (1, wanted)
             if target is not None:
                 tolerance = 0.02 * (r["p_max_w"] - r["p_min_w"])
-                assert wait_for(lambda d=dev, t=target, tol=tolerance: abs(watts(d) - t) <= tol), e[
-                    "der_id"
-                ]
+                wait_until(
+                    partial(watts_near, dev, target, tolerance),
+                    FOLLOW_S,
+                    POLL_S,
+                    what=f"{e['der_id']} did not follow",
+                )
             assert r["p_min_w"] - 10 <= watts(dev) <= r["p_max_w"] + 10
             ctl.WSetEna.value = 0
             ctl.write()

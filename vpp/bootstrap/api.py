@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from vpp.adapters.api.services import ApiServices
-    from vpp.application.registry import ImportSummary
     from vpp.application.ports import RegistryImport
+    from vpp.application.registry import ImportSummary
     from vpp.config.gateway import GatewayConfig
     from vpp.config.registry import RegistryConfig
 

@@ -1,7 +1,9 @@
-"""A test fleet of minimal IEC 61850 MMS servers (pyiec61850-ng), run as its own process.
+"""A fleet of minimal IEC 61850 MMS servers (pyiec61850-ng), run as its own process.
 
-Test and benchmark peer only, never product code: the real simulators live in
-``simulators/``.  Each server is one IED ``<prefix>D<nnn>`` with one logical device
+A peer for the IEC 61850 client's tests and benchmarks, not a simulated DER (those are
+:mod:`simulators.iec61850.server`, with physics and the 7-420 models): it offers what they
+do not, libiec61850's own server threads (reports flow without any sweep) and the
+enhanced-security control models.  Each server is one IED ``<prefix>D<nnn>`` with one logical device
 ``DER`` holding LLN0 (data set ``Measurements``, buffered RCB ``brcbMX01``, unbuffered RCB
 ``urcbMX01``), MMXU1 (TotW, TotVAr, Hz: MV with mag.f, q, t) and DRCC1.OutWSet (APC,
 direct-normal or sbo-normal; with ``--ctl enhanced`` direct- and sbo-enhanced, which end
@@ -9,7 +11,7 @@ with a CommandTermination).  A command copies ``ctlVal`` into ``OutWSet.mxVal`` 
 makes the measured power follow it.  Measurements change every ``--period`` seconds, so
 reports flow.
 
-Run: ``python -m tests.iec61850.fleet_server --base-port P --count N --prefix X``; it
+Run: ``python -m simulators.iec61850.minimal_fleet --base-port P --count N --prefix X``; it
 prints ``READY <count>`` when all servers listen and stops by itself after ``--duration``
 seconds or on SIGTERM/SIGINT.  A server with Python control handlers must not share its
 process with a blocking pyiec61850 client (FACTS.md), hence a separate process.

@@ -12,6 +12,7 @@ from vpp.adapters.store.engine import default_url, make_engine
 from vpp.runtime import utc_now
 
 if TYPE_CHECKING:
+    from vpp.adapters.nats.client import NatsClientSettings
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
     from vpp.application.dispatcher import Dispatcher
 
@@ -54,7 +55,7 @@ async def _until_next_cycle(
 
 
 async def run_dispatcher(
-    nats_url: str,
+    nats: NatsClientSettings | str,
     db_url: str | None,
     stop: asyncio.Event,
     *,
@@ -63,8 +64,7 @@ async def run_dispatcher(
     ready: asyncio.Event | None = None,
 ) -> int:
     """Run the closed-loop dispatcher every ``cycle_s`` until ``stop``; returns commands sent."""
-    import nats
-
+    from vpp.adapters.nats.client import as_settings, connect, log_nats_error
     from vpp.adapters.nats.command_sender import NatsCommandSender
     from vpp.adapters.nats.streams import ensure_streams
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
@@ -75,10 +75,12 @@ async def run_dispatcher(
     migrate.upgrade(url)
     engine = make_engine(url)
     store = SqlDispatcherStore(engine)
-    nc = await nats.connect(nats_url, name="vpp-dispatcher", max_reconnect_attempts=-1)
+    nc = await connect(
+        as_settings(nats), "vpp-dispatcher", max_reconnect_attempts=-1, error_cb=log_nats_error
+    )
     try:
         js = nc.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, update_existing=False)  # ops provisions them
         dispatcher = Dispatcher(store, NatsCommandSender(js), DispatcherSettings(cycle_s=cycle_s))
         if ready is not None:
             ready.set()

@@ -135,14 +135,10 @@ def _device_runners(
 
 
 def _uplink(config: GatewayConfig) -> NatsUplink:
-    from vpp.adapters.nats.uplink import NatsCredentials, NatsUplink
+    from vpp.adapters.nats.uplink import NatsUplink
+    from vpp.bootstrap.nats_client import client_settings
 
-    n = config.nats
-    return NatsUplink(
-        n.url,
-        NatsCredentials(n.user, n.password, n.token, n.creds_file),
-        name=f"vpp-gateway-{config.gateway_id}",
-    )
+    return NatsUplink(client_settings(config.nats), name=f"vpp-gateway-{config.gateway_id}")
 
 
 def build_gateway(config: GatewayConfig) -> BuiltGateway:

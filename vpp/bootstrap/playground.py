@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from vpp.adapters.nats.server import NatsServerProcess, free_port, start_nats_server
+from vpp.adapters.nats.server import free_port
 from vpp.adapters.store.engine import data_dir as default_data_dir
 from vpp.bootstrap.demo import DemoRegistration, default_fleet, register_demo
 from vpp.bootstrap.processes import PlaygroundError, Supervisor, http_ok, port_free, wait_for
+from vpp.bootstrap.secure_nats import SecureNats, start_secure_nats
 from vpp.bootstrap.store import upgrade_store
 from vpp.config.gateway import GatewayConfig
 from vpp.config.loader import load_yaml
@@ -46,7 +47,7 @@ class PlaygroundOptions:
     info_file: Path | None = None
     duration_s: float | None = None
     cycle_s: float = 4.0
-    poll_s: float = 1.0  # accepted by the CLI; the gateway polls at config-from's default
+    poll_s: float = 1.0  # the gateway's poll period of every device
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ class Stack:
 
     run_dir: Path
     db_url: str
-    nats: NatsServerProcess
+    nats: SecureNats
     sup: Supervisor
     echo: Echo
 
@@ -77,9 +78,11 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def start_nats(run_dir: Path, echo: Echo) -> NatsServerProcess:
-    nats = start_nats_server(run_dir / "nats")
-    echo(f"  nats-server      {nats.url} (pid {nats.pid})")
+def start_nats(run_dir: Path, echo: Echo) -> SecureNats:
+    """nats-server with nkey identities, least privilege and an encrypted store."""
+    nats = start_secure_nats(run_dir, (GATEWAY_ID,))
+    n = len(nats.security.identities.identities())
+    echo(f"  nats-server      {nats.url} (pid {nats.server.pid}, {n} identities, encrypted)")
     return nats
 
 
@@ -100,11 +103,13 @@ def start_fleet(stack: Stack, fleet: Path) -> Path:
     return endpoints
 
 
-def write_gateway_config(stack: Stack, endpoints: Path) -> Path:
+def write_gateway_config(stack: Stack, endpoints: Path, poll_s: float) -> Path:
     """``vpp gateway config-from`` the endpoints, as its own process; the file it wrote."""
     gw_file = stack.run_dir / "gateway.yaml"
     args = ["gateway", "config-from", str(endpoints), "-o", str(gw_file)]
-    args += ["--gateway-id", GATEWAY_ID, "--nats-url", stack.nats.url]
+    args += ["--gateway-id", GATEWAY_ID]
+    args += ["--nats-client", str(stack.nats.gateway_client_file(GATEWAY_ID))]
+    args += ["--data-dir", str(stack.run_dir / "gateway-data"), "--poll-s", str(poll_s)]
     cfg = stack.sup.start("gateway-config", args)
     cfg.process.wait(60)
     if cfg.process.returncode != 0:
@@ -123,12 +128,14 @@ def api_port_to_use(wanted: int, echo: Echo) -> int:
 
 def start_services(stack: Stack, gw_file: Path, options: PlaygroundOptions) -> str:
     """Gateway, projector, dispatcher and API; the API's URL once it answers."""
-    sup, nats_url, db_url = stack.sup, stack.nats.url, stack.db_url
+    sup, db_url = stack.sup, stack.db_url
     gw = sup.start("gateway", ["gateway", "--config", str(gw_file)])
-    proj = sup.start("projector", ["projector", "--nats", nats_url, "--db", db_url])
+    proj_client = str(stack.nats.client_file("projector"))
+    proj = sup.start("projector", ["projector", "--nats-client", proj_client, "--db", db_url])
+    disp_client = str(stack.nats.client_file("dispatcher"))
+    cycle = ["--cycle-s", str(options.cycle_s)]
     disp = sup.start(
-        "dispatcher",
-        ["dispatcher", "--nats", nats_url, "--db", db_url, "--cycle-s", str(options.cycle_s)],
+        "dispatcher", ["dispatcher", "--nats-client", disp_client, "--db", db_url, *cycle]
     )
     port = api_port_to_use(options.api_port, stack.echo)
     api = sup.start("api", ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)])
@@ -150,6 +157,8 @@ def write_info(stack: Stack, api_url: str, demo: DemoRegistration, info_file: Pa
         "api_url": api_url,
         "api_key": demo.api_key,
         "nats_url": stack.nats.url,
+        # a read-only NATS identity (telemetry, acks, changes) for scripts and benchmarks
+        "nats_client": str(stack.nats.client_file("observer")),
         "plants": demo.plant_ids,
         "run_dir": str(stack.run_dir),
         "db_url": stack.db_url,
@@ -173,10 +182,10 @@ def watch(stack: Stack, stop: threading.Event, duration_s: float | None) -> bool
     """Wait for a stop signal, the end of ``duration_s`` or a death; True after a death."""
     deadline = None if duration_s is None else time.monotonic() + duration_s
     while not stop.wait(1.0):
-        if not stack.nats.alive():
-            log_tail = stack.nats.log_file.read_text(errors="replace")
+        if not stack.nats.server.alive():
+            log_tail = stack.nats.server.log_file.read_text(errors="replace")
             stack.echo(
-                f"\nnats-server exited ({stack.nats.process.returncode}):\n"
+                f"\nnats-server exited ({stack.nats.server.process.returncode}):\n"
                 + "\n".join(log_tail.splitlines()[-10:]),
                 err=True,
             )
@@ -197,7 +206,7 @@ def stop_stack(stack: Stack) -> None:
     """Every child in reverse order of start, then nats-server; their exit codes shown."""
     codes = stack.sup.stop_all()
     stack.nats.stop()
-    codes["nats-server"] = stack.nats.process.returncode
+    codes["nats-server"] = stack.nats.server.process.returncode
     stack.echo(f"stopped: {', '.join(f'{k}={v}' for k, v in codes.items())}")
 
 
@@ -205,7 +214,7 @@ def bring_up(stack: Stack, options: PlaygroundOptions) -> None:
     """Store, fleet, gateway config, demo registry, services, info file and banner."""
     migrate_store(stack.db_url, stack.echo)
     endpoints = start_fleet(stack, options.fleet or default_fleet())
-    gw_file = write_gateway_config(stack, endpoints)
+    gw_file = write_gateway_config(stack, endpoints, options.poll_s)
     demo = register_demo(stack.db_url, load_yaml(gw_file, GatewayConfig))
     api_url = start_services(stack, gw_file, options)
     info_path = write_info(stack, api_url, demo, options.info_file)

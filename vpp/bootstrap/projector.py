@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vpp.adapters.store import migrate
 from vpp.adapters.store.engine import default_url
+
+if TYPE_CHECKING:
+    from vpp.adapters.nats.client import NatsClientSettings
 
 #: per projection: its counters (batches, items, skipped, last_seq, change_errors,
 #: dead_letters) and its last notes
@@ -14,7 +17,7 @@ ProjectorStats = dict[str, dict[str, int | list[str]]]
 
 
 async def run_projector(
-    nats_url: str,
+    nats: NatsClientSettings | str,
     db_url: str | None,
     stop: asyncio.Event,
     *,
@@ -25,8 +28,7 @@ async def run_projector(
 
     Returns the per-projection statistics.
     """
-    import nats
-
+    from vpp.adapters.nats.client import as_settings, connect, log_nats_error
     from vpp.adapters.nats.projection_consumer import (
         JetStreamProjectionFeed,
         NatsChangePublisher,
@@ -44,10 +46,12 @@ async def run_projector(
     migrate.upgrade(url)
     engine = make_engine(url)
     store = SqlProjectionWriter(engine)
-    nc = await nats.connect(nats_url, name="vpp-projector", max_reconnect_attempts=-1)
+    nc = await connect(
+        as_settings(nats), "vpp-projector", max_reconnect_attempts=-1, error_cb=log_nats_error
+    )
     try:
         js = nc.jetstream()
-        await ensure_streams(js)
+        await ensure_streams(js, update_existing=False)  # ops provisions them
         changes = NatsChangePublisher(js) if publish_changes else None
         telemetry = TelemetryProjection(store, SqlRollupMaintainer(engine), changes)
         feeds: list[JetStreamProjectionFeed[Any]] = [

@@ -3,18 +3,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 
 def dispatcher(
-    nats_url: Annotated[str, typer.Option("--nats", help="NATS URL")] = "nats://127.0.0.1:4222",
+    nats_url: Annotated[
+        str | None, typer.Option("--nats", help="NATS URL (default: the client file's)")
+    ] = None,
+    nats_client: Annotated[
+        Path | None,
+        typer.Option("--nats-client", help="NATS client file (identity, inbox, TLS)"),
+    ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: SQLite)")] = None,
     cycle_s: Annotated[float, typer.Option("--cycle-s", min=0.5, help="Loop period")] = 4.0,
 ) -> None:
     """Follow accepted dispatches with per-DER setpoints until SIGINT/SIGTERM."""
     from vpp.bootstrap import run_dispatcher
+    from vpp.bootstrap.nats_client import settings_for
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -23,7 +31,7 @@ def dispatcher(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_dispatcher(nats_url, db, stop, cycle_s=cycle_s)
+        return await run_dispatcher(settings_for(nats_url, nats_client), db, stop, cycle_s=cycle_s)
 
     sent = asyncio.run(main())
     typer.echo(f"dispatcher stopped; {sent} commands sent")

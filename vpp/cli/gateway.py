@@ -26,7 +26,11 @@ def config_from(
     endpoints: Annotated[Path, typer.Argument(help="endpoints JSON of `vpp sim serve`")],
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
     gateway_id: Annotated[str, typer.Option("--gateway-id")] = "gw1",
-    nats_url: Annotated[str, typer.Option("--nats-url")] = "nats://127.0.0.1:4222",
+    nats_url: Annotated[str | None, typer.Option("--nats-url")] = None,
+    nats_client: Annotated[
+        Path | None,
+        typer.Option("--nats-client", help="Client file of `vpp nats` for the nats: section"),
+    ] = None,
     data_dir: Annotated[str, typer.Option("--data-dir")] = "gateway-data",
     poll_s: Annotated[float, typer.Option("--poll-s")] = 1.0,
 ) -> None:
@@ -38,8 +42,12 @@ def config_from(
     if isinstance(data, dict):
         data = data.get("endpoints", data.get("devices", []))
     doc = gateway_config_from_endpoints(
-        data, gateway_id=gateway_id, nats_url=nats_url, data_dir=data_dir, poll_s=poll_s
+        data, gateway_id=gateway_id, data_dir=data_dir, poll_s=poll_s
     )
+    if nats_client is not None:
+        doc["nats"] = yaml.safe_load(nats_client.read_text(encoding="utf-8"))
+    if nats_url is not None:
+        doc["nats"] = {**doc["nats"], "url": nats_url}
     GatewayConfig.model_validate(doc)  # refuse to write a file the gateway would refuse
     text = yaml.safe_dump(doc, sort_keys=False)
     if output is None:

@@ -13,7 +13,15 @@ from vpp.domain.errors import InvalidValue
 
 
 class NatsConfig(Strict):
-    url: str = "nats://127.0.0.1:4222"
+    """How a process connects to NATS (``nats:`` of gateway.yaml, and the client files
+    that ``vpp nats`` writes for the central processes)."""
+
+    url: str = "nats://127.0.0.1:4222"  # comma-separated for a cluster; tls:// for TLS
+    nkey_seed_file: Path | None = None  # this identity's nkey seed (owner-only file)
+    inbox_prefix: str | None = None  # its private reply subjects (_INBOX.<name>)
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     user: str | None = None
     password: str | None = None
     token: str | None = None

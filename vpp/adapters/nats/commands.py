@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from vpp.adapters.nats import codec, subjects
+from vpp.adapters.nats.permissions import GATEWAY_STREAMS
 from vpp.adapters.nats.publisher import MSG_ID
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.nats.uplink import NatsUplink
@@ -39,6 +40,7 @@ MAX_ACK_PENDING = 1000
 #: how long a pull waits for more commands once the first of a burst is in
 SWEEP_S = 0.02
 DeadLetterHook = Callable[[str], None]
+GATEWAY_SPECS = tuple(s for s in subjects.ALL_STREAMS if s.name in GATEWAY_STREAMS)
 
 
 def consumer_name(gateway_id: str) -> str:
@@ -85,7 +87,8 @@ class NatsCommandConsumer:
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = self.uplink.js
         assert js is not None
-        await ensure_streams(js, update_existing=False)
+        # only the streams it uses, never created over an operator's settings
+        await ensure_streams(js, GATEWAY_SPECS, update_existing=False)
         return await js.pull_subscribe(
             subjects.commands_for_gateway(self.gateway_id),
             durable=consumer_name(self.gateway_id),

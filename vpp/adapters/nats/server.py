@@ -14,6 +14,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vpp.adapters.nats.server_config import (
+    JETSTREAM_KEY_ENV,
+    NkeyUser,
+    ServerConfigSpec,
+    ServerTls,
+    render_server_config,
+)
 from vpp.domain.errors import VppError
 from vpp.runtime import stop_process
 
@@ -39,6 +46,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True, slots=True)
+class ServerSecurity:
+    """Who may connect (nkey users with permissions), TLS, and the JetStream key.
+
+    ``users`` empty means no authorization (tests of open servers only)."""
+
+    users: tuple[NkeyUser, ...] = ()
+    tls: ServerTls | None = None
+    jetstream_key: str | None = None  # None: the store is not encrypted
+
+
 @dataclass
 class NatsServerProcess:
     process: subprocess.Popen[bytes]
@@ -46,10 +64,12 @@ class NatsServerProcess:
     port: int
     store_dir: Path
     log_file: Path
+    tls: bool = False
+    config_file: Path | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -69,42 +89,61 @@ class NatsServerProcess:
             self.process.wait(10)
 
 
+def _config_file(
+    store_dir: Path, host: str, port: int, log_file: Path, security: ServerSecurity
+) -> Path:
+    spec = ServerConfigSpec(
+        host=host,
+        port=port,
+        store_dir=store_dir,
+        users=security.users,
+        tls=security.tls,
+        encrypted=security.jetstream_key is not None,
+        log_file=log_file,
+    )
+    path = store_dir / "nats-server.conf"
+    path.write_text(render_server_config(spec))
+    return path
+
+
 def start_nats_server(
     store_dir: Path,
     *,
     port: int | None = None,
     host: str = "127.0.0.1",
     ready_timeout: float = 15.0,
+    security: ServerSecurity | None = None,
 ) -> NatsServerProcess:
-    """Start nats-server with JetStream on a loopback port and wait until it accepts."""
+    """Start nats-server with JetStream on a loopback port and wait until it accepts.
+
+    With ``security`` the server runs from a generated config file (authorization, TLS,
+    encrypted store); the JetStream key reaches it through the environment only."""
     if not host.startswith("127.") and host not in ("localhost", "::1"):
         raise NatsServerError(f"refusing to bind nats-server to non-loopback {host}")
-    store_dir.mkdir(parents=True, exist_ok=True)
+    store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     port = port or free_port(host)
     log_file = store_dir / "nats-server.log"
-    args = [
-        nats_server_binary(),
-        "-js",
-        "-a",
-        host,
-        "-p",
-        str(port),
-        "-sd",
-        str(store_dir),
-        "-l",
-        str(log_file),
-    ]
+    env = {**os.environ}
+    config_file = None
+    if security is None:
+        args = ["-js", "-a", host, "-p", str(port), "-sd", str(store_dir), "-l", str(log_file)]
+    else:
+        config_file = _config_file(store_dir, host, port, log_file, security)
+        args = ["-c", str(config_file)]
+        if security.jetstream_key is not None:
+            env[JETSTREAM_KEY_ENV] = security.jetstream_key
     err_file = store_dir / "nats-server.stderr"
     with err_file.open("wb") as err_out:
         proc = subprocess.Popen(
-            args,
+            [nats_server_binary(), *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err_out,
             start_new_session=True,
-            env={**os.environ},
+            env=env,
         )
-    server = NatsServerProcess(proc, host, port, store_dir, log_file)
+    tls = security is not None and security.tls is not None
+    server = NatsServerProcess(proc, host, port, store_dir, log_file, tls, config_file)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -7,22 +7,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from vpp.adapters.nats.client import NatsClientError, NatsClientSettings, connect
+
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class NatsCredentials:
-    user: str | None = None
-    password: str | None = None
-    token: str | None = None
-    creds_file: Path | None = None
 
 
 class NatsUplink:
@@ -31,14 +22,15 @@ class NatsUplink:
 
     def __init__(
         self,
-        url: str,
-        credentials: NatsCredentials | None = None,
+        settings: NatsClientSettings | str,
         *,
         name: str = "vpp-gateway",
         retry_s: float = 0.5,
     ) -> None:
-        self.url = url
-        self.credentials = credentials or NatsCredentials()
+        if isinstance(settings, str):
+            settings = NatsClientSettings(url=settings)
+        self.settings = settings
+        self.url = settings.url
         self.name = name
         self.retry_s = retry_s
         self.nc: Client | None = None
@@ -81,19 +73,17 @@ class NatsUplink:
         log.info("NATS uplink back (%s)", self.url)
 
     async def _on_error(self, exc: Exception) -> None:
-        log.debug("NATS: %s", exc)
+        # a permissions violation is the server refusing something this gateway tried:
+        # a misconfiguration (or a tampered binary) an operator must see
+        level = logging.WARNING if "ermission" in str(exc) else logging.DEBUG
+        log.log(level, "NATS: %s", exc)
 
     async def _connect_forever(self) -> None:
-        c = self.credentials
         while True:
             try:
-                nc = await nats.connect(
-                    self.url,
-                    name=self.name,
-                    user=c.user,
-                    password=c.password,
-                    token=c.token,
-                    user_credentials=str(c.creds_file) if c.creds_file else None,
+                nc = await connect(
+                    self.settings,
+                    self.name,
                     connect_timeout=2,
                     reconnect_time_wait=self.retry_s,
                     max_reconnect_attempts=-1,
@@ -103,9 +93,17 @@ class NatsUplink:
                     reconnected_cb=self._on_reconnected,
                     error_cb=self._on_error,
                 )
-            except Exception as exc:  # no server yet: keep trying
-                log.debug("NATS connect to %s failed: %s", self.url, exc)
-                await asyncio.sleep(self.retry_s)
+            except NatsClientError:
+                raise
+            except Exception as exc:  # no server yet (or not this identity yet): keep trying
+                refused = "uthorization" in str(exc)
+                log.log(
+                    logging.WARNING if refused else logging.DEBUG,
+                    "NATS connect to %s failed: %s",
+                    self.url,
+                    exc,
+                )
+                await asyncio.sleep(5.0 if refused else self.retry_s)
                 continue
             self.nc = nc
             self.js = nc.jetstream(timeout=5)

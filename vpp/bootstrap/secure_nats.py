@@ -63,11 +63,15 @@ def start_secure_nats(
     *,
     tls: NatsTls | None = None,
     port: int | None = None,
+    encrypted: bool = True,
 ) -> SecureNats:
+    """Identities for the central roles and ``gateway_ids``, the server, the streams."""
     security = NatsSecurity(run_dir / "security")
     security.init(gateway_ids)
     server = start_nats_server(
-        run_dir / "nats", port=port, security=security.server_security(tls.server if tls else None)
+        run_dir / "nats",
+        port=port,
+        security=security.server_security(tls.server if tls else None, encrypted=encrypted),
     )
     try:
         clients = {}

@@ -11,7 +11,8 @@ reads another's replies; nobody may subscribe to ``_INBOX.>``.
   against the one in the body).  It cannot publish a command, another gateway's
   telemetry, or read another gateway's commands.
 - **projector**: reads TELEMETRY, COMMANDS and ACKS through its ``proj-<name>`` durable
-  consumers (each named: a NATS wildcard is a whole token), publishes change records and dead letters.
+  consumers (each named: a NATS wildcard is a whole token), publishes change records
+  and dead letters.
 - **dispatcher**: publishes commands (each signed; gateways verify) and reads stream info.
 - **ops**: the JetStream API (creates and updates streams and consumers); no stream subject.
 - **observer**: reads telemetry, acks, changes and dead letters (scripts, benchmarks).

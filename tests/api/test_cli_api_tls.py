@@ -63,8 +63,9 @@ def tls_api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TlsApi]:
     port = free_port()
     tls = ["--tls-cert", str(pki / "api.pem"), "--tls-key", str(pki / "api-key.pem")]
     tls += ["--tls-client-ca", str(pki / "ca.pem")] if mutual else []
+    limits = ["--admin-rate", "0.01", "--admin-burst", "1"]  # one admin request per 100 s
     proc = subprocess.Popen(
-        [*VPP, "api", "--db", db, "--port", str(port), *tls],
+        [*VPP, "api", "--db", db, "--port", str(port), *tls, *limits],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -98,6 +99,12 @@ def test_https_with_the_ca_serves_and_nothing_else_does(tls_api: TlsApi) -> None
             headers={"Authorization": f"Bearer {api.platform_key}"},
         )
         assert r.status_code == 201, r.text
+        r = client.post(  # the CLI's rate limit options reach the app
+            "/v1/admin/tenants",
+            json={"tenant_id": "acme-3"},
+            headers={"Authorization": f"Bearer {api.platform_key}"},
+        )
+        assert r.status_code == 429 and r.headers["retry-after"] == "100"
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         httpx.get(f"{api.base}/openapi.json", timeout=5)  # the system's CAs only
     # plain HTTP to the TLS port: uvicorn closes the connection without an HTTP answer

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vpp.adapters.nats import codec, subjects  # noqa: E402
+from vpp.adapters.tls import client_context  # noqa: E402
 from vpp.domain import SetpointCommand  # noqa: E402
 
 FLEET = """name: bench
@@ -165,6 +166,7 @@ def main() -> None:
             base_url=info["api_url"],
             timeout=30,
             headers={"Authorization": f"Bearer {info['api_key']}"},
+            verify=client_context(info["ca_file"]) if info.get("ca_file") else True,
         )
         t_wait = time.monotonic()
         while True:

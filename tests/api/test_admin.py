@@ -22,7 +22,7 @@ DER = {
 
 
 def test_new_tenant_builds_its_plant_through_the_api(world: World) -> None:
-    a = world.auth(world.key_a)
+    a = world.auth(world.platform_key)
     r = world.client.post("/v1/admin/tenants", json={"tenant_id": "t-new", "name": "N"}, headers=a)
     assert r.status_code == 201, r.text
     issued = r.json()
@@ -62,8 +62,9 @@ def test_new_tenant_builds_its_plant_through_the_api(world: World) -> None:
     assert [p["plant_id"] for p in world.client.get("/v1/plants", headers=n).json()["items"]] == [
         "plant-n"
     ]
-    assert world.client.get("/v1/plants/plant-n", headers=a).status_code == 404
-    assert world.client.get("/v1/ders/bat-n1", headers=a).status_code == 404
+    other = world.auth(world.key_a)  # another tenant's key does not see them
+    assert world.client.get("/v1/plants/plant-n", headers=other).status_code == 404
+    assert world.client.get("/v1/ders/bat-n1", headers=other).status_code == 404
 
 
 def test_admin_key_with_read_only_scopes(world: World) -> None:

@@ -81,8 +81,14 @@ def test_target_from_env_or_info_file(tmp_path: Path) -> None:
     info.write_text(json.dumps({"api_url": "http://127.0.0.1:9/", "api_key": "vpp_k"}))
     assert resolve_target(None, None, info).url == "http://127.0.0.1:9"
     assert resolve_target("http://x", None, info).key == "vpp_k"
+    assert resolve_target(None, None, info).ca_file is None
     with pytest.raises(typer.BadParameter):
         resolve_target(None, None, None)
+    info.write_text(json.dumps({"api_url": "https://h/", "api_key": "k", "ca_file": "tls/ca.pem"}))
+    assert resolve_target(None, None, info).ca_file == tmp_path / "tls" / "ca.pem"
+    assert resolve_target(None, None, info, Path("/etc/ca.pem")).ca_file == Path("/etc/ca.pem")
+    with pytest.raises(typer.BadParameter, match="cannot load CA certificate"):
+        resolve_target(None, None, info).verify()
 
 
 def test_cli_reports_missing_target_and_unreachable_api(monkeypatch: pytest.MonkeyPatch) -> None:

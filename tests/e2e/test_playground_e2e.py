@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.harness.wait import wait_until
+from vpp.adapters.tls import client_context
 
 FLEET = Path(__file__).with_name("fleet_e2e.yaml")
 #: how often a waiting test asks the API
@@ -87,10 +88,12 @@ def rfc3339(ts: datetime) -> str:
 
 
 def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
+    ca_file = playground.get("ca_file")  # an https playground: trust its private CA
     api = httpx.Client(
         base_url=playground["api_url"],
         headers={"Authorization": f"Bearer {playground['api_key']}"},
         timeout=10,
+        verify=client_context(ca_file) if ca_file else True,
     )
     plant = "demo-all"
     seen: dict[str, Any] = {}

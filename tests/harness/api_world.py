@@ -1,9 +1,10 @@
 """The operator API's world for its tests: the real app over the real store, seeded with
-two tenants (``t-a``, ``t-b``), each with one plant of DERs, and keys of every scope."""
+two tenants (``t-a``, ``t-b``), each with one plant of DERs, keys of every scope, and a
+platform key."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,13 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from tests.harness.read_models import ReadModels
+from vpp.adapters.api.app import create_app
+from vpp.adapters.api.settings import ApiSettings
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.registry_store import SqlRegistryStore
 from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport, SiteRecord
 from vpp.application.registry import import_registry
-from vpp.bootstrap import build_api, ensure_tenant_key
+from vpp.bootstrap import api_services, build_api, ensure_tenant_key, issue_platform_key
 from vpp.domain import Der, DerKind, DerRatings, Plant, Reading, Tenant
 
 
@@ -38,6 +41,7 @@ class World:
     key_a_read: str
     key_b: str  # t-b, all scopes
     store: ReadModels
+    platform_key: str  # scope platform: creates tenants
 
     def auth(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
@@ -85,16 +89,24 @@ def fresh_readings(now: datetime | None = None) -> list[Reading]:
 
 
 @contextmanager
-def make_world(db_url: str) -> Iterator[World]:
-    app = build_api(db_url)
+def make_world(
+    db_url: str, settings: ApiSettings | None = None, clock: Callable[[], float] | None = None
+) -> Iterator[World]:
+    """The world; ``settings`` and ``clock`` (monotonic seconds) set its rate limits."""
+    app = build_api(db_url, settings=settings)
+    if clock is not None:  # the same app on a clock the test moves
+        engine = app.state.engine
+        app = create_app(api_services(engine), settings, clock=clock)
+        app.state.engine = engine
     seed_registry(db_url)
     key_a = ensure_tenant_key(db_url, "t-a", upgrade=False)
     key_a_read = ensure_tenant_key(db_url, "t-a", scopes=["read"], upgrade=False)
     key_b = ensure_tenant_key(db_url, "t-b", upgrade=False)
+    platform = issue_platform_key(db_url, upgrade=False)
     store = ReadModels.from_url(db_url)
     try:
         with TestClient(app, raise_server_exceptions=True) as client:
-            yield World(db_url, client, key_a, key_a_read, key_b, store)
+            yield World(db_url, client, key_a, key_a_read, key_b, store, platform)
     finally:
         store.close()
         app.state.engine.dispose()

@@ -6,8 +6,13 @@ compared in constant time.  A fast hash is adequate for high-entropy random secr
 slow password hash would only add latency to every request.
 
 Scopes are independent: ``read`` (GET), ``dispatch`` (send and cancel dispatches),
-``admin`` (keys, plants, DERs, registry import of its own tenant, and creating tenants).
-A key belongs to one tenant and sees only that tenant's plants and DERs.
+``admin`` (keys, plants, DERs, registry import of its own tenant).  A key belongs to one
+tenant and sees only that tenant's plants and DERs.
+
+``platform`` is the platform operator's scope: it creates tenants and nothing else.  Its
+keys belong to the reserved tenant ``_platform`` (which owns no plant) and are issued only
+from the command line (``vpp api --issue-platform-key``), never through the API: a tenant
+key cannot hold ``platform``, so no tenant's admin can create tenants or grant it.
 """
 
 from __future__ import annotations
@@ -34,7 +39,11 @@ from vpp.runtime import utc_now
 READ = "read"
 DISPATCH = "dispatch"
 ADMIN = "admin"
-SCOPES: frozenset[str] = frozenset({READ, DISPATCH, ADMIN})
+PLATFORM = "platform"
+TENANT_SCOPES: frozenset[str] = frozenset({READ, DISPATCH, ADMIN})
+SCOPES: frozenset[str] = TENANT_SCOPES | {PLATFORM}
+#: the tenant that holds the platform keys; it cannot be created through the API
+PLATFORM_TENANT = "_platform"
 KEY_PREFIX = "vpp_"
 MAX_KEY_LENGTH = 200
 
@@ -49,7 +58,7 @@ class Principal:
 
     def require(self, scope: str) -> Principal:
         if scope not in self.scopes:
-            raise PermissionDenied(scope)
+            raise PermissionDenied(scope, self.key_id)
         return self
 
 
@@ -79,11 +88,14 @@ def split_key(raw: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def check_scopes(scopes: Iterable[str]) -> frozenset[str]:
+def check_scopes(scopes: Iterable[str], allowed: frozenset[str] = TENANT_SCOPES) -> frozenset[str]:
+    """``scopes`` as a set, if each is ``allowed`` (a tenant key's scopes by default)."""
     wanted = frozenset(scopes)
-    unknown = sorted(wanted - SCOPES)
+    if PLATFORM in wanted and PLATFORM not in allowed:
+        raise InvalidValue("a tenant key cannot hold the platform scope")
+    unknown = sorted(wanted - allowed)
     if unknown:
-        raise InvalidValue(f"unknown scopes {unknown}; known: {sorted(SCOPES)}")
+        raise InvalidValue(f"unknown scopes {unknown}; known: {sorted(allowed)}")
     if not wanted:
         raise InvalidValue("a key needs at least one scope")
     return wanted
@@ -96,8 +108,10 @@ class ApiKeys:
         self._store = store
         self._now = now
 
-    def _new_key(self, tenant_id: str, scopes: Iterable[str]) -> tuple[ApiKeyRecord, IssuedKey]:
-        wanted = check_scopes(scopes)
+    def _new_key(
+        self, tenant_id: str, scopes: Iterable[str], allowed: frozenset[str] = TENANT_SCOPES
+    ) -> tuple[ApiKeyRecord, IssuedKey]:
+        wanted = check_scopes(scopes, allowed)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         record = ApiKeyRecord(key_id, tenant_id, hash_secret(secret), wanted, self._now())
@@ -108,6 +122,8 @@ class ApiKeys:
     ) -> IssuedKey:
         """Create a tenant with its first key (all scopes by default); Conflict if it exists."""
         tenant = Tenant(validate_id(tenant_id, "tenant_id"), name)
+        if tenant.tenant_id.lower() == PLATFORM_TENANT:
+            raise InvalidValue(f"tenant id {PLATFORM_TENANT!r} is reserved for platform keys")
         record, issued = self._new_key(tenant.tenant_id, scopes)
         try:
             self._store.add_tenant(tenant, record)
@@ -116,10 +132,19 @@ class ApiKeys:
         return issued
 
     def create_key(self, tenant_id: str, scopes: Iterable[str]) -> IssuedKey:
-        if self._store.tenant(tenant_id) is None:
+        if tenant_id == PLATFORM_TENANT or self._store.tenant(tenant_id) is None:
             raise NotFound("tenant", tenant_id)
         record, issued = self._new_key(tenant_id, scopes)
         self._store.add_api_key(record)
+        return issued
+
+    def create_platform_key(self) -> IssuedKey:
+        """A new key with the ``platform`` scope only (creates ``_platform`` at first use)."""
+        record, issued = self._new_key(PLATFORM_TENANT, {PLATFORM}, frozenset({PLATFORM}))
+        try:
+            self._store.add_tenant(Tenant(PLATFORM_TENANT, "platform operator"), record)
+        except AlreadyExists:
+            self._store.add_api_key(record)
         return issued
 
     def revoke(self, principal: Principal, key_id: str) -> None:
@@ -129,17 +154,24 @@ class ApiKeys:
     def authenticate(self, raw_key: str | None) -> Principal:
         """The caller behind ``raw_key``; :class:`NotAuthenticated` for anything else."""
         if not raw_key:
-            raise NotAuthenticated("an API key is required: Authorization: Bearer vpp_…")
+            raise NotAuthenticated(
+                "an API key is required: Authorization: Bearer vpp_…", reason="missing-key"
+            )
         parts = split_key(raw_key)
         if parts is None:
-            raise NotAuthenticated("malformed API key (expected vpp_<key_id>_<secret>)")
+            raise NotAuthenticated(
+                "malformed API key (expected vpp_<key_id>_<secret>)", reason="malformed-key"
+            )
         key_id, secret = parts
         record = self._store.api_key(key_id)
         # compare even when the key is unknown, so timing does not tell which ids exist
         expected = record.key_hash if record is not None else hash_secret("")
         matches = hmac.compare_digest(expected, hash_secret(secret))
         if record is None or not matches or record.key_id != key_id:
-            raise NotAuthenticated("unknown or invalid API key")
+            reason = "unknown-key" if record is None else "wrong-secret"
+            raise NotAuthenticated("unknown or invalid API key", reason=reason, key_id=key_id)
         if record.revoked_at is not None:
-            raise NotAuthenticated("this API key has been revoked")
+            raise NotAuthenticated(
+                "this API key has been revoked", reason="revoked-key", key_id=key_id
+            )
         return Principal(record.tenant_id, record.key_id, record.scopes)

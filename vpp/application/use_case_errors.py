@@ -11,15 +11,36 @@ from vpp.domain.errors import VppError
 
 
 class NotAuthenticated(VppError):
-    """No credentials, or credentials that do not name a valid, unrevoked key (401)."""
+    """No credentials, or credentials that do not name a valid, unrevoked key (401).
+
+    ``reason`` says which (``missing-key``, ``malformed-key``, ``unknown-key``,
+    ``wrong-secret``, ``revoked-key``) for metrics and logs; the message a caller sees does
+    not tell an unknown key from a wrong secret.  ``key_id`` is the id the caller named,
+    when it could be read (never the secret).
+    """
+
+    def __init__(self, message: str, *, reason: str, key_id: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.key_id = key_id
 
 
 class PermissionDenied(VppError):
     """A valid key without the scope the operation needs (403)."""
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, key_id: str | None = None) -> None:
         super().__init__(f"this API key lacks the {scope!r} scope")
         self.scope = scope
+        self.key_id = key_id
+
+
+class RateLimited(VppError):
+    """A key that sent more requests than its rate limit allows (429); try again later."""
+
+    def __init__(self, key_id: str, retry_after_s: float) -> None:
+        super().__init__(f"rate limit of this API key exceeded; retry in {retry_after_s:.1f} s")
+        self.key_id = key_id
+        self.retry_after_s = retry_after_s
 
 
 class NotFound(VppError, LookupError):

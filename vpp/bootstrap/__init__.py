@@ -14,6 +14,7 @@ from vpp.bootstrap.api import (
     ensure_tenant_key,
     import_registry_configs,
     import_registry_files,
+    issue_platform_key,
     registry_import_from_config,
 )
 from vpp.bootstrap.dispatcher import run_dispatcher
@@ -34,6 +35,7 @@ __all__ = [
     "gateway_config_from_endpoints",
     "import_registry_configs",
     "import_registry_files",
+    "issue_platform_key",
     "registry_import_from_config",
     "run_dispatcher",
     "run_playground",

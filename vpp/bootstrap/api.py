@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from vpp.adapters.api.services import ApiServices
+    from vpp.adapters.api.settings import ApiSettings
     from vpp.application.ports import RegistryImport
     from vpp.application.registry import ImportSummary
     from vpp.config.gateway import GatewayConfig
@@ -41,11 +42,14 @@ def api_services(engine: Engine) -> ApiServices:
     )
 
 
-def build_api(db_url: str | None = None, *, upgrade: bool = True) -> FastAPI:
+def build_api(
+    db_url: str | None = None, *, upgrade: bool = True, settings: ApiSettings | None = None
+) -> FastAPI:
     """The operator API (a FastAPI app) on the store at ``db_url`` (default SQLite file).
 
-    With ``upgrade`` the store is migrated first.  Serve it with uvicorn (``vpp api``);
-    ``app.state.engine.dispose()`` closes its database connections.
+    With ``upgrade`` the store is migrated first; ``settings`` are its rate limits
+    (defaults: :class:`vpp.adapters.api.settings.ApiSettings`).  Serve it with uvicorn
+    (``vpp api``); ``app.state.engine.dispose()`` closes its database connections.
     """
     from vpp.adapters.api.app import create_app
 
@@ -53,7 +57,7 @@ def build_api(db_url: str | None = None, *, upgrade: bool = True) -> FastAPI:
     if upgrade:
         migrate.upgrade(url)
     engine = make_engine(url)
-    app = create_app(api_services(engine))
+    app = create_app(api_services(engine), settings)
     app.state.engine = engine
     return app
 
@@ -171,5 +175,21 @@ def ensure_tenant_key(
             return keys.create_tenant(tenant_id, name, scopes).raw_key
         except Conflict:
             return keys.create_key(tenant_id, scopes).raw_key
+    finally:
+        engine.dispose()
+
+
+def issue_platform_key(db_url: str | None, *, upgrade: bool = True) -> str:
+    """A new key with the ``platform`` scope (it creates tenants through the API, nothing
+    else); the raw key, shown this once.  ``vpp api --issue-platform-key``."""
+    from vpp.adapters.store.api_keys import SqlApiKeyStore
+    from vpp.application.auth import ApiKeys
+
+    url = db_url or default_url()
+    if upgrade:
+        migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        return ApiKeys(SqlApiKeyStore(engine)).create_platform_key().raw_key
     finally:
         engine.dispose()

@@ -2,6 +2,8 @@
 
 The API URL and key come from ``--api``/``--key``, else ``VPP_API_URL``/``VPP_API_KEY``,
 else the playground's info file (``--info-file``, JSON with ``api_url`` and ``api_key``).
+For an ``https://`` API with a private CA, the CA certificate comes from ``--ca-file``,
+else ``VPP_API_CA_FILE``, else the info file's ``ca_file`` (relative to the info file).
 The table shows, per poll, the status and the current interval's target against what
 the plant measures; it ends when the dispatch is final (exit 0 only when completed).
 """
@@ -9,6 +11,7 @@ the plant measures; it ends when the dispatch is final (exit 0 only when complet
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import time
 import uuid
@@ -38,23 +41,39 @@ class ApiProblem(VppError):
 class ApiTarget:
     url: str
     key: str
+    ca_file: Path | None = None  # the CA to trust for https (else the system's)
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """httpx's ``verify``: a context trusting ``ca_file`` alone, or the system's CAs."""
+        if self.ca_file is None:
+            return True
+        from vpp.adapters.tls import TlsError, client_context
+
+        try:
+            return client_context(self.ca_file)
+        except TlsError as exc:
+            raise typer.BadParameter(str(exc)) from exc
 
 
-def resolve_target(api: str | None, key: str | None, info_file: Path | None) -> ApiTarget:
+def resolve_target(
+    api: str | None, key: str | None, info_file: Path | None, ca_file: Path | None = None
+) -> ApiTarget:
     """Options, then (through typer) the environment, then the playground's info file."""
-    if (api is None or key is None) and info_file is not None:
+    if (api is None or key is None or ca_file is None) and info_file is not None:
         try:
             info = json.loads(info_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise typer.BadParameter(f"cannot read {info_file}: {exc}") from exc
         api = api or info.get("api_url")
         key = key or info.get("api_key")
+        if ca_file is None and info.get("ca_file"):
+            ca_file = info_file.parent / info["ca_file"]  # an absolute path stays as it is
     if not api or not key:
         raise typer.BadParameter(
             "no API URL/key: pass --api and --key, set VPP_API_URL and VPP_API_KEY, "
             "or --info-file of a running vpp playground"
         )
-    return ApiTarget(api.rstrip("/"), key)
+    return ApiTarget(api.rstrip("/"), key, ca_file)
 
 
 def _checked(response: httpx.Response) -> dict[str, Any]:
@@ -217,15 +236,24 @@ class LiveTable:
             self._live.__exit__(exc_type, exc, tb)
 
 
+InfoFileOption = Annotated[
+    Path | None,
+    typer.Option("--info-file", help="playground info JSON (api_url, api_key, ca_file)"),
+]
+CaFileOption = Annotated[
+    Path | None,
+    typer.Option("--ca-file", envvar="VPP_API_CA_FILE", help="CA certificate for https"),
+]
+
+
 def dispatch(
     plant: Annotated[str, typer.Option("--plant", help="Plant id")],
     p_kw: Annotated[float, typer.Option("--p-kw", help="Target in kW (+ = injection)")],
     for_: Annotated[str, typer.Option("--for", help="ISO 8601 duration, e.g. PT15M")],
     api: Annotated[str | None, typer.Option("--api", envvar="VPP_API_URL")] = None,
     key: Annotated[str | None, typer.Option("--key", envvar="VPP_API_KEY")] = None,
-    info_file: Annotated[
-        Path | None, typer.Option("--info-file", help="playground info JSON (api_url, api_key)")
-    ] = None,
+    info_file: InfoFileOption = None,
+    ca_file: CaFileOption = None,
     mode: Annotated[str, typer.Option("--mode", help="absolute | relative")] = "absolute",
     refuse_shortfall: Annotated[
         bool, typer.Option("--refuse-shortfall", help="refuse instead of accept a shortfall")
@@ -235,11 +263,14 @@ def dispatch(
     no_follow: Annotated[bool, typer.Option("--no-follow", help="send and exit")] = False,
 ) -> None:
     """Send a dispatch request for a plant and show target vs measured until it is final."""
-    target = resolve_target(api, key, info_file)
+    target = resolve_target(api, key, info_file, ca_file)
     headers = {"Authorization": f"Bearer {target.key}"}
+    verify = target.verify()
     start = datetime.now(UTC)  # microseconds kept: a short interval must not end at once
     try:
-        with httpx.Client(base_url=target.url, headers=headers, timeout=10.0) as client:
+        with httpx.Client(
+            base_url=target.url, headers=headers, timeout=10.0, verify=verify
+        ) as client:
             sent = send_dispatch(
                 client,
                 plant_id=plant,

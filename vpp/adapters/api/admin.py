@@ -1,8 +1,8 @@
-"""``/v1/admin``: tenants and keys, sites, DERs and plants (``admin`` scope).
+"""``/v1/admin``: tenants and keys, sites, DERs and plants.
 
-An admin key acts on its own tenant only, with one exception: it may create new tenants
-(each with a first key, returned once).  Creating tenants is thus a platform-operator
-power; give ``admin`` only to the operator's own keys.
+An ``admin`` key acts on its own tenant only.  Creating tenants (each with a first key,
+returned once) is the platform operator's power: it needs the ``platform`` scope, which
+no tenant key holds.  Every route here shares the key's ``admin`` rate limit.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from vpp.adapters.api.deps import (
     DerIdPath,
     GatewayIdPath,
     KeyIdPath,
+    PlatformKey,
     ServicesDep,
     SiteIdPath,
 )
 from vpp.adapters.api.problems import problem_responses
 from vpp.adapters.api.schemas import DerPublic, PlantPublic
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403))
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403, 429))
 
 
 @router.post(
@@ -42,8 +43,9 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_respons
     response_model=KeyIssued,
     responses=problem_responses(409, 422),
 )
-def create_tenant(body: TenantCreate, principal: AdminKey, services: ServicesDep) -> KeyIssued:
-    """Create a tenant and its first API key (the raw key is in this response only)."""
+def create_tenant(body: TenantCreate, principal: PlatformKey, services: ServicesDep) -> KeyIssued:
+    """Create a tenant and its first API key (the raw key is in this response only).
+    Needs a platform key (``vpp api --issue-platform-key``)."""
     issued = services.keys.create_tenant(body.tenant_id, body.name, body.scopes)
     return KeyIssued.from_issued(issued)
 

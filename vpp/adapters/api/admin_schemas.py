@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vpp.application.auth import SCOPES, IssuedKey
+from vpp.application.auth import TENANT_SCOPES, IssuedKey
 from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport
 from vpp.application.registry import MAX_CHANGES, MAX_PLANT_MEMBERS, TenantChanges
 from vpp.domain.der import Der, DerKind, DerRatings
@@ -20,7 +20,7 @@ Kw = Annotated[float, Field(ge=-1e7, le=1e7, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
-assert set(ALL_SCOPES) == SCOPES
+assert set(ALL_SCOPES) == TENANT_SCOPES  # platform is never granted through the API
 
 
 class _Strict(BaseModel):

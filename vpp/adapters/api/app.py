@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from vpp.adapters.api import admin, ders, dispatches, plants
 from vpp.adapters.api.middleware import BodyLimit, RequestMetrics
 from vpp.adapters.api.problems import install_problem_handlers
+from vpp.adapters.api.refusals import Refusals
 from vpp.adapters.api.services import ApiServices
+from vpp.adapters.api.settings import ApiSettings
+from vpp.application.rate_limits import RateLimiter
 
 DESCRIPTION = """\
 Operator API of the vpp virtual power plant.
@@ -17,12 +23,21 @@ Operator API of the vpp virtual power plant.
   into the grid.  Timestamps RFC 3339 in UTC, durations ISO 8601 (`PT15M`).
 * Every endpoint needs `Authorization: Bearer vpp_<key_id>_<secret>`; a key belongs to
   one tenant and has scopes `read`, `dispatch`, `admin`.  Another tenant's plant, DER or
-  dispatch is 404.
+  dispatch is 404.  Creating tenants needs the platform operator's `platform` scope.
+* Dispatch and admin routes are rate limited per key (token bucket): over the limit is a
+  429 problem with `Retry-After`.
 * Errors are RFC 9457 problem documents (`application/problem+json`).
 """
 
 
-def create_app(services: ApiServices) -> FastAPI:
+def create_app(
+    services: ApiServices,
+    settings: ApiSettings | None = None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+) -> FastAPI:
+    """The app on ``services``; ``clock`` (monotonic seconds) drives the rate limits."""
+    settings = settings or ApiSettings()
     app = FastAPI(
         title="vpp operator API",
         version="1",
@@ -33,6 +48,11 @@ def create_app(services: ApiServices) -> FastAPI:
     )
     app.state.services = services
     app.state.metrics_registry = CollectorRegistry()
+    app.state.refusals = Refusals(app.state.metrics_registry)
+    app.state.rate_limits = {
+        "dispatch": RateLimiter(settings.dispatch, clock=clock),
+        "admin": RateLimiter(settings.admin, clock=clock),
+    }
     install_problem_handlers(app)
     app.add_middleware(RequestMetrics, registry=app.state.metrics_registry)
     app.add_middleware(BodyLimit)

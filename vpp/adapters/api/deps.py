@@ -9,7 +9,8 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vpp.adapters.api.services import ApiServices
-from vpp.application.auth import ADMIN, DISPATCH, READ, Principal
+from vpp.application.auth import ADMIN, DISPATCH, PLATFORM, READ, Principal
+from vpp.application.rate_limits import RateLimiter
 from vpp.domain.ids import ID_ANCHORED
 
 ID_PATTERN = ID_ANCHORED  # the domain's id grammar, anchored for path and query patterns
@@ -17,7 +18,8 @@ ID_PATTERN = ID_ANCHORED  # the domain's id grammar, anchored for path and query
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="ApiKey",
-    description="An API key `vpp_<key_id>_<secret>` with scopes read, dispatch, admin.",
+    description="An API key `vpp_<key_id>_<secret>` with scopes read, dispatch, admin "
+    "(a tenant's key) or platform (the platform operator's key: creates tenants).",
 )
 
 
@@ -44,9 +46,25 @@ def _scoped(scope: str) -> Callable[[Principal], Principal]:
     return require
 
 
+def _limited(scope: str, group: str) -> Callable[[Request, Principal], Principal]:
+    """The key's scope check behind its token bucket of ``group`` (``app.state.rate_limits``):
+    a key over its limit is refused before anything else, even for a scope it lacks."""
+
+    def require(
+        request: Request, principal: Annotated[Principal, Depends(get_principal)]
+    ) -> Principal:
+        limiter: RateLimiter = request.app.state.rate_limits[group]
+        limiter.check(principal.key_id)
+        return principal.require(scope)
+
+    require.__name__ = f"require_{scope}_within_{group}_limit"
+    return require
+
+
 ReadKey = Annotated[Principal, Depends(_scoped(READ))]
-DispatchKey = Annotated[Principal, Depends(_scoped(DISPATCH))]
-AdminKey = Annotated[Principal, Depends(_scoped(ADMIN))]
+DispatchKey = Annotated[Principal, Depends(_limited(DISPATCH, "dispatch"))]
+AdminKey = Annotated[Principal, Depends(_limited(ADMIN, "admin"))]
+PlatformKey = Annotated[Principal, Depends(_limited(PLATFORM, "admin"))]
 
 PlantIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="plant id")]
 DerIdPath = Annotated[str, Path(pattern=ID_PATTERN, description="DER id")]

@@ -43,7 +43,7 @@ IdempotencyKey = Annotated[
     response_model=DispatchPublic,
     responses={
         200: {"model": DispatchPublic, "description": "a retry: the dispatch already accepted"},
-        **problem_responses(404, 409, 422),
+        **problem_responses(404, 409, 422, 429),
     },
 )
 def create_dispatch(
@@ -96,7 +96,7 @@ def get_dispatch(
 @router.delete(
     "/v1/dispatches/{dispatch_id}",
     response_model=DispatchPublic,
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, 429),
 )
 def cancel_dispatch(
     dispatch_id: DispatchIdPath, principal: DispatchKey, services: ServicesDep

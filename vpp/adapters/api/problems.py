@@ -8,6 +8,7 @@ becomes a 500 problem without internals (and is logged).
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +24,7 @@ from vpp.application.use_case_errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    RateLimited,
     Refused,
 )
 from vpp.domain.errors import InvalidValue, UnknownDer, VppError
@@ -41,6 +43,7 @@ _MAPPING: tuple[tuple[type[Exception], int, str, str], ...] = (
     (NotFound, 404, "not-found", "Not found"),
     (Conflict, 409, "conflict", "Conflict"),
     (Refused, 422, "refused", "Request refused"),
+    (RateLimited, 429, "rate-limited", "Too many requests"),
     (InvalidValue, 422, "invalid-value", "Invalid value"),
     (UnknownDer, 422, "unknown-der", "Unknown DER"),
     (StoreUnavailable, 503, "store-unavailable", "Store unavailable"),
@@ -60,7 +63,14 @@ class Problem(BaseModel):
 
 
 def problem_response(
-    request: Request, status: int, slug: str, title: str, detail: str | None, **extra: Any
+    request: Request,
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    *,
+    retry_after_s: float = RETRY_AFTER_S,
+    **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": "about:blank" if slug == "" else PROBLEM_BASE + slug,
@@ -73,15 +83,22 @@ def problem_response(
     headers = None
     if status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="vpp"'}
-    elif status == 503:
-        headers = {"Retry-After": str(RETRY_AFTER_S)}
+    elif status in (429, 503):
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    extra: dict[str, Any] = {}
+    if isinstance(exc, NotAuthenticated | PermissionDenied | RateLimited):
+        refusals = getattr(request.app.state, "refusals", None)
+        if refusals is not None:
+            refusals.record(request, exc)
+        if isinstance(exc, RateLimited):
+            extra["retry_after_s"] = exc.retry_after_s
     for cls, status, slug, title in _MAPPING:
         if isinstance(exc, cls):
-            return problem_response(request, status, slug, title, str(exc))
+            return problem_response(request, status, slug, title, str(exc), **extra)
     log.error("unmapped error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, 500, "internal", "Internal error", "see the server log")
 
@@ -135,6 +152,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found (or another tenant's)",
         409: "Conflict with the current state",
         422: "Invalid or refused request",
+        429: "Over the key's rate limit (see Retry-After)",
     }
     return {
         s: {"model": Problem, "description": titles[s], "content": {PROBLEM_JSON: {}}}

@@ -32,9 +32,54 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureNats]:
         nats_.stop()
 
 
-async def test_no_credentials_are_refused_at_connect(secure: SecureNats) -> None:
+def _tls_only(secure: SecureNats, tmp_path: Path, *, ca: bool, cert: str | None) -> Path:
+    """A client file with TLS material but no nkey (``cert``: whose certificate)."""
+    assert secure.pki is not None
+    lines = [f"url: {secure.url}"]
+    if ca:
+        lines.append(f"tls_ca_file: {secure.pki.ca_file}")
+    if cert is not None:
+        files = secure.pki.nats_clients[cert]
+        lines += [f"tls_cert_file: {files.cert}", f"tls_key_file: {files.key}"]
+    path = tmp_path / "anonymous.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+async def test_no_credentials_are_refused_at_connect(secure: SecureNats, tmp_path: Path) -> None:
+    """A client with a valid certificate but no nkey: TLS passes, authorization does not."""
+    anonymous = _tls_only(secure, tmp_path, ca=True, cert="observer")
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-        await nats.connect(secure.url, allow_reconnect=False, max_reconnect_attempts=0)
+        async with client_as(secure, "anonymous", anonymous):
+            pass
+
+
+async def test_plain_connections_are_refused(secure: SecureNats) -> None:
+    plain = secure.url.replace("tls://", "nats://")
+    with pytest.raises((nats.errors.Error, OSError)):
+        await nats.connect(plain, allow_reconnect=False, max_reconnect_attempts=0)
+
+
+async def test_tls_needs_the_ca_and_a_client_certificate_of_it(
+    secure: SecureNats, tmp_path: Path
+) -> None:
+    import ssl
+
+    from vpp.adapters.tls import create_ca, issue
+
+    async def refused(ctx: ssl.SSLContext) -> None:
+        with pytest.raises((ssl.SSLError, nats.errors.Error, OSError)) as caught:
+            await nats.connect(secure.url, tls=ctx, allow_reconnect=False)
+        assert "Authorization" not in str(caught.value)  # refused by TLS, before auth
+
+    await refused(ssl.create_default_context())  # the system's CAs do not know ours
+    assert secure.pki is not None
+    trusting = ssl.create_default_context(cafile=str(secure.pki.ca_file))
+    await refused(trusting)  # no client certificate
+    other = create_ca(tmp_path / "other-ca", "not vpp's CA")
+    wrong = issue(other.cert.parent, "intruder", client=True)
+    trusting.load_cert_chain(str(wrong.cert), str(wrong.key))
+    await refused(trusting)  # a certificate of another CA
 
 
 async def test_a_forged_seed_is_refused(secure: SecureNats, tmp_path: Path) -> None:

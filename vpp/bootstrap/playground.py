@@ -138,11 +138,16 @@ def start_services(stack: Stack, gw_file: Path, options: PlaygroundOptions) -> s
         "dispatcher", ["dispatcher", "--nats-client", disp_client, "--db", db_url, *cycle]
     )
     port = api_port_to_use(options.api_port, stack.echo)
-    api = sup.start("api", ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)])
-    api_url = f"http://127.0.0.1:{port}"
+    pki = stack.nats.pki
+    args = ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)]
+    if pki is not None:
+        args += ["--tls-cert", str(pki.api_server.cert), "--tls-key", str(pki.api_server.key)]
+    api = sup.start("api", args)
+    api_url = f"{'https' if pki else 'http'}://127.0.0.1:{port}"
+    ca = pki.ca_file if pki else None
     wait_for(
         "the API",
-        lambda: http_ok(f"{api_url}/healthz") or http_ok(f"{api_url}/openapi.json"),
+        lambda: http_ok(f"{api_url}/healthz", ca) or http_ok(f"{api_url}/openapi.json", ca),
         sup,
         60,
     )
@@ -159,6 +164,8 @@ def write_info(stack: Stack, api_url: str, demo: DemoRegistration, info_file: Pa
         "nats_url": stack.nats.url,
         # a read-only NATS identity (telemetry, acks, changes) for scripts and benchmarks
         "nats_client": str(stack.nats.client_file("observer")),
+        # the private CA of the playground's certificates (NATS and the API's https)
+        "ca_file": str(stack.nats.pki.ca_file) if stack.nats.pki else None,
         "plants": demo.plant_ids,
         "run_dir": str(stack.run_dir),
         "db_url": stack.db_url,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -95,10 +96,11 @@ def port_free(port: int) -> bool:
     return True
 
 
-def http_ok(url: str) -> bool:
-    """Whether a GET of ``url`` answers 200 within a second."""
+def http_ok(url: str, ca_file: Path | None = None) -> bool:
+    """Whether a GET of ``url`` answers 200 within a second (https: trusting ``ca_file``)."""
+    ctx = ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
     try:
-        with urllib.request.urlopen(url, timeout=1) as resp:
+        with urllib.request.urlopen(url, timeout=1, context=ctx) as resp:
             return bool(resp.status == 200)
     except OSError:
         return False

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from vpp.adapters.nats.client import connect
 from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
-from vpp.adapters.nats.server_config import ServerTls
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.bootstrap.nats_client import client_settings
 from vpp.bootstrap.nats_security import ClientTls, NatsSecurity, gateway_identity
+from vpp.bootstrap.pki import DeploymentPki, deployment_pki
 
 
 @dataclass
@@ -25,6 +25,7 @@ class SecureNats:
     server: NatsServerProcess
     security: NatsSecurity
     clients: dict[str, Path] = field(default_factory=dict)  # identity name -> client file
+    pki: DeploymentPki | None = None  # None: no TLS
 
     @property
     def url(self) -> str:
@@ -40,14 +41,6 @@ class SecureNats:
         self.server.stop()
 
 
-@dataclass(frozen=True, slots=True)
-class NatsTls:
-    """The server's certificate and, per identity, a client certificate (same CA)."""
-
-    server: ServerTls
-    clients: dict[str, ClientTls]
-
-
 async def provision_streams(security: NatsSecurity, url: str, tls: ClientTls | None) -> None:
     """Create or update every stream as ``ops``."""
     nc = await connect(client_settings(security.client_config("ops", url, tls)), "vpp-ops")
@@ -61,26 +54,27 @@ def start_secure_nats(
     run_dir: Path,
     gateway_ids: tuple[str, ...],
     *,
-    tls: NatsTls | None = None,
+    tls: bool = True,
     port: int | None = None,
     encrypted: bool = True,
 ) -> SecureNats:
-    """Identities for the central roles and ``gateway_ids``, the server, the streams."""
+    """Identities for the central roles and ``gateway_ids``, certificates on a private CA
+    (mutual TLS: a client needs one), the server, the streams, the client files."""
     security = NatsSecurity(run_dir / "security")
-    security.init(gateway_ids)
-    server = start_nats_server(
-        run_dir / "nats",
-        port=port,
-        security=security.server_security(tls.server if tls else None, encrypted=encrypted),
+    names = [i.name for i in security.init(gateway_ids)]
+    pki = deployment_pki(security.root / "tls", names) if tls else None
+    server_security = security.server_security(
+        pki.server_tls() if pki else None, encrypted=encrypted
     )
+    server = start_nats_server(run_dir / "nats", port=port, security=server_security)
     try:
         clients = {}
-        for ident in security.identities.identities():
-            client_tls = tls.clients.get(ident.name) if tls else None
-            clients[ident.name] = security.write_client_file(ident.name, server.url, client_tls)
-        ops_tls = tls.clients.get("ops") if tls else None
+        for name in names:
+            client_tls = pki.client_tls(name) if pki else None
+            clients[name] = security.write_client_file(name, server.url, client_tls)
+        ops_tls = pki.client_tls("ops") if pki else None
         asyncio.run(provision_streams(security, server.url, ops_tls))
     except BaseException:
         server.stop()
         raise
-    return SecureNats(server, security, clients)
+    return SecureNats(server, security, clients, pki)

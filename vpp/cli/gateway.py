@@ -27,7 +27,14 @@ def config_from(
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
     gateway_id: Annotated[str, typer.Option("--gateway-id")] = "gw1",
     nats_url: Annotated[str, typer.Option("--nats-url")] = "nats://127.0.0.1:4222",
-    data_dir: Annotated[str, typer.Option("--data-dir")] = "gateway-data",
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir",
+            help="the gateway's own state (telemetry buffer, command ledger); written as an "
+            "absolute path, so the gateway's state does not follow its working directory",
+        ),
+    ] = Path("gateway-data"),
     poll_s: Annotated[float, typer.Option("--poll-s")] = 1.0,
 ) -> None:
     """Write a gateway.yaml for the devices of a simulator endpoint list."""
@@ -38,7 +45,11 @@ def config_from(
     if isinstance(data, dict):
         data = data.get("endpoints", data.get("devices", []))
     doc = gateway_config_from_endpoints(
-        data, gateway_id=gateway_id, nats_url=nats_url, data_dir=data_dir, poll_s=poll_s
+        data,
+        gateway_id=gateway_id,
+        nats_url=nats_url,
+        data_dir=str(data_dir.absolute()),
+        poll_s=poll_s,
     )
     GatewayConfig.model_validate(doc)  # refuse to write a file the gateway would refuse
     text = yaml.safe_dump(doc, sort_keys=False)

@@ -31,7 +31,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: the SQLite file under the data directory).
 
     SQLite gets WAL and a busy timeout so the projector and the API can share the file,
-    which is owner-only (0600, its directory 0700 when created here); MySQL/TiDB gets pre-ping and recycling (TiDB closes idle connections).
+    which is owner-only (0600, its directory 0700 when created here); MySQL/TiDB gets
+    pre-ping and recycling (TiDB closes idle connections).
     """
     url = url or default_url()
     parsed = make_url(url)

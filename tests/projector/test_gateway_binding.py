@@ -14,12 +14,15 @@ from typing import Any
 import nats
 from sqlalchemy import text
 
-from tests.harness.projector import T0, register_ders
+from tests.harness.projector import T0, batch, der_ids, publish_telemetry, register_ders
 from tests.harness.read_models import ReadModels
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
+from vpp.adapters.nats.projection_consumer import JetStreamProjectionFeed, decode_telemetry
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store.registry_store import SqlDerGateways
+from vpp.application.ports import StoreUnavailable
+from vpp.application.projector import TelemetryProjection
 from vpp.application.telemetry_binding import GatewayBinding
 from vpp.bootstrap import run_projector
 from vpp.domain import Reading
@@ -171,4 +174,43 @@ async def test_a_flood_of_unknown_ders_costs_at_most_one_registry_query_a_second
     kept, refusal = await binding.screen("gw-b", good)  # cached: no query to refuse it
     assert refusal is not None and "registered behind gw-a, not gw-b" in refusal.reason
     assert kept == [] and registry.calls == 2
+    store.close()
+
+
+class _AwayAtFirst:
+    """The real registry adapter, away for its first ``n`` queries."""
+
+    def __init__(self, inner: SqlDerGateways, n: int) -> None:
+        self.inner, self.n = inner, n
+
+    def der_gateways(self, der_ids: Any = None) -> dict[str, str]:
+        if self.n > 0:
+            self.n -= 1
+            raise StoreUnavailable("store unavailable: database away")
+        return self.inner.der_gateways(der_ids)
+
+
+async def test_a_registry_that_is_away_delays_telemetry_and_refuses_nothing(
+    nats_server_factory: Any, sqlite_url: str
+) -> None:
+    server = nats_server_factory()
+    register_ders(sqlite_url, "gw1", der_ids("gw1"))
+    store = ReadModels.from_url(sqlite_url)
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    for i in range(3):
+        await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
+    projection = TelemetryProjection(
+        store.writer, store.rollups, _AwayAtFirst(SqlDerGateways(store.engine), 2)
+    )
+    feed = JetStreamProjectionFeed(js, projection, decode_telemetry)
+    stop = asyncio.Event()
+    task = asyncio.create_task(feed.run(stop))
+    await async_wait_until(lambda: store.reads.count() == 60, CATCH_UP_S, 0.1, in_thread=True)
+    assert not task.done()
+    stop.set()
+    await asyncio.wait_for(task, 30)
+    assert feed.dead_letters == 0 and projection.stats.refused == 0
+    await nc.close()
     store.close()

@@ -41,34 +41,55 @@ from vpp.adapters.nats.streams import ensure_streams  # noqa: E402
 from vpp.adapters.store import migrate, schema  # noqa: E402
 from vpp.adapters.store.engine import make_engine  # noqa: E402
 from vpp.adapters.store.mariadb_server import start_mariadb  # noqa: E402
+from vpp.adapters.store.registry_store import SqlRegistryStore  # noqa: E402
 from vpp.adapters.store.rows import reading_row  # noqa: E402
 from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore  # noqa: E402
+from vpp.application.ports import DerRecord, RegistryImport  # noqa: E402
 from vpp.bootstrap import run_projector  # noqa: E402
-from vpp.domain import Reading  # noqa: E402
+from vpp.domain import Der, DerKind, DerRatings, Reading  # noqa: E402
 
 PER_MESSAGE = 500  # readings per gateway cycle message
+DERS_PER_GATEWAY = 5000
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
+def gateway_of(der: int) -> str:
+    return f"gw-{der // DERS_PER_GATEWAY}"
+
+
 def make_messages(n: int, ders: int, offset_s: int = 0) -> list[tuple[str, bytes, str]]:
-    """(subject, payload, msg id) of ``n`` readings, ``ders`` DERs at a 4 s cadence."""
+    """(subject, payload, msg id) of ``n`` readings, ``ders`` DERs at a 4 s cadence; a
+    message holds readings of one gateway's DERs only (its subject's)."""
     out = []
-    readings: list[Reading] = []
+    batches: list[tuple[str, list[Reading]]] = []
     for i in range(n):
         der, cycle = i % ders, i // ders
+        gw = gateway_of(der)
+        if not batches or batches[-1][0] != gw or len(batches[-1][1]) == PER_MESSAGE:
+            batches.append((gw, []))
         ts = T0 + timedelta(seconds=offset_s + 4 * cycle, microseconds=der)
-        readings.append(Reading(f"der-{der:05d}", ts, 1000.0 + der, q_var=10.0, soc=0.5))
-        if len(readings) == PER_MESSAGE:
-            gw = f"gw-{der // 5000}"
-            out.append(
-                (
-                    subjects.telemetry(gw),
-                    codec.encode_telemetry(gw, readings),
-                    codec.telemetry_msg_id(gw, readings),
-                )
+        batches[-1][1].append(Reading(f"der-{der:05d}", ts, 1000.0 + der, q_var=10.0, soc=0.5))
+    for gw, readings in batches:
+        out.append(
+            (
+                subjects.telemetry(gw),
+                codec.encode_telemetry(gw, readings),
+                codec.telemetry_msg_id(gw, readings),
             )
-            readings = []
+        )
     return out
+
+
+def register_ders(url: str, ders: int) -> None:
+    """The DERs behind their gateways: the projector refuses readings of any other."""
+    ratings = DerRatings(-5000.0, 5000.0, energy_wh=10_000.0)
+    records = [
+        DerRecord(Der(f"der-{d:05d}", DerKind.BATTERY, ratings, gateway_id=gateway_of(d)))
+        for d in range(ders)
+    ]
+    engine = make_engine(url)
+    SqlRegistryStore(engine).import_registry(RegistryImport(ders=records))
+    engine.dispose()
 
 
 async def publish(js: object, msgs: list[tuple[str, bytes, str]]) -> float:
@@ -144,6 +165,7 @@ async def one_backend(
         pub_s = await publish(js, msgs)
         pull_s = await raw_pull(js, len(msgs))
         migrate.upgrade(url)
+        await asyncio.to_thread(register_ders, url, ders)
         ins_url = url
         insert_s = await asyncio.to_thread(raw_insert, ins_url, msgs)
         # fresh tables for the projector

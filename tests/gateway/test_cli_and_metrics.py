@@ -8,6 +8,7 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -49,21 +50,40 @@ def test_config_from_endpoints_both_protocols(tmp_path: Path) -> None:
     assert str(bat.scl_file) == "/x/battery.icd"
     bad = CliRunner().invoke(app, ["gateway", "config-from", str(src), "--gateway-id", "a.b"])
     assert bad.exit_code != 0
+    assert cfg.data_dir == Path.cwd() / "gateway-data"  # the default, made absolute
 
 
-async def test_metrics_endpoint(fleet_factory, nats_url: str, tmp_path: Path) -> None:
+def test_config_from_writes_the_data_dir_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "endpoints.json"
+    src.write_text("[]")
+    monkeypatch.chdir(tmp_path)
+    args = ["gateway", "config-from", str(src), "-o", "gateway.yaml"]
+    result = CliRunner().invoke(app, [*args, "--data-dir", "run/gateway-data"])
+    assert result.exit_code == 0, result.output
+    written = yaml.safe_load((tmp_path / "gateway.yaml").read_text())["data_dir"]
+    assert written == str(tmp_path / "run" / "gateway-data")
+
+
+async def test_metrics_endpoint(
+    fleet_factory, nats_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fleet = await fleet_factory({DerKind.PV: 1, DerKind.BATTERY: 1})
     src = tmp_path / "endpoints.json"
     src.write_text(json.dumps(fleet.endpoints))
     out = tmp_path / "gateway.yaml"
     args = ["gateway", "config-from", str(src), "-o", str(out), "--gateway-id", "gw-metrics"]
+    args += ["--data-dir", str(tmp_path / "gw")]
     assert CliRunner().invoke(app, [*args, "--nats-url", nats_url]).exit_code == 0
     doc = yaml.safe_load(out.read_text())
     port = free_port()
     doc["metrics"] = {"host": "127.0.0.1", "port": port}
-    doc["data_dir"] = str(tmp_path / "gw")
     doc["devices"][0]["ratings"] = "device"  # read the nameplate from the device
     cfg = GatewayConfig.model_validate(doc)
+    elsewhere = tmp_path / "elsewhere"  # the gateway runs from another directory
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     async with running(build_gateway(cfg)) as gw:
         await async_wait_until(lambda: all(r.healthy for r in gw.gateway.runners.values()), 10)
         lag_sum = "vpp_gateway_publish_lag_seconds_sum"
@@ -82,3 +102,8 @@ async def test_metrics_endpoint(fleet_factory, nats_url: str, tmp_path: Path) ->
         "vpp_gateway_uplink_up 1.0",
     ):
         assert name in body, name
+    # its state is where --data-dir said, nowhere under the working directory
+    assert {"commands.sqlite", "telemetry-buffer.sqlite"} <= {
+        p.name for p in (tmp_path / "gw").iterdir()
+    }
+    assert not list(elsewhere.iterdir())

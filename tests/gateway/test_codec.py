@@ -59,6 +59,19 @@ def test_telemetry_msg_id_is_deterministic_and_content_keyed() -> None:
     assert codec.telemetry_msg_id("gw1", a) != codec.telemetry_msg_id("gw2", a)
 
 
+def test_telemetry_rows_must_come_from_the_gateway_of_their_subject() -> None:
+    readings = [Reading("pv-1", T0, 1.0), Reading("bat-1", T0, 2.0)]
+    data = codec.encode_telemetry("gw1", readings)
+    assert codec.decode_telemetry_rows(data, "gw1")[1] == [r.as_row() for r in readings]
+    with pytest.raises(
+        codec.CodecError, match=r"'gw1' is not the gateway of the subject \('gw2'\)"
+    ):
+        codec.decode_telemetry_rows(data, "gw2")
+    narrowed = json.loads(codec.telemetry_of_ders(data, {"bat-1"}))
+    assert narrowed["gateway_id"] == "gw1"
+    assert [r["der_id"] for r in narrowed["readings"]] == ["bat-1"]
+
+
 def test_command_round_trip_takes_gateway_from_subject() -> None:
     cmd = _cmd()
     data = codec.encode_command(cmd)

@@ -1,4 +1,5 @@
-"""The projector tests' telemetry: batches of readings and their JetStream publication."""
+"""The projector tests' telemetry: batches of readings, their JetStream publication, and
+the registration of their DERs behind their gateway (the projector refuses others)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from datetime import UTC, datetime, timedelta
 from nats.js import JetStreamContext
 
 from vpp.adapters.nats import codec, subjects
-from vpp.domain import Reading
+from vpp.adapters.store import migrate
+from vpp.adapters.store.engine import make_engine
+from vpp.adapters.store.registry_store import SqlRegistryStore
+from vpp.application.ports import DerRecord, GatewayRecord, RegistryImport
+from vpp.domain import Der, DerKind, DerRatings, Reading
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -19,6 +24,27 @@ def batch(gw: str, i0: int, n: int, ders: int = 5) -> list[Reading]:
         for i in range(i0, i0 + n)
         for d in range(ders)
     ]
+
+
+def der_ids(gw: str, ders: int = 5) -> list[str]:
+    """The DERs of :func:`batch`."""
+    return [f"{gw}-der{d}" for d in range(ders)]
+
+
+def register_ders(db_url: str, gw: str, ids: list[str]) -> None:
+    """Register batteries ``ids`` behind gateway ``gw`` (migrating the store first)."""
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        ratings = DerRatings(-5000.0, 5000.0, energy_wh=10_000.0)
+        SqlRegistryStore(engine).import_registry(
+            RegistryImport(
+                gateways=[GatewayRecord(gw)],
+                ders=[DerRecord(Der(d, DerKind.BATTERY, ratings, gateway_id=gw)) for d in ids],
+            )
+        )
+    finally:
+        engine.dispose()
 
 
 async def publish_telemetry(js: JetStreamContext, gw: str, readings: list[Reading]) -> None:

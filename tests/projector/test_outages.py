@@ -10,11 +10,10 @@ from pathlib import Path
 import nats
 
 from tests.harness.mariadb import private_mariadb
-from tests.harness.projector import batch, publish_telemetry
+from tests.harness.projector import batch, der_ids, publish_telemetry, register_ders
 from tests.harness.read_models import ReadModels
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats.streams import ensure_streams
-from vpp.adapters.store import migrate
 from vpp.bootstrap import run_projector
 
 #: the test itself: how long the database stays dead under the running projector
@@ -31,7 +30,7 @@ async def test_database_and_nats_outages_lose_nothing(
 ) -> None:
     with private_mariadb(tmp_path / "mariadb") as maria:
         url = maria.create_database("outage")
-        migrate.upgrade(url)
+        register_ders(url, "gw1", der_ids("gw1"))
         store = ReadModels.from_url(url)
         server = nats_server_factory()  # type: ignore[operator]
         nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)

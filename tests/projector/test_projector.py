@@ -8,12 +8,11 @@ from datetime import timedelta
 
 import nats
 
-from tests.harness.projector import T0, batch, publish_telemetry
+from tests.harness.projector import T0, batch, der_ids, publish_telemetry, register_ders
 from tests.harness.read_models import ReadModels
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.streams import ensure_streams
-from vpp.adapters.store import migrate
 from vpp.adapters.store.projection_writer import SqlProjectionWriter
 from vpp.application.ports import StoreUnavailable
 from vpp.bootstrap import run_projector
@@ -30,7 +29,7 @@ async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
     nats_server_factory: object, db_url: str
 ) -> None:
     server = nats_server_factory()  # type: ignore[operator]
-    migrate.upgrade(db_url)
+    register_ders(db_url, "gw1", der_ids("gw1"))
     store = ReadModels.from_url(db_url)
     nc = await nats.connect(server.url)
     js = nc.jetstream()
@@ -93,6 +92,7 @@ async def test_projects_exactly_once_across_restart_and_dead_letters_garbage(
 
 async def test_change_records_are_canal_json(nats_server_factory: object, sqlite_url: str) -> None:
     server = nats_server_factory()  # type: ignore[operator]
+    register_ders(sqlite_url, "gw2", der_ids("gw2", 3))
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     await ensure_streams(js)
@@ -121,7 +121,7 @@ async def test_a_crash_between_fetch_and_commit_loses_nothing(
     next run must project them anyway, at once."""
     server = nats_server_factory()  # type: ignore[operator]
     store = ReadModels.from_url(sqlite_url)
-    migrate.upgrade(sqlite_url)
+    register_ders(sqlite_url, "gw1", der_ids("gw1"))
     nc = await nats.connect(server.url)
     js = nc.jetstream()
     await ensure_streams(js)
@@ -174,10 +174,11 @@ async def test_a_feed_waits_for_a_store_that_is_away_when_it_starts(
     nats_server_factory: object, sqlite_url: str
 ) -> None:
     from vpp.adapters.nats.projection_consumer import JetStreamProjectionFeed, decode_telemetry
+    from vpp.adapters.store.registry_store import SqlDerGateways
     from vpp.application.projector import TelemetryProjection
 
     server = nats_server_factory()  # type: ignore[operator]
-    migrate.upgrade(sqlite_url)
+    register_ders(sqlite_url, "gw1", der_ids("gw1"))
     store = ReadModels.from_url(sqlite_url)
     nc = await nats.connect(server.url)
     js = nc.jetstream()
@@ -186,7 +187,11 @@ async def test_a_feed_waits_for_a_store_that_is_away_when_it_starts(
         await publish_telemetry(js, "gw1", batch("gw1", 4 * i, 4))
     feed = JetStreamProjectionFeed(
         js,
-        TelemetryProjection(_StoreAwayAtFirst(store.writer, 2), store.rollups),  # type: ignore[arg-type]
+        TelemetryProjection(
+            _StoreAwayAtFirst(store.writer, 2),  # type: ignore[arg-type]
+            store.rollups,
+            SqlDerGateways(store.engine),
+        ),
         decode_telemetry,
     )
     stop = asyncio.Event()

@@ -4,7 +4,9 @@ Each projection commits its rows and its stream position in one store transactio
 message at or below the committed position has been projected already and is skipped;
 the store is idempotent anyway (natural keys), which covers replays that outlive
 JetStream's dedupe window.  After each commit the row changes are published (canal-json)
-for live queries.
+for live queries.  Before a message's items are projected, :meth:`Projection.admit` may
+refuse some of them (telemetry: readings of DERs not registered behind the gateway that
+sent them); the feed dead-letters those with the reason.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from typing import Generic, TypeVar
 from vpp.application.ports import (
     ChangePublisher,
     ChangeRecord,
+    DerGateways,
     ProjectionWriter,
     RollupMaintainer,
     StreamPosition,
 )
+from vpp.application.telemetry_binding import GatewayBinding, Refusal
 from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.telemetry import ReadingRow
 
@@ -34,6 +38,7 @@ class ProjectionStats:
     batches: int = 0
     items: int = 0
     skipped: int = 0
+    refused: int = 0  # items refused by admit (dead-lettered by the feed)
     last_seq: int = 0
     change_errors: int = 0
     notes: list[str] = field(default_factory=list)
@@ -61,6 +66,13 @@ class Projection(Generic[Item]):
 
     def _write(self, items: Sequence[Item], position: StreamPosition) -> list[ChangeRecord]:
         raise NotImplementedError
+
+    async def admit(
+        self, source: str, items: Sequence[Item]
+    ) -> tuple[Sequence[Item], Refusal | None]:
+        """The items of one message from ``source`` (the gateway of its subject) that may
+        be projected, and the refusal of the others; all of them unless overridden."""
+        return items, None
 
     async def position(self) -> int:
         if self._position is None:
@@ -112,21 +124,32 @@ class TelemetryProjection(Projection[ReadingRow]):
     """Telemetry rows and latest state; 1-minute roll-ups of the minutes gone by every
     ``rollup_every_s``, of all minutes when the feed stops.
 
-    Items are reading rows (:data:`vpp.domain.telemetry.READING_ROW_FIELDS`)."""
+    Items are reading rows (:data:`vpp.domain.telemetry.READING_ROW_FIELDS`); only those
+    of DERs registered behind the sending gateway are admitted (``ders`` says which)."""
 
     def __init__(
         self,
         store: ProjectionWriter,
         rollups: RollupMaintainer,
+        ders: DerGateways,
         changes: ChangePublisher | None = None,
         *,
         rollup_every_s: float = 5.0,
     ) -> None:
         super().__init__("telemetry", "TELEMETRY", store, changes)
+        self.binding = GatewayBinding(ders)
         self.rollups = rollups
         self.rollup_every_s = rollup_every_s
         self._last_rollup = time.monotonic()
         self.rollup_buckets = 0
+
+    async def admit(
+        self, source: str, items: Sequence[ReadingRow]
+    ) -> tuple[Sequence[ReadingRow], Refusal | None]:
+        kept, refusal = await self.binding.screen(source, items)
+        if refusal is not None:
+            self.stats.refused += refusal.items
+        return kept, refusal
 
     def _write(self, items: Sequence[ReadingRow], position: StreamPosition) -> list[ChangeRecord]:
         return self.store.record_reading_rows(items, position)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from vpp.adapters.store.dispatch_store import SqlDispatchStore
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
     from vpp.adapters.store.projection_writer import SqlProjectionWriter
-    from vpp.adapters.store.registry_store import SqlRegistryStore
+    from vpp.adapters.store.registry_store import SqlDerGateways, SqlRegistryStore
     from vpp.adapters.store.rollups import SqlRollupMaintainer
     from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore
     from vpp.application import ports as p
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         projection: SqlProjectionWriter,
         rollups: SqlRollupMaintainer,
         changes: NatsChangePublisher,
+        der_gateways: SqlDerGateways,
         dispatcher_store: SqlDispatcherStore,
         commands: NatsCommandSender,
         api_keys: SqlApiKeyStore,
@@ -60,11 +61,9 @@ if TYPE_CHECKING:
             uplink,
         )
         metrics: p.GatewayMetrics = gateway_metrics
-        projector: tuple[p.ProjectionWriter, p.RollupMaintainer, p.ChangePublisher] = (
-            projection,
-            rollups,
-            changes,
-        )
+        projector: tuple[
+            p.ProjectionWriter, p.RollupMaintainer, p.ChangePublisher, p.DerGateways
+        ] = (projection, rollups, changes, der_gateways)
         dispatcher: tuple[p.DispatcherStore, p.CommandSender] = (dispatcher_store, commands)
         operator: tuple[p.ApiKeyStore, p.RegistryStore, p.TelemetryReadStore, p.DispatchStore] = (
             api_keys,

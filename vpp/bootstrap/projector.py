@@ -9,10 +9,15 @@ from vpp.adapters.store import migrate
 from vpp.adapters.store.engine import default_url
 
 if TYPE_CHECKING:
-    from vpp.adapters.nats.client import NatsClientSettings
+    from nats.js import JetStreamContext
+    from sqlalchemy import Engine
 
-#: per projection: its counters (batches, items, skipped, last_seq, change_errors,
-#: dead_letters) and its last notes
+    from vpp.adapters.nats.client import NatsClientSettings
+    from vpp.adapters.nats.projection_consumer import JetStreamProjectionFeed
+    from vpp.application.ports import ChangePublisher
+
+#: per projection: its counters (batches, items, skipped, refused, last_seq,
+#: change_errors, dead_letters) and its last notes
 ProjectorStats = dict[str, dict[str, int | list[str]]]
 
 
@@ -29,23 +34,13 @@ async def run_projector(
     Returns the per-projection statistics.
     """
     from vpp.adapters.nats.client import as_settings, connect, log_nats_error
-    from vpp.adapters.nats.projection_consumer import (
-        JetStreamProjectionFeed,
-        NatsChangePublisher,
-        decode_ack,
-        decode_command,
-        decode_telemetry,
-    )
+    from vpp.adapters.nats.projection_consumer import NatsChangePublisher
     from vpp.adapters.nats.streams import ensure_streams
     from vpp.adapters.store.engine import make_engine
-    from vpp.adapters.store.projection_writer import SqlProjectionWriter
-    from vpp.adapters.store.rollups import SqlRollupMaintainer
-    from vpp.application.projector import AckProjection, CommandProjection, TelemetryProjection
 
     url = db_url or default_url()
     migrate.upgrade(url)
     engine = make_engine(url)
-    store = SqlProjectionWriter(engine)
     nc = await connect(
         as_settings(nats), "vpp-projector", max_reconnect_attempts=-1, error_cb=log_nats_error
     )
@@ -53,12 +48,7 @@ async def run_projector(
         js = nc.jetstream()
         await ensure_streams(js, update_existing=False)  # ops provisions them
         changes = NatsChangePublisher(js) if publish_changes else None
-        telemetry = TelemetryProjection(store, SqlRollupMaintainer(engine), changes)
-        feeds: list[JetStreamProjectionFeed[Any]] = [
-            JetStreamProjectionFeed(js, telemetry, decode_telemetry),
-            JetStreamProjectionFeed(js, CommandProjection(store, changes), decode_command),
-            JetStreamProjectionFeed(js, AckProjection(store, changes), decode_ack),
-        ]
+        feeds = _feeds(js, engine, changes)
         tasks = [asyncio.create_task(f.run(stop), name=f.durable) for f in feeds]
         if ready is not None:
             ready.set()
@@ -72,3 +62,29 @@ async def run_projector(
             await nc.flush(timeout=5)  # the last batch's ack
         await nc.close()
         engine.dispose()
+
+
+def _feeds(
+    js: JetStreamContext, engine: Engine, changes: ChangePublisher | None
+) -> list[JetStreamProjectionFeed[Any]]:
+    """The three projections over ``engine``, each fed from its stream."""
+    from vpp.adapters.nats import codec
+    from vpp.adapters.nats.projection_consumer import (
+        JetStreamProjectionFeed,
+        decode_ack,
+        decode_command,
+        decode_telemetry,
+    )
+    from vpp.adapters.store.projection_writer import SqlProjectionWriter
+    from vpp.adapters.store.registry_store import SqlDerGateways
+    from vpp.adapters.store.rollups import SqlRollupMaintainer
+    from vpp.application.projector import AckProjection, CommandProjection, TelemetryProjection
+
+    store = SqlProjectionWriter(engine)
+    rollups, ders = SqlRollupMaintainer(engine), SqlDerGateways(engine)
+    telemetry = TelemetryProjection(store, rollups, ders, changes)
+    return [
+        JetStreamProjectionFeed(js, telemetry, decode_telemetry, narrow=codec.telemetry_of_ders),
+        JetStreamProjectionFeed(js, CommandProjection(store, changes), decode_command),
+        JetStreamProjectionFeed(js, AckProjection(store, changes), decode_ack),
+    ]

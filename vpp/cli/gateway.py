@@ -31,7 +31,14 @@ def config_from(
         Path | None,
         typer.Option("--nats-client", help="Client file of `vpp nats` for the nats: section"),
     ] = None,
-    data_dir: Annotated[str, typer.Option("--data-dir")] = "gateway-data",
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir",
+            help="the gateway's own state (telemetry buffer, command ledger); written as an "
+            "absolute path, so the gateway's state does not follow its working directory",
+        ),
+    ] = Path("gateway-data"),
     poll_s: Annotated[float, typer.Option("--poll-s")] = 1.0,
 ) -> None:
     """Write a gateway.yaml for the devices of a simulator endpoint list."""
@@ -42,7 +49,10 @@ def config_from(
     if isinstance(data, dict):
         data = data.get("endpoints", data.get("devices", []))
     doc = gateway_config_from_endpoints(
-        data, gateway_id=gateway_id, data_dir=data_dir, poll_s=poll_s
+        data,
+        gateway_id=gateway_id,
+        data_dir=str(data_dir.absolute()),
+        poll_s=poll_s,
     )
     if nats_client is not None:
         doc["nats"] = yaml.safe_load(nats_client.read_text(encoding="utf-8"))

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vpp.runtime import private_dir, private_sqlite_file
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batch (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,8 +46,8 @@ class DiskTelemetryBuffer:
     """A bounded FIFO of encoded telemetry batches in one SQLite file."""
 
     def __init__(self, path: Path, max_bytes: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        private_dir(path.parent)  # owner-only: the data dir 0700, the file and its WAL 0600
+        self.path = private_sqlite_file(path)
         self.max_bytes = max_bytes
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

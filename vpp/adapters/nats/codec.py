@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -215,17 +215,25 @@ def _row_fast(x: Any) -> ReadingRow:
     )
 
 
-def decode_telemetry_rows(data: bytes | str) -> tuple[str, list[ReadingRow]]:
+def decode_telemetry_rows(
+    data: bytes | str, subject_gateway: str | None = None
+) -> tuple[str, list[ReadingRow]]:
     """Like :func:`decode_telemetry`, straight to reading rows (the projector's hot path).
 
     Accepts exactly what :func:`decode_telemetry` accepts and yields the same values: a
     reading the fast check has any doubt about is decoded by :func:`reading_from_dict`,
-    which names what is wrong.
+    which names what is wrong.  With ``subject_gateway`` (the gateway token of the
+    subject the message came on) the payload's ``gateway_id`` must be that gateway.
     """
     obj = _load_object(data, "telemetry")
     gateway_id = _field(obj, "gateway_id", "telemetry")
     if not is_valid_id(gateway_id):
         raise CodecError("telemetry", f"gateway_id must match {ID_REGEX}: {gateway_id!r}")
+    if subject_gateway is not None and gateway_id != subject_gateway:
+        raise CodecError(
+            "telemetry",
+            f"gateway_id {gateway_id!r} is not the gateway of the subject ({subject_gateway!r})",
+        )
     items = _field(obj, "readings", "telemetry")
     if not isinstance(items, list):
         raise CodecError("telemetry", "readings must be a list")
@@ -237,6 +245,14 @@ def decode_telemetry_rows(data: bytes | str) -> tuple[str, list[ReadingRow]]:
         except Exception:
             append(reading_from_dict(x, f"telemetry reading [{i}]").as_row())
     return gateway_id, rows
+
+
+def telemetry_of_ders(data: bytes, der_ids: Container[str]) -> bytes:
+    """A decoded telemetry message again, with only the readings of ``der_ids`` (what a
+    partly refused message's dead letter carries)."""
+    obj = _load_object(data, "telemetry")
+    obj["readings"] = [x for x in obj["readings"] if x.get("der_id") in der_ids]
+    return _dumps(obj)
 
 
 def telemetry_msg_id(gateway_id: str, readings: Sequence[Reading]) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vpp.adapters.nats import codec
 from vpp.domain.commands import AckOutcome, CommandAck
+from vpp.runtime import private_dir, private_sqlite_file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS last_applied (
@@ -33,8 +34,8 @@ class SqliteCommandLedger:
     """
 
     def __init__(self, path: Path, *, keep_acks: int = 100_000) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        private_dir(path.parent)  # owner-only: the data dir 0700, the file and its WAL 0600
+        self.path = private_sqlite_file(path)
         self.keep_acks = keep_acks
         self._db = self._connect(path)
         self._db.executescript(_SCHEMA)

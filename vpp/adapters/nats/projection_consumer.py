@@ -4,16 +4,19 @@ One durable consumer per projection (``ack_policy=all``: acking the last message
 fetched batch acks the batch).  Messages are acked only after the projection committed,
 so a crash redelivers them; the projection skips what its stored position already holds.
 A message that cannot be decoded is published to the dead-letter subject with the reason
-and then acked: it never stops the projection.  A new consumer (or a rebuilt database)
-starts right after the store's position.
+and then acked: it never stops the projection.  So are the items the projection refuses
+to admit (telemetry of DERs not registered behind the sending gateway): the rest of
+their message is projected, the dead letter holds the refused items and why.  A new
+consumer (or a rebuilt database) starts right after the store's position.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +30,7 @@ from nats.js.errors import NotFoundError
 from vpp.adapters.nats import codec, subjects
 from vpp.application.ports import ChangeRecord
 from vpp.application.projector import Projection
+from vpp.application.telemetry_binding import Refusal
 from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.telemetry import ReadingRow
 
@@ -35,10 +39,20 @@ log = logging.getLogger(__name__)
 Item = TypeVar("Item")
 #: decodes one message's payload (and subject) into the items it carries
 Decoder = Callable[[bytes, str], Sequence[Item]]
+#: a message's payload narrowed to the items of the refused keys (its dead letter)
+Narrower = Callable[[bytes, Container[str]], bytes]
 
 
 def decode_telemetry(data: bytes, subject: str) -> Sequence[ReadingRow]:
-    return codec.decode_telemetry_rows(data)[1]
+    """The readings of a message, whose ``gateway_id`` must be its subject's gateway."""
+    gateway = subjects.gateway_of(subject)
+    if not gateway:
+        raise codec.CodecError("telemetry", f"unexpected subject {subject!r}")
+    return codec.decode_telemetry_rows(data, gateway)[1]
+
+
+def _whole(data: bytes, keys: Container[str]) -> bytes:
+    return data
 
 
 def decode_ack(data: bytes, subject: str) -> Sequence[CommandAck]:
@@ -71,10 +85,12 @@ class JetStreamProjectionFeed(Generic[Item]):
         batch: int = 200,
         fetch_timeout: float = 1.0,
         prefetch: int = 2,
+        narrow: Narrower = _whole,
     ) -> None:
         self.js = js
         self.projection = projection
         self.decoder = decoder
+        self.narrow = narrow
         self.batch = batch
         self.fetch_timeout = fetch_timeout
         self.prefetch = prefetch
@@ -177,37 +193,82 @@ class JetStreamProjectionFeed(Generic[Item]):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), timeout=0.5)
                     continue
-                if msgs:
-                    queue.put_nowait(await self._decode(msgs))
-                else:
+                if not msgs:
                     room.release()
+                elif (fetched := await self._decode(msgs, stop)) is not None:
+                    queue.put_nowait(fetched)
+                else:  # stopped while the registry was away: redelivered next run
+                    return
         finally:
             queue.put_nowait(None)  # unbounded: never blocks, wakes the writer
 
-    async def _decode(self, msgs: Sequence[Msg]) -> _Fetched[Item]:
+    async def _decode(self, msgs: Sequence[Msg], stop: asyncio.Event) -> _Fetched[Item] | None:
+        """Decoded and admitted items of ``msgs``; ``None`` when stopped while the
+        projection could not decide what to admit (its registry away)."""
         batch: list[tuple[int, Sequence[Item]]] = []
         last_seq = 0
         for msg in msgs:
             seq = msg.metadata.sequence.stream
             last_seq = max(last_seq, seq)
             try:
-                batch.append((seq, self.decoder(msg.data, msg.subject)))
+                items = self.decoder(msg.data, msg.subject)
             except codec.CodecError as exc:
                 await self._dead_letter_until_done(msg, exc.reason)
+                continue
+            source = subjects.gateway_of(msg.subject)
+            admitted = await self._until_done(
+                "admit", functools.partial(self.projection.admit, source, items), stop
+            )
+            if admitted is None:
+                return None
+            kept, refusal = admitted
+            if refusal is not None:
+                await self._refuse(msg, refusal)
+            batch.append((seq, kept))
         return _Fetched(batch, last_seq, msgs[-1])
 
-    async def _dead_letter_until_done(self, msg: Any, reason: str) -> None:
+    async def _refuse(self, msg: Any, refusal: Refusal) -> None:
+        try:
+            payload = self.narrow(msg.data, refusal.keys)
+        except (codec.CodecError, ValueError):  # cannot happen for what was decoded
+            payload = msg.data
+        await self._dead_letter_until_done(msg, refusal.reason, payload, refused=refusal.items)
+
+    async def _dead_letter_until_done(
+        self, msg: Any, reason: str, payload: bytes | None = None, *, refused: int = 0
+    ) -> None:
         """A dead letter is published before its batch is acked; while NATS is away the
         publish is retried (its message id makes a repeat a no-op)."""
         delay = 0.5
         while True:
             try:
-                await self._dead_letter(msg, reason)
-                return
+                await self._dead_letter(msg, reason, msg.data if payload is None else payload)
+                break
             except (nats.errors.Error, TimeoutError) as exc:
                 log.warning("projection %s: dead letter not published (%s)", self.durable, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 15.0)
+        self.dead_letters += 1
+        log.warning(
+            "projection %s: dead letter %d (%s) subject=%s seq=%s refused_items=%d: %s",
+            self.durable,
+            self.dead_letters,
+            "refused" if refused else "undecodable",
+            msg.subject,
+            msg.metadata.sequence.stream,
+            refused,
+            reason,
+            extra={
+                "event": "dead_letter",
+                "projection": self.projection.name,
+                "kind": "refused" if refused else "undecodable",
+                "subject": msg.subject,
+                "stream_seq": msg.metadata.sequence.stream,
+                "refused_items": refused,
+                "reason": reason,
+                "dead_letters": self.dead_letters,
+            },
+        )
 
     async def _handle_until_done(self, fetched: _Fetched[Item], stop: asyncio.Event) -> bool:
         """Retry the same batch with backoff while the store is away (acking a later
@@ -233,16 +294,12 @@ class JetStreamProjectionFeed(Generic[Item]):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 delay = min(delay * 2, 15.0)
 
-    async def _dead_letter(self, msg: Any, reason: str) -> None:
-        log.warning(
-            "dead-lettering %s seq %s: %s", msg.subject, msg.metadata.sequence.stream, reason
-        )
+    async def _dead_letter(self, msg: Any, reason: str, payload: bytes) -> None:
         await self.js.publish(
             subjects.dead_letter(self.projection.stream),
-            codec.dead_letter_payload(msg.subject, reason, msg.data),
+            codec.dead_letter_payload(msg.subject, reason, payload),
             headers={"Nats-Msg-Id": f"dl-{self.projection.stream}-{msg.metadata.sequence.stream}"},
         )
-        self.dead_letters += 1
 
 
 class NatsChangePublisher:

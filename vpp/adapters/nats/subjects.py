@@ -54,6 +54,15 @@ def ack(gateway_id: str, der_id: str) -> str:
     return f"{PREFIX}.ack.{validate_id(gateway_id, 'gateway_id')}.{validate_id(der_id, 'der_id')}"
 
 
+def gateway_of(subject: str) -> str:
+    """The gateway token of a telemetry, command or ack subject (``vpp.telemetry.<gw>``,
+    ``vpp.command.<gw>.<der>``, ``vpp.ack.<gw>.<der>``); "" for any other subject."""
+    parts = subject.split(".")
+    if len(parts) < 3 or parts[0] != PREFIX or parts[1] not in ("telemetry", "command", "ack"):
+        return ""
+    return parts[2]
+
+
 def event(kind: str) -> str:
     return f"{PREFIX}.event.{validate_id(kind, 'event kind')}"
 

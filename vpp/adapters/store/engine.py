@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from vpp.application.ports import StoreError
+from vpp.runtime import private_sqlite_file
 
 
 def data_dir() -> Path:
@@ -28,15 +30,21 @@ def default_url() -> str:
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: the SQLite file under the data directory).
 
-    SQLite gets WAL and a busy timeout so the projector and the API can share the file;
-    MySQL/TiDB gets pre-ping and recycling (TiDB closes idle connections).
+    SQLite gets WAL and a busy timeout so the projector and the API can share the file,
+    which is owner-only (0600, its directory 0700 when created here); MySQL/TiDB gets
+    pre-ping and recycling (TiDB closes idle connections).
     """
     url = url or default_url()
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            db_file = Path(parsed.database)
+            db_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            # owner-only, as its -wal and -shm then are; a path that cannot be a database
+            # file (a directory, another user's file) is left for the first connection to report
+            with contextlib.suppress(IsADirectoryError, NotADirectoryError, PermissionError):
+                private_sqlite_file(db_file)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")

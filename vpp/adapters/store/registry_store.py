@@ -1,7 +1,9 @@
 """Registry of the operator API on SQL: tenants, sites, gateways, DERs, plants.
 
 Implements :class:`vpp.application.ports.RegistryStore`.  A tenant sees a DER when
-the DER is on one of its sites or a member of one of its plants.
+the DER is on one of its sites or a member of one of its plants.  :class:`SqlDerGateways`
+(:class:`vpp.application.ports.DerGateways`) answers the projector's one question of the
+registry: behind which gateway a DER is.
 """
 
 from __future__ import annotations
@@ -219,6 +221,25 @@ class SqlRegistryStore:
             for chunk in _chunks(der_ids):
                 for row in con.execute(select(ls).where(ls.c.der_id.in_(chunk))):
                     out[row.der_id] = row_reading(row._mapping)
+        return out
+
+
+class SqlDerGateways:
+    """der id → gateway id from the ``ders`` table (two columns, one indexed scan)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def der_gateways(self, der_ids: Iterable[str] | None = None) -> dict[str, str]:
+        d = s.ders
+        q = select(d.c.der_id, d.c.gateway_id)
+        with reading(self.engine) as con:
+            if der_ids is None:
+                return {r.der_id: r.gateway_id for r in con.execute(q)}
+            out: dict[str, str] = {}
+            for chunk in _chunks(der_ids):
+                for r in con.execute(q.where(d.c.der_id.in_(chunk))):
+                    out[r.der_id] = r.gateway_id
         return out
 
 

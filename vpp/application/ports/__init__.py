@@ -8,7 +8,7 @@ module                    ports (``typing.Protocol``) and the values they carry
                           ``AckPublisher``, ``CommandLedger``, ``Uplink``, ``Service``
 ``metrics``               gateway → metrics: ``GatewayMetrics``
 ``projection``            projector: ``ProjectionWriter``, ``RollupMaintainer``,
-                          ``ChangePublisher``
+                          ``ChangePublisher``, ``DerGateways``
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
 ``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
                           ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
@@ -51,6 +51,7 @@ from vpp.application.ports.operator import (
 from vpp.application.ports.projection import (
     ChangePublisher,
     ChangeRecord,
+    DerGateways,
     ProjectionWriter,
     RollupMaintainer,
     StreamPosition,
@@ -87,6 +88,7 @@ __all__ = [
     "CommandLedger",
     "CommandNotYetValid",
     "CommandSender",
+    "DerGateways",
     "DerRecord",
     "DeviceDriver",
     "DeviceError",

@@ -1,9 +1,10 @@
 """Ports of the projector: where projected rows and stream positions are committed, the
-roll-ups kept beside them, and where committed row changes go (the change feed)."""
+roll-ups kept beside them, where committed row changes go (the change feed), and which
+gateway each DER is registered behind (telemetry is bound to its gateway)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -55,3 +56,11 @@ class RollupMaintainer(Protocol):
 
 class ChangePublisher(Protocol):
     async def publish_changes(self, changes: Sequence[ChangeRecord]) -> None: ...
+
+
+class DerGateways(Protocol):
+    """The registry's answer to "behind which gateway is this DER?" (``ders.gateway_id``)."""
+
+    def der_gateways(self, der_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """der id → gateway id of the registered DERs among ``der_ids`` (of all DERs when
+        ``None``); an unregistered DER is absent."""

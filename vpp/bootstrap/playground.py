@@ -62,11 +62,14 @@ class Stack:
 
 
 def fresh_run_dir(data_dir: Path | None) -> Path:
-    """The run directory, emptied: a playground starts from scratch every time."""
+    """The run directory, emptied and owner-only: a playground starts from scratch every
+    time, and two playgrounds of different run directories share no state (ledger,
+    buffer, keys, credentials all live in it)."""
     run_dir = data_dir or default_data_dir() / "playground"
     if run_dir.exists():
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True)
+    run_dir.chmod(0o700)  # it holds the API key, the NATS seeds, the CA's key
     return run_dir
 
 

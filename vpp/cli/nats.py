@@ -93,3 +93,16 @@ def list_identities(sec_dir: SecDir) -> None:
     width = shutil.get_terminal_size().columns
     for i in NatsSecurity(sec_dir).identities.identities():
         typer.echo(f"{i.name:<24} {i.role:<11} {i.gateway_id or '-':<16} {i.public_key}"[:width])
+
+
+@app.command("remove")
+def remove(
+    sec_dir: SecDir, name: Annotated[str, typer.Option("--name", help="Identity to revoke")]
+) -> None:
+    """Forget an identity (its seed too); regenerate the server config to revoke it."""
+    from vpp.bootstrap.nats_security import NatsSecurity
+
+    sec = NatsSecurity(sec_dir)
+    sec.identities.get(name)  # a clear error for a name that is not there
+    sec.identities.remove(name)
+    typer.echo(f"removed {name}; now run `vpp nats server-config` and reload the server")

@@ -8,6 +8,7 @@ import pytest
 
 from tests.harness.api_world import World
 from vpp.application.auth import PLATFORM_TENANT
+from vpp.bootstrap import ensure_tenant_key, issue_platform_key
 
 TENANTS = "/v1/admin/tenants"
 
@@ -80,3 +81,13 @@ def test_each_authentication_failure_is_counted_and_logged(
     assert f"key_id={key_id}" in wrong.getMessage() and "reason=wrong-secret" in wrong.getMessage()
     assert by_reason["missing-key"].refusal["key_id"] == "-"  # type: ignore[attr-defined]
     assert all(secret not in r.getMessage() and secret not in str(r.__dict__) for r in lines)
+
+
+def test_more_platform_keys_share_the_reserved_tenant(world: World) -> None:
+    second = issue_platform_key(world.db_url, upgrade=False)  # _platform exists already
+    assert second != world.platform_key
+    for key in (world.platform_key, second):
+        body = {"tenant_id": f"t-{key[4:12]}"}
+        assert world.client.post(TENANTS, json=body, headers=world.auth(key)).status_code == 201
+    with pytest.raises(ValueError, match="reserved"):
+        ensure_tenant_key(world.db_url, PLATFORM_TENANT, upgrade=False)

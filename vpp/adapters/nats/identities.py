@@ -115,5 +115,7 @@ class IdentityStore:
         """The store's encryption key (made on first use, owner-only)."""
         path = self.root / "jetstream.key"
         if not path.exists():
-            write_secret(path, secrets.token_urlsafe(32).encode())
+            # letters and hex digits only: nats-server parses the variable's value as a
+            # config value (a leading digit or '-' reads as a number or a date)
+            write_secret(path, f"vppk{secrets.token_hex(32)}".encode())
         return path.read_text().strip()

@@ -4,7 +4,6 @@ plant's measured power followed through the API — on SQLite and on MariaDB."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,11 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.harness.playground import api_client, running_playground, wait_until_up
 from tests.harness.wait import wait_until
-from vpp.adapters.tls import client_context
 
 FLEET = Path(__file__).with_name("fleet_e2e.yaml")
 #: how often a waiting test asks the API
@@ -29,72 +27,19 @@ SAMPLE_FOR_S = 35.0
 SAMPLE_EVERY_S = 1.0
 
 
-def wait_until_up(proc: subprocess.Popen[bytes], info_file: Path, log: Path) -> None:
-    """Until the playground wrote its info file; it must not exit meanwhile."""
-
-    def up() -> bool:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        return info_file.exists()
-
-    wait_until(up, 180, 0.5, what="playground did not come up")
-
-
 @pytest.fixture(params=["sqlite", "mysql"])
-def playground(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+def playground(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
     db = [] if request.param == "sqlite" else ["--db", request.getfixturevalue("mysql_url")]
-    info_file = tmp_path / "info.json"
-    log = (tmp_path / "playground.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "vpp",
-            "playground",
-            "--fleet",
-            str(FLEET),
-            "--api-port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "run"),
-            "--info-file",
-            str(info_file),
-            "--cycle-s",
-            "2",
-            *db,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        wait_until_up(proc, info_file, tmp_path / "playground.log")
-        yield json.loads(info_file.read_text())
-    finally:
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
-        try:
-            code = proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait(10)
-        log.close()
-        out = (tmp_path / "playground.log").read_text()
-    assert code == 0, out[-3000:]
-    assert "stopped:" in out
+    with running_playground(tmp_path, "--fleet", str(FLEET), "--cycle-s", "2", *db) as info:
+        yield info
 
 
 def rfc3339(ts: datetime) -> str:
     return ts.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def test_plant_follows_a_step_in_target(playground: dict[str, str]) -> None:
-    ca_file = playground.get("ca_file")  # an https playground: trust its private CA
-    api = httpx.Client(
-        base_url=playground["api_url"],
-        headers={"Authorization": f"Bearer {playground['api_key']}"},
-        timeout=10,
-        verify=client_context(ca_file) if ca_file else True,
-    )
+def test_plant_follows_a_step_in_target(playground: dict[str, Any]) -> None:
+    api = api_client(playground)  # https, trusting the playground's private CA
     plant = "demo-all"
     seen: dict[str, Any] = {}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vpp.cli import api, db, dispatch, dispatcher, gateway, playground, projector, sim
+from vpp.cli import api, db, dispatch, dispatcher, gateway, keys, playground, projector, sim
 
 app = typer.Typer(
     name="vpp",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.add_typer(sim.app, name="sim", help="Simulated DERs over IEC 61850 MMS and SunSpec Modbus.")
 app.add_typer(gateway.app, name="gateway", help="Field gateway: poll devices, apply commands.")
+app.add_typer(keys.app, name="keys", help="Command-signing keys: create, rotate, export.")
 app.add_typer(db.app, name="db", help="Read-model store: create and migrate databases.")
 app.command("api", help="Serve the operator HTTP API.")(api.api)
 app.command("dispatch", help="Send a dispatch request and follow it live.")(dispatch.dispatch)

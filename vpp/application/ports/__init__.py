@@ -12,6 +12,7 @@ module                    ports (``typing.Protocol``) and the values they carry
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
 ``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
                           ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
+``signing``               dispatcher → gateway: ``CommandSigner``, ``CommandVerifier``
 ``clock``                 everyone: ``Clock``
 ========================  =================================================================
 
@@ -72,6 +73,12 @@ from vpp.application.ports.records import (
     StoreError,
     StoreUnavailable,
 )
+from vpp.application.ports.signing import (
+    CommandSigner,
+    CommandVerifier,
+    RefusalKind,
+    SignatureRefused,
+)
 
 __all__ = [
     "KEEP",
@@ -87,6 +94,8 @@ __all__ = [
     "CommandLedger",
     "CommandNotYetValid",
     "CommandSender",
+    "CommandSigner",
+    "CommandVerifier",
     "DerRecord",
     "DeviceDriver",
     "DeviceError",
@@ -105,11 +114,13 @@ __all__ = [
     "PlantBucket",
     "ProjectionWriter",
     "RatingsSource",
+    "RefusalKind",
     "RegistryImport",
     "RegistryStore",
     "RollupMaintainer",
     "RollupRow",
     "Service",
+    "SignatureRefused",
     "SiteRecord",
     "StoreConflict",
     "StoreError",

@@ -22,11 +22,13 @@ from vpp.adapters.nats.server import NatsServerProcess, free_port, start_nats_se
 from vpp.adapters.store.engine import data_dir as default_data_dir
 from vpp.bootstrap.demo import DemoRegistration, default_fleet, register_demo
 from vpp.bootstrap.processes import PlaygroundError, Supervisor, http_ok, port_free, wait_for
+from vpp.bootstrap.signing import create_keys, export_keys
 from vpp.bootstrap.store import upgrade_store
 from vpp.config.gateway import GatewayConfig
 from vpp.config.loader import load_yaml
 
 GATEWAY_ID = "gw-demo"
+SIGNING_DIR = "command-signing"  # the dispatcher's keyring, in the run dir
 
 
 class Echo(Protocol):
@@ -103,8 +105,12 @@ def start_fleet(stack: Stack, fleet: Path) -> Path:
 def write_gateway_config(stack: Stack, endpoints: Path) -> Path:
     """``vpp gateway config-from`` the endpoints, as its own process; the file it wrote."""
     gw_file = stack.run_dir / "gateway.yaml"
+    keys = stack.run_dir / "command-keys.pub"
+    create_keys(stack.run_dir / SIGNING_DIR)
+    export_keys(stack.run_dir / SIGNING_DIR, keys)
     args = ["gateway", "config-from", str(endpoints), "-o", str(gw_file)]
     args += ["--gateway-id", GATEWAY_ID, "--nats-url", stack.nats.url]
+    args += ["--command-keys", str(keys)]
     cfg = stack.sup.start("gateway-config", args)
     cfg.process.wait(60)
     if cfg.process.returncode != 0:
@@ -126,10 +132,17 @@ def start_services(stack: Stack, gw_file: Path, options: PlaygroundOptions) -> s
     sup, nats_url, db_url = stack.sup, stack.nats.url, stack.db_url
     gw = sup.start("gateway", ["gateway", "--config", str(gw_file)])
     proj = sup.start("projector", ["projector", "--nats", nats_url, "--db", db_url])
-    disp = sup.start(
+    disp_args = [
         "dispatcher",
-        ["dispatcher", "--nats", nats_url, "--db", db_url, "--cycle-s", str(options.cycle_s)],
-    )
+        "--nats",
+        nats_url,
+        "--db",
+        db_url,
+        "--cycle-s",
+        str(options.cycle_s),
+    ]
+    disp_args += ["--signing-keys", str(stack.run_dir / SIGNING_DIR)]
+    disp = sup.start("dispatcher", disp_args)
     port = api_port_to_use(options.api_port, stack.echo)
     api = sup.start("api", ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)])
     api_url = f"http://127.0.0.1:{port}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,6 +13,14 @@ def dispatcher(
     nats_url: Annotated[str, typer.Option("--nats", help="NATS URL")] = "nats://127.0.0.1:4222",
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: SQLite)")] = None,
     cycle_s: Annotated[float, typer.Option("--cycle-s", min=0.5, help="Loop period")] = 4.0,
+    signing_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-keys",
+            help="command-signing keyring (default <data dir>/command-signing; "
+            "created with a first key if missing)",
+        ),
+    ] = None,
 ) -> None:
     """Follow accepted dispatches with per-DER setpoints until SIGINT/SIGTERM."""
     from vpp.bootstrap import run_dispatcher
@@ -23,7 +32,7 @@ def dispatcher(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_dispatcher(nats_url, db, stop, cycle_s=cycle_s)
+        return await run_dispatcher(nats_url, db, stop, cycle_s=cycle_s, signing_keys=signing_keys)
 
     sent = asyncio.run(main())
     typer.echo(f"dispatcher stopped; {sent} commands sent")

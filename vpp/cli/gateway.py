@@ -29,6 +29,13 @@ def config_from(
     nats_url: Annotated[str, typer.Option("--nats-url")] = "nats://127.0.0.1:4222",
     data_dir: Annotated[str, typer.Option("--data-dir")] = "gateway-data",
     poll_s: Annotated[float, typer.Option("--poll-s")] = 1.0,
+    command_keys: Annotated[
+        Path | None,
+        typer.Option("--command-keys", help="trusted command keys (`vpp keys export`)"),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned-commands", help="apply unsigned commands (unsafe)")
+    ] = False,
 ) -> None:
     """Write a gateway.yaml for the devices of a simulator endpoint list."""
     from vpp.bootstrap.gateway_config import gateway_config_from_endpoints
@@ -38,15 +45,57 @@ def config_from(
     if isinstance(data, dict):
         data = data.get("endpoints", data.get("devices", []))
     doc = gateway_config_from_endpoints(
-        data, gateway_id=gateway_id, nats_url=nats_url, data_dir=data_dir, poll_s=poll_s
+        data,
+        gateway_id=gateway_id,
+        nats_url=nats_url,
+        data_dir=data_dir,
+        poll_s=poll_s,
+        command_keys_file=str(command_keys.resolve()) if command_keys else None,
+        allow_unsigned_commands=allow_unsigned,
     )
-    GatewayConfig.model_validate(doc)  # refuse to write a file the gateway would refuse
+    try:  # refuse to write a file the gateway would refuse
+        GatewayConfig.model_validate(doc)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     text = yaml.safe_dump(doc, sort_keys=False)
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {output} ({len(doc['devices'])} devices)", err=True)
+
+
+def _load(config: Path) -> GatewayConfig:
+    from vpp.config import ConfigError, load_yaml
+    from vpp.config.gateway import GatewayConfig
+
+    try:
+        return load_yaml(config, GatewayConfig)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("reset-ledger")
+def reset_ledger(
+    config: Annotated[Path, typer.Option("--config", "-c", help="gateway.yaml")],
+    der: Annotated[str, typer.Option("--der", help="the DER whose last sequence to clear")],
+) -> None:
+    """Clear a DER's last applied sequence (after a forged sequence locked it out)."""
+    from vpp.bootstrap.gateway import GatewayBuildError
+    from vpp.bootstrap.gateway import reset_ledger as reset
+
+    cfg = _load(config)
+    try:
+        removed = reset(cfg, der)
+    except GatewayBuildError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    if removed is None:
+        typer.echo(f"{der}: no last applied sequence in the ledger; nothing removed")
+    else:
+        typer.echo(f"{der}: removed last applied sequence {removed[0]} (command {removed[1]})")
 
 
 async def _serve(config: GatewayConfig) -> None:
@@ -71,15 +120,14 @@ def gateway(
     if config is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
-    from vpp.config import ConfigError, load_yaml
-    from vpp.config.gateway import GatewayConfig
+    from vpp.bootstrap.gateway import GatewayBuildError
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    cfg = _load(config)
     try:
-        cfg = load_yaml(config, GatewayConfig)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
+        asyncio.run(_serve(cfg))
+    except GatewayBuildError as exc:
+        typer.echo(f"gateway not started: {exc}", err=True)
         raise typer.Exit(2) from exc
-    asyncio.run(_serve(cfg))

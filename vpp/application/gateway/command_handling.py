@@ -32,6 +32,7 @@ from vpp.application.ports import (
     CommandNotYetValid,
     DeviceError,
     GatewayMetrics,
+    RefusalKind,
 )
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
 
@@ -69,7 +70,15 @@ class GatewayCommandHandler:
             raise CommandNotYetValid(cmd.command_id, ahead)
         known = self.ledger.known_ack(cmd.command_id)
         if known is not None:
-            log.info("command %s seen before (%s): ack repeated", cmd.command_id, known.outcome)
+            # a redelivery or a replay: never applied twice; the ack it got is repeated
+            # (a replayed copy must not change what the dispatcher learnt about it)
+            log.warning(
+                "command %s seen before (%s): not applied again, ack repeated",
+                cmd.command_id,
+                known.outcome.value,
+            )
+            if self.metrics:
+                self.metrics.count_refused(RefusalKind.REPLAYED.value)
             await self.acks.publish_ack(known)
             return
         ack = await self._decide_and_apply(cmd)

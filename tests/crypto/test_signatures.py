@@ -90,6 +90,8 @@ def test_signature_verifies_and_is_bound_to_subject_and_payload(tmp_path: Path) 
     unknown = refused(SUBJECT, PAYLOAD, stranger.sign(SUBJECT, PAYLOAD))
     assert unknown.kind is RefusalKind.UNKNOWN_KEY
     assert unknown.reason == f"unknown key {stranger.key_id}"
+    odd = refused(SUBJECT, PAYLOAD, {KEY_ID_HEADER: "x\u202e" + "a" * 99, SIGNATURE_HEADER: "AA=="})
+    assert odd.reason == "unknown key x?" + "a" * 30  # attacker's text: shown short and plain
 
 
 def export_and(tmp_path: Path, ring: SigningKeyring) -> Path:
@@ -130,3 +132,16 @@ def test_keys_cli_create_rotate_export(tmp_path: Path) -> None:
     assert printed.exit_code == 0 and printed.output.count("ed25519 ") == 2
     missing = run(app, ["keys", "export", "--dir", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no keyring" in missing.output
+
+
+def test_dispatcher_keyring_defaults_to_the_data_dir_and_is_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vpp.bootstrap.signing import default_signing_dir, dispatcher_signer
+
+    monkeypatch.setenv("VPP_DATA_DIR", str(tmp_path / "data"))
+    assert default_signing_dir() == tmp_path / "data" / "command-signing"
+    first = dispatcher_signer(None)
+    assert (tmp_path / "data" / "command-signing" / f"{first.key_id}.pem").exists()
+    assert dispatcher_signer(None).key_id == first.key_id  # loaded, not made again
+    assert dispatcher_signer(tmp_path / "elsewhere").key_id != first.key_id

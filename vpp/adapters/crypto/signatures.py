@@ -50,7 +50,8 @@ class Ed25519CommandVerifier:
             raise SignatureRefused(RefusalKind.UNSIGNED, "unsigned")
         key = self.trusted.get(kid)
         if key is None:
-            raise SignatureRefused(RefusalKind.UNKNOWN_KEY, f"unknown key {kid[:32]}")
+            shown = "".join(ch if ch.isalnum() or ch in "-_" else "?" for ch in kid[:32])
+            raise SignatureRefused(RefusalKind.UNKNOWN_KEY, f"unknown key {shown}")
         try:
             key.verify(base64.b64decode(sig_text, validate=True), signed_bytes(subject, payload))
         except (InvalidSignature, ValueError, binascii.Error) as exc:

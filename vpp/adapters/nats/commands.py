@@ -23,7 +23,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -45,13 +45,24 @@ from vpp.runtime import utc_now
 
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[SetpointCommand], Awaitable[None]]
+
+class CommandHandler(Protocol):
+    def __call__(self, cmd: SetpointCommand, *, redelivered: bool) -> Awaitable[None]: ...
+
 
 #: commands delivered and not yet acked, per gateway: JetStream's bound and ours
 MAX_ACK_PENDING = 1000
 #: how long a pull waits for more commands once the first of a burst is in
 SWEEP_S = 0.02
 DeadLetterHook = Callable[[str], None]
+
+
+def _redelivered(msg: Msg) -> bool:
+    """JetStream delivers this message again (not a new message with an old command)."""
+    try:
+        return bool(msg.metadata.num_delivered and msg.metadata.num_delivered > 1)
+    except Exception:  # not a JetStream message: no redelivery to speak of
+        return False
 
 
 def consumer_name(gateway_id: str) -> str:
@@ -209,7 +220,7 @@ class NatsCommandConsumer:
             await self._dead_letter(msg, exc.reason)
             return
         try:
-            await self.handler(cmd)
+            await self.handler(cmd, redelivered=_redelivered(msg))
         except CommandNotYetValid as later:
             log.info("%s; redelivery requested", later)
             with contextlib.suppress(Exception):

@@ -119,6 +119,15 @@ async def test_forged_commands_never_move_a_device(
             await js.publish(*first_msg[:2], headers=first_msg[2] | {"Nats-Msg-Id": "replay"})
             await async_wait_until(lambda: sample(reg, REFUSED, reason="replayed") == 1, 10)
             assert bat.controls["WSet"] == -1000
+            # an unsigned copy of an answered command: counted, and its real ack stands
+            forged_copy = SetpointCommand(
+                first.command_id, "bat-0001", gw_id, 2**62, -5000.0, first.valid_from,
+                first.valid_until, first.dispatch_id,
+            )  # fmt: skip
+            subject = subjects.command(gw_id, "bat-0001")
+            await js.publish(subject, codec.encode_command(forged_copy))
+            await async_wait_until(lambda: sample(reg, REFUSED, reason="unsigned") == 2, 10)
+            assert bat.controls["WSet"] == -1000
             # signed by the dispatcher's key, but expired, or with the forged sequence
             then = datetime.now(UTC) - timedelta(minutes=2)
             expired = command(
@@ -128,6 +137,8 @@ async def test_forged_commands_never_move_a_device(
             await send(js, expired, command_keys)
             e = await ack_of(nats_url, gw_id, expired.command_id)
             assert e.outcome is AckOutcome.EXPIRED and "validity window" in e.reason
+            # (one DER's commands are handled in stream order: the copy is done with by now)
+            assert (await ack_of(nats_url, gw_id, first.command_id)).outcome is AckOutcome.APPLIED
             far = cmd(-5000.0, seq=2**62)
             await send(js, far, command_keys)
             f = await ack_of(nats_url, gw_id, far.command_id)

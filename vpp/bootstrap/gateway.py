@@ -205,6 +205,7 @@ def build_gateway(config: GatewayConfig) -> BuiltGateway:
         gateway.handle_command,
         verifier=verifier,
         metrics=metrics,
+        answered=lambda command_id: ledger.known_ack(command_id) is not None,
         on_dead_letter=lambda _: metrics.count_dead_letter(),
     )
     endpoint = None

@@ -5,7 +5,8 @@ fails (unsigned, unknown key, bad signature — e.g. a signed command moved to a
 subject) is never applied and never enters the ledger (a forger must not be able to
 spend a real command id), is counted, logged, answered with a ``rejected`` ack whose
 reason starts with ``signature:`` if its payload decodes for this subject (else
-dead-lettered with that reason), and terminated so JetStream does not redeliver it.
+dead-lettered with that reason) unless that command id already has its real ack, and
+terminated so JetStream does not redeliver it.
 
 Each verified message is decoded with :mod:`codec`; one that cannot be decoded goes to the
 dead-letter subject with its reason and is acked (it would never decode on redelivery).
@@ -78,6 +79,7 @@ class NatsCommandConsumer:
         *,
         verifier: CommandVerifier | None,
         metrics: GatewayMetrics | None = None,
+        answered: Callable[[str], bool] | None = None,
         on_dead_letter: DeadLetterHook | None = None,
         batch: int = MAX_ACK_PENDING,
         fetch_timeout_s: float = 1.0,
@@ -88,6 +90,8 @@ class NatsCommandConsumer:
         self.handler = handler
         self.verifier = verifier  # None: unsigned commands allowed (explicitly configured)
         self.metrics = metrics
+        # whether a command id already has its real ack: a forged copy then gets none
+        self.answered = answered
         self.on_dead_letter = on_dead_letter
         self.batch = batch
         self.fetch_timeout_s = fetch_timeout_s
@@ -251,6 +255,12 @@ class NatsCommandConsumer:
             cmd = self._decode(msg)
         except codec.CodecError as exc:
             await self._dead_letter(msg, f"{reason}; {exc.reason}", terminate=True)
+            return
+        if self.answered is not None and self.answered(cmd.command_id):
+            # the real command was answered: a refusal ack now would overwrite its outcome
+            # in the read models (the newest ack wins); counted and logged is enough
+            with contextlib.suppress(Exception):
+                await msg.term()
             return
         ack = CommandAck(
             command_id=cmd.command_id,

@@ -93,3 +93,20 @@ async def test_metrics_endpoint(
         "vpp_gateway_uplink_up 1.0",
     ):
         assert name in body, name
+
+
+def test_gateway_does_not_start_without_its_pinned_keys(tmp_path: Path) -> None:
+    cfg = tmp_path / "gateway.yaml"
+    missing = tmp_path / "no-such-keys.pub"
+    cfg.write_text(
+        yaml.safe_dump(
+            {"gateway_id": "gw-keys", "data_dir": str(tmp_path / "gw"),
+             "security": {"command_keys_file": str(missing)}, "devices": []}
+        )
+    )  # fmt: skip
+    out = CliRunner().invoke(app, ["gateway", "--config", str(cfg)])
+    assert out.exit_code == 2
+    assert "gateway not started" in out.output and str(missing) in out.output
+    cfg.write_text(yaml.safe_dump({"gateway_id": "gw-keys", "devices": []}))
+    out = CliRunner().invoke(app, ["gateway", "--config", str(cfg)])
+    assert out.exit_code == 2 and "security.command_keys_file is required" in out.output

@@ -38,6 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from vpp.adapters.nats import codec, subjects  # noqa: E402
 from vpp.adapters.tls import client_context  # noqa: E402
+from vpp.bootstrap.playground import SIGNING_DIR  # noqa: E402
+from vpp.bootstrap.signing import dispatcher_signer  # noqa: E402
 from vpp.domain import SetpointCommand  # noqa: E402
 
 FLEET = """name: bench
@@ -88,7 +90,9 @@ def wait_all(
 
 
 async def baseline(info: dict, der_ids: list[str], db: Path) -> list[float]:
-    """Commands straight to NATS; latency request → applied (ack ts)."""
+    """Commands straight to NATS (signed with the playground's key, as the gateway
+    insists); latency request → applied (ack ts)."""
+    signer = dispatcher_signer(Path(info["run_dir"]) / SIGNING_DIR)
     nc = await nats.connect(info["nats_url"])
     js = nc.jetstream()
     dispatch_id = f"base-{uuid.uuid4().hex[:8]}"
@@ -106,13 +110,9 @@ async def baseline(info: dict, der_ids: list[str], db: Path) -> list[float]:
             now + timedelta(seconds=30),
             dispatch_id,
         )
-        futures.append(
-            await js.publish_async(
-                subjects.command("gw-demo", d),
-                codec.encode_command(cmd),
-                headers={"Nats-Msg-Id": codec.command_msg_id(cmd)},
-            )
-        )
+        subject, payload = subjects.command("gw-demo", d), codec.encode_command(cmd)
+        headers = signer.sign(subject, payload) | {"Nats-Msg-Id": codec.command_msg_id(cmd)}
+        futures.append(await js.publish_async(subject, payload, headers=headers))
     await asyncio.wait_for(asyncio.gather(*futures), 30)
     await nc.close()
     got, _ = wait_all(db, dispatch_id, len(der_ids), time.monotonic(), 60)

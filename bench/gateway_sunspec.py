@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from vpp.adapters.nats.server import start_nats_server  # noqa: E402
 from vpp.bootstrap import build_gateway  # noqa: E402
 from vpp.bootstrap.gateway_config import gateway_config_from_endpoints  # noqa: E402
+from vpp.bootstrap.signing import create_keys, export_keys  # noqa: E402
 from vpp.config.gateway import GatewayConfig  # noqa: E402
 
 PER_PROCESS = 500
@@ -94,8 +95,15 @@ async def measure(n: int, nats_url: str, data: Path, warmup_s: float, measure_s:
     procs, endpoints = start_sims(n, duration=warmup_s + measure_s + 120)
     stage("simulators listen; starting the gateway")
     try:
+        keys = data / f"command-keys-{n}.pub"
+        create_keys(data / f"command-signing-{n}")
+        export_keys(data / f"command-signing-{n}", keys)
         doc = gateway_config_from_endpoints(
-            endpoints, gateway_id=f"bench-{n}", nats_url=nats_url, data_dir=str(data / str(n))
+            endpoints,
+            gateway_id=f"bench-{n}",
+            nats_url=nats_url,
+            data_dir=str(data / str(n)),
+            command_keys_file=str(keys),
         )
         built = build_gateway(GatewayConfig.model_validate(doc))
         task = asyncio.create_task(built.run())

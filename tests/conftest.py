@@ -4,6 +4,8 @@
   ``nats_server_factory`` gives a test its own one to kill and restart.
 * ``mariadb`` — a private MariaDB (own datadir, loopback, free port, ROW binlog), per
   session; ``mysql_url`` is a fresh database in it for one test.
+* ``command_keys`` — a command-signing keyring in the test's directory, its trusted-keys
+  file for the gateway and the dispatcher's signer (:mod:`tests.harness.signing`).
 * ``db_url`` — parametrised over SQLite and MariaDB: a store contract test runs on both.
 
 Neither backend is ever skipped: if MariaDB cannot be started the tests that need it fail.
@@ -18,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.mariadb import MariaDbServer, private_mariadb
+from tests.harness.signing import CommandKeys, make_command_keys
 from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
 
 
@@ -48,6 +51,11 @@ def nats_server_factory(
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def command_keys(tmp_path: Path) -> CommandKeys:
+    return make_command_keys(tmp_path / "command-signing")
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-SUBCOMMANDS = ("playground", "gateway", "sim", "api", "dispatch", "db", "projector", "dispatcher")
+SUBCOMMANDS = (
+    "playground", "gateway", "sim", "api", "dispatch", "db", "projector", "dispatcher", "keys"
+)  # fmt: skip
 
 
 def vpp(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

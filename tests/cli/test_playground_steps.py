@@ -21,7 +21,8 @@ IEC |= {"ied": "SIMPV1", "ld": "SIMPV1DER", "ld_inst": "DER"}
 
 
 def gateway(*endpoints: dict[str, object]) -> GatewayConfig:
-    return GatewayConfig.model_validate(gateway_config_from_endpoints(list(endpoints)))
+    doc = gateway_config_from_endpoints(list(endpoints), command_keys_file="command-keys.pub")
+    return GatewayConfig.model_validate(doc)
 
 
 def test_demo_plants_one_of_all_and_one_per_protocol_in_use() -> None:

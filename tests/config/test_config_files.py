@@ -13,6 +13,7 @@ from vpp.config.registry import RegistryConfig
 GOOD = """
 gateway_id: gw-1
 nats: {url: "nats://127.0.0.1:4222"}
+security: {command_keys_file: /etc/vpp/command-keys.pub}
 devices:
   - {der_id: bat-1, kind: battery, protocol: sunspec, port: 15020, unit_id: 1,
      ratings: {p_min_w: -5000, p_max_w: 5000, energy_wh: 10000}}
@@ -32,6 +33,7 @@ def test_valid_gateway_file(tmp_path: Path) -> None:
     assert isinstance(bat, SunSpecDevice) and bat.ratings != "device"
     assert isinstance(pv, Iec61850Device) and pv.ratings == "device"
     assert cfg.safety.command_timeout_s == 60.0
+    assert cfg.security.command_keys_file == Path("/etc/vpp/command-keys.pub")
 
 
 @pytest.mark.parametrize(
@@ -44,6 +46,18 @@ def test_valid_gateway_file(tmp_path: Path) -> None:
         (GOOD.replace("kind: pv", "kind: pv, pol_s: 3"), "devices[1]", "pol_s"),
         (GOOD.replace("pv-1", "bat-1"), "(top level)", "appears twice"),
         (GOOD + "\n  - [unclosed", "", "not valid YAML"),
+        # secure by default: commands are verified unless the file says otherwise
+        (
+            GOOD.replace("security: {command_keys_file: /etc/vpp/command-keys.pub}", ""),
+            "(top level)",
+            "security.command_keys_file is required",
+        ),
+        (
+            GOOD.replace("}\ndevices", ", allow_unsigned_commands: true}\ndevices"),
+            "(top level)",
+            "contradict",
+        ),
+        (GOOD.replace("security: {", "security: {keys: x, "), "security", "keys"),
     ],
 )
 def test_invalid_gateway_file_names_field_and_reason(
@@ -54,6 +68,14 @@ def test_invalid_gateway_file_names_field_and_reason(
         load_yaml(path, GatewayConfig)
     message = str(err.value)
     assert str(path) in message and field in message and reason in message
+
+
+def test_unsigned_commands_only_when_said_out_loud(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "command_keys_file: /etc/vpp/command-keys.pub", "allow_unsigned_commands: true"
+    )
+    cfg = load_yaml(write(tmp_path, text), GatewayConfig)
+    assert cfg.security.allow_unsigned_commands and cfg.security.command_keys_file is None
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ import nats
 import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from tests.harness.signing import CommandKeys
+from vpp.adapters.crypto import Ed25519CommandVerifier, load_trusted_keys
 from vpp.adapters.nats.command_sender import NatsCommandSender
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import migrate
@@ -91,7 +93,10 @@ def insert_dispatch(
     engine.dispose()
 
 
-async def sent_commands(js: object, n_max: int = 100) -> list[dict[str, object]]:
+async def sent_commands(
+    js: object, n_max: int = 100, keys: CommandKeys | None = None
+) -> list[dict[str, object]]:
+    """The commands in the stream; each one's signature verified if ``keys`` are given."""
     sub = await js.pull_subscribe(  # type: ignore[attr-defined]
         "vpp.command.>", config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
     )
@@ -101,6 +106,10 @@ async def sent_commands(js: object, n_max: int = 100) -> list[dict[str, object]]
         return []
     finally:
         await sub.unsubscribe()
+    if keys is not None:
+        verifier = Ed25519CommandVerifier(load_trusted_keys(keys.trusted_file))
+        for m in msgs:
+            assert verifier.verify(m.subject, m.data, m.headers) == keys.signer.key_id
     return [json.loads(m.data) for m in msgs]
 
 
@@ -116,14 +125,15 @@ def row(store: SqlDispatcherStore, dispatch_id: str) -> tuple[str, str, float]:
 
 
 async def test_absolute_dispatch_is_planned_followed_and_completed(
-    store: SqlDispatcherStore, js: object, db_url: str
+    command_keys: CommandKeys, store: SqlDispatcherStore, js: object, db_url: str
 ) -> None:
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 6000})
     insert_dispatch(db_url, "d-abs", "absolute", [(T0, 60.0, 15000.0)])
-    disp = Dispatcher(store, NatsCommandSender(js), DispatcherSettings(cycle_s=4.0))  # type: ignore[arg-type]
+    sender = NatsCommandSender(js, command_keys.signer)  # type: ignore[arg-type]
+    disp = Dispatcher(store, sender, DispatcherSettings(cycle_s=4.0))
 
     await disp.cycle(T0 + timedelta(seconds=1))
-    cmds = await sent_commands(js)
+    cmds = await sent_commands(js, keys=command_keys)  # every one signed by the dispatcher
     assert sum(c["p_w"] for c in cmds) == pytest.approx(15000.0)  # type: ignore[misc]
     assert {c["der_id"] for c in cmds} <= {"bat-0", "bat-1", "bat-2", "pv-1"}
     for c in cmds:
@@ -155,11 +165,12 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
 
 
 async def test_a_plant_that_does_not_follow_ends_failed_not_completed(
-    store: SqlDispatcherStore, js: object, db_url: str
+    command_keys: CommandKeys, store: SqlDispatcherStore, js: object, db_url: str
 ) -> None:
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 6000})
     insert_dispatch(db_url, "d-miss", "absolute", [(T0, 60.0, 15000.0)])
-    disp = Dispatcher(store, NatsCommandSender(js), DispatcherSettings(cycle_s=4.0))  # type: ignore[arg-type]
+    sender = NatsCommandSender(js, command_keys.signer)  # type: ignore[arg-type]
+    disp = Dispatcher(store, sender, DispatcherSettings(cycle_s=4.0))
     for s in range(1, 62, 4):  # every device ignores its setpoint: the plant stays at 6 kW
         devices_report(store, T0 + timedelta(seconds=s - 1), {"bat-0": 0, "bat-1": 0, "pv-1": 6000})
         await disp.cycle(T0 + timedelta(seconds=s))
@@ -169,12 +180,12 @@ async def test_a_plant_that_does_not_follow_ends_failed_not_completed(
 
 
 async def test_held_members_are_tried_again_and_lapsed_commands_resent(
-    store: SqlDispatcherStore, js: object, db_url: str
+    command_keys: CommandKeys, store: SqlDispatcherStore, js: object, db_url: str
 ) -> None:
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 0})
     insert_dispatch(db_url, "d-retry", "absolute", [(T0, 600.0, 9000.0)])
     settings = DispatcherSettings(cycle_s=4.0, retry_pinned_s=30.0, command_ttl_s=20.0)
-    disp = Dispatcher(store, NatsCommandSender(js), settings)  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js, command_keys.signer), settings)  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     first = {str(c["der_id"]): float(c["p_w"]) for c in await sent_commands(js)}  # type: ignore[arg-type]
     assert first
@@ -204,11 +215,11 @@ async def test_held_members_are_tried_again_and_lapsed_commands_resent(
 
 
 async def test_relative_dispatch_uses_the_measured_baseline(
-    store: SqlDispatcherStore, js: object, db_url: str
+    command_keys: CommandKeys, store: SqlDispatcherStore, js: object, db_url: str
 ) -> None:
     devices_report(store, T0, {"bat-0": 1000, "bat-1": 0, "bat-2": 0, "pv-1": 5000})
     insert_dispatch(db_url, "d-rel", "relative", [(T0, 60.0, -4000.0)])
-    disp = Dispatcher(store, NatsCommandSender(js))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js, command_keys.signer))  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     from sqlalchemy import text
 
@@ -220,11 +231,11 @@ async def test_relative_dispatch_uses_the_measured_baseline(
 
 
 async def test_unreachable_target_states_the_shortfall_and_cancel_stops_commands(
-    store: SqlDispatcherStore, js: object, db_url: str
+    command_keys: CommandKeys, store: SqlDispatcherStore, js: object, db_url: str
 ) -> None:
     devices_report(store, T0, {"bat-0": 0, "bat-1": 0, "bat-2": 0, "pv-1": 6000})
     insert_dispatch(db_url, "d-big", "absolute", [(T0, 120.0, 50000.0)])
-    disp = Dispatcher(store, NatsCommandSender(js))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js, command_keys.signer))  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     status, detail, shortfall = row(store, "d-big")
     assert status == "active"
@@ -238,10 +249,10 @@ async def test_unreachable_target_states_the_shortfall_and_cancel_stops_commands
 
 
 async def test_a_plant_without_fresh_readings_fails_cleanly(
-    store: SqlDispatcherStore, js: object, db_url: str
+    command_keys: CommandKeys, store: SqlDispatcherStore, js: object, db_url: str
 ) -> None:
     insert_dispatch(db_url, "d-dark", "absolute", [(T0, 30.0, 1000.0)])
-    disp = Dispatcher(store, NatsCommandSender(js))  # type: ignore[arg-type]
+    disp = Dispatcher(store, NatsCommandSender(js, command_keys.signer))  # type: ignore[arg-type]
     await disp.cycle(T0 + timedelta(seconds=1))
     assert await sent_commands(js) == []
     await disp.cycle(T0 + timedelta(seconds=31))

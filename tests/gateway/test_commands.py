@@ -12,6 +12,7 @@ import nats
 
 from tests.harness.gateway import GW, acks_of, command, make_config, read_stream, running, send
 from tests.harness.metrics import sample
+from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import subjects
 from vpp.adapters.nats.streams import ensure_streams
@@ -40,11 +41,12 @@ def count_704_writes(device) -> list[int]:
 
 
 async def test_commands_applied_refused_and_acked(
-    fleet_factory, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
 ) -> None:
     fleet = await fleet_factory({DerKind.BATTERY: 1, DerKind.PV: 1})
     bat, pv = fleet.devices["bat-0001"], fleet.devices["pv-0001"]
     cfg = make_config(
+        command_keys,
         fleet.endpoints,
         nats_url,
         tmp_path / "gw",
@@ -62,7 +64,7 @@ async def test_commands_applied_refused_and_acked(
             )
             writes = count_704_writes(bat)
             ok = command("bat-0001", 1, -2000.0)
-            await send(js, ok)
+            await send(js, ok, command_keys)
             acks = await acks_of(nats_url, 1)
             a = acks[ok.command_id]
             assert a.outcome is AckOutcome.APPLIED and a.p_w_applied == -2000.0, a
@@ -84,16 +86,17 @@ async def test_commands_applied_refused_and_acked(
             unknown = command("ghost-1", 9, 100.0)
             too_big = command("bat-0001", 6, 50_000.0)
             for c in (replay, expired, unknown, too_big):
-                await send(js, c)
+                await send(js, c, command_keys)
             # duplicate delivery of the applied command (a new msg id defeats JetStream's
             # dedupe, as a re-publish after the window would)
-            await send(js, ok, msg_id="again-1")
-            # malformed: dead-lettered, the consumer lives on
-            await js.publish(subjects.command(GW, "bat-0001"), b'{"v": 1, "seq": "x"}')
+            await send(js, ok, command_keys, msg_id="again-1")
+            # malformed but signed: verified, then dead-lettered; the consumer lives on
+            bad_subject, bad = subjects.command(GW, "bat-0001"), b'{"v": 1, "seq": "x"}'
+            await js.publish(bad_subject, bad, headers=command_keys.headers(bad_subject, bad))
             clamped = command("bat-0001", 7, -5200.0)
             curtail = command("pv-0001", 1, 3000.0)
-            await send(js, clamped)
-            await send(js, curtail)
+            await send(js, clamped, command_keys)
+            await send(js, curtail, command_keys)
             acks = await acks_of(nats_url, 7)
             assert acks["_count"] == 7, acks  # the duplicate's ack was deduplicated
             r = acks[replay.command_id]
@@ -120,7 +123,7 @@ async def test_commands_applied_refused_and_acked(
         async with running(build_gateway(cfg)) as gw2:
             assert await gw2.uplink.wait_connected(10)
             old = command("bat-0001", 2, -1000.0)
-            await send(js, old)
+            await send(js, old, command_keys)
             acks = await acks_of(nats_url, 8)
             o = acks[old.command_id]
             assert o.outcome is AckOutcome.REJECTED and "last applied 7" in o.reason
@@ -129,12 +132,12 @@ async def test_commands_applied_refused_and_acked(
 
 
 async def test_command_waits_for_its_valid_from(
-    fleet_factory, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
 ) -> None:
     fleet = await fleet_factory({DerKind.BATTERY: 1})
     bat = fleet.devices["bat-0001"]
     gw_id = GW + "-later"
-    cfg = make_config(fleet.endpoints, nats_url, tmp_path / "gw", gateway_id=gw_id)
+    cfg = make_config(command_keys, fleet.endpoints, nats_url, tmp_path / "gw", gateway_id=gw_id)
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await ensure_streams(js)
@@ -146,7 +149,7 @@ async def test_command_waits_for_its_valid_from(
                 "bat-0001", 1, -1200.0, valid_from=start, valid_until=start + timedelta(60),
                 gateway_id=gw_id,
             )  # fmt: skip
-            await send(js, later)
+            await send(js, later, command_keys)
             await asyncio.sleep(BEFORE_VALID_FROM_S)
             assert bat.model.setpoint_w is None  # not before its time
             acks = await acks_of(nats_url, 1, gateway_id=gw_id)

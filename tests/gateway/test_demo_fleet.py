@@ -13,6 +13,7 @@ import pytest
 
 from simulators.fleet import RunningFleet, start_fleet
 from tests.harness.gateway import acks_of, command, make_config, read_stream, running, send
+from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.streams import ensure_streams
@@ -57,12 +58,12 @@ def demo_fleet() -> Iterator[RunningFleet]:
 
 
 async def test_demo_fleet_both_protocols(
-    demo_fleet: RunningFleet, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, demo_fleet: RunningFleet, nats_url: str, tmp_path: Path
 ) -> None:
     endpoints = demo_fleet.endpoints
     assert {e["protocol"] for e in endpoints} == {"sunspec", "iec61850"}
     by_id = {e["der_id"]: e for e in endpoints}
-    cfg = make_config(endpoints, nats_url, tmp_path / "gw", gateway_id=GW)
+    cfg = make_config(command_keys, endpoints, nats_url, tmp_path / "gw", gateway_id=GW)
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await ensure_streams(js)
@@ -80,7 +81,7 @@ async def test_demo_fleet_both_protocols(
                 for proto, e in bats.items()
             }
             for c in cmds.values():
-                await send(js, c)
+                await send(js, c, command_keys)
             acks = await acks_of(nats_url, 2, gateway_id=GW)
             await async_wait_until(
                 lambda: batteries_followed(nats_url, set(by_id), bats, targets), 30, 0.5

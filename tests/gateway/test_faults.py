@@ -11,6 +11,7 @@ from pathlib import Path
 from simulators.sunspec import SunSpecServer
 from tests.harness.gateway import make_config, running
 from tests.harness.metrics import sample
+from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.bootstrap import build_gateway
 from vpp.domain import DerKind
@@ -29,7 +30,7 @@ async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
 
 
 async def test_bad_devices_unhealthy_with_backoff_others_keep_cadence(
-    fleet_factory, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
 ) -> None:
     fleet = await fleet_factory({DerKind.PV: 2, DerKind.BATTERY: 2}, step_s=0.5)
     garbage = await asyncio.start_server(_garbage, "127.0.0.1", 0)
@@ -39,7 +40,7 @@ async def test_bad_devices_unhealthy_with_backoff_others_keep_cadence(
     dead = endpoints[1]["der_id"]
     dead_port = endpoints[1]["port"]
     await fleet.stop_server(dead)  # unreachable from the start
-    cfg = make_config(endpoints, nats_url, tmp_path / "gw", gateway_id="gw-faults")
+    cfg = make_config(command_keys, endpoints, nats_url, tmp_path / "gw", gateway_id="gw-faults")
     try:
         async with running(build_gateway(cfg)) as gw:
             runners = gw.gateway.runners

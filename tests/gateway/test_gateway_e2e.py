@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tests.harness.gateway import make_config, read_stream, running
 from tests.harness.metrics import sample
+from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
 from vpp.bootstrap import build_gateway
@@ -16,10 +17,12 @@ READINGS_WANTED = 3
 
 
 async def test_demo_fleet_telemetry_arrives_with_units_and_signs(
-    fleet_factory, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
 ) -> None:
     fleet = await fleet_factory()
-    cfg = make_config(fleet.endpoints, nats_url, tmp_path / "gw", gateway_id="gw-tele")
+    cfg = make_config(
+        command_keys, fleet.endpoints, nats_url, tmp_path / "gw", gateway_id="gw-tele"
+    )
     async with running(build_gateway(cfg)) as gw:
         assert await gw.uplink.wait_connected(10)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.gateway import make_config, read_stream, running
+from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats import codec, subjects
 from vpp.adapters.nats.server import free_port
@@ -40,13 +41,18 @@ def kinds_for(n: int) -> dict[DerKind, int]:
     ids=["20dev-10s", "100dev-120s"],
 )
 async def test_outage_every_reading_arrives_exactly_once(
-    devices: int, outage_s: float, fleet_factory, nats_server_factory, tmp_path: Path
+    command_keys: CommandKeys,
+    devices: int,
+    outage_s: float,
+    fleet_factory,
+    nats_server_factory,
+    tmp_path: Path,
 ) -> None:
     server = nats_server_factory()
     port = server.port
     fleet = await fleet_factory(kinds_for(devices), step_s=1.0)
     gw_id = f"gw-outage-{devices}"
-    cfg = make_config(fleet.endpoints, server.url, tmp_path / "gw", gateway_id=gw_id)
+    cfg = make_config(command_keys, fleet.endpoints, server.url, tmp_path / "gw", gateway_id=gw_id)
     built = build_gateway(cfg)
     produced_keys: set[tuple[str, datetime]] = set()
     collect = built.gateway.collect
@@ -111,12 +117,16 @@ async def test_outage_every_reading_arrives_exactly_once(
 
 
 async def test_gateway_started_without_uplink_buffers_then_delivers(
-    fleet_factory, nats_server_factory, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_server_factory, tmp_path: Path
 ) -> None:
     port = free_port()
     fleet = await fleet_factory({DerKind.PV: 2, DerKind.BATTERY: 1}, step_s=1.0)
     cfg = make_config(
-        fleet.endpoints, f"nats://127.0.0.1:{port}", tmp_path / "gw", gateway_id="gw-late"
+        command_keys,
+        fleet.endpoints,
+        f"nats://127.0.0.1:{port}",
+        tmp_path / "gw",
+        gateway_id="gw-late",
     )
     built = build_gateway(cfg)
     async with running(built) as gw:

@@ -19,6 +19,7 @@ from open61850.mms import MmsClient, ObjectName
 from simulators.fleet import start_fleet
 from tests.harness.gateway import GW, command, make_config, running, send
 from tests.harness.metrics import sample
+from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.bootstrap import build_gateway
@@ -32,11 +33,12 @@ HELD_PAST_ONE_REVERSION_S = 5.0
 
 
 async def test_setpoint_refreshed_then_released_when_commands_stop(
-    fleet_factory, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
 ) -> None:
     fleet = await fleet_factory({DerKind.BATTERY: 1}, step_s=0.2)
     bat = fleet.devices["bat-0001"]
     cfg = make_config(
+        command_keys,
         fleet.endpoints,
         nats_url,
         tmp_path / "gw",
@@ -53,7 +55,7 @@ async def test_setpoint_refreshed_then_released_when_commands_stop(
             )
             cmd = command("bat-0001", 1, -1500.0, valid_s=120, gateway_id=GW + "-s1")
             t_sent = time.monotonic()
-            await send(js, cmd)
+            await send(js, cmd, command_keys)
             await async_wait_until(lambda: bat.model.setpoint_w == -1500.0, 5)
             # past the device's own reversion time (3 s): the gateway keeps refreshing it
             await asyncio.sleep(HELD_PAST_DEVICE_REVERSION_S - (time.monotonic() - t_sent))
@@ -72,12 +74,13 @@ async def test_setpoint_refreshed_then_released_when_commands_stop(
 
 
 async def test_uplink_loss_returns_devices_to_default_within_bound(
-    fleet_factory, nats_server_factory, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_server_factory, tmp_path: Path
 ) -> None:
     server = nats_server_factory()
     fleet = await fleet_factory({DerKind.BATTERY: 1, DerKind.CHP: 1}, step_s=0.2)
     gw_id = GW + "-s2"
     cfg = make_config(
+        command_keys,
         fleet.endpoints,
         server.url,
         tmp_path / "gw",
@@ -91,7 +94,7 @@ async def test_uplink_loss_returns_devices_to_default_within_bound(
         await async_wait_until(lambda: all(r.connected for r in gw.gateway.runners.values()), 10)
         for i, (der, p) in enumerate((("bat-0001", -2000.0), ("chp-0001", 30000.0))):
             c = command(der, 1, p, valid_s=600, command_id=f"s2-{i}", gateway_id=gw_id)
-            await send(js, c)
+            await send(js, c, command_keys)
         await async_wait_until(
             lambda: all(d.model.setpoint_w is not None for d in fleet.devices.values()), 5
         )
@@ -107,11 +110,12 @@ async def test_uplink_loss_returns_devices_to_default_within_bound(
 
 
 async def test_killed_gateway_devices_revert_by_themselves(
-    fleet_factory, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
 ) -> None:
     fleet = await fleet_factory({DerKind.BATTERY: 2, DerKind.PV: 1}, step_s=0.2)
     gw_id = GW + "-kill"
     cfg = make_config(
+        command_keys,
         fleet.endpoints,
         nats_url,
         tmp_path / "gw",
@@ -134,7 +138,7 @@ async def test_killed_gateway_devices_revert_by_themselves(
         targets = {"bat-0001": -2000.0, "bat-0002": 2500.0, "pv-0001": 2000.0}
         for i, (der, p) in enumerate(targets.items()):
             c = command(der, 1, p, valid_s=600, command_id=f"kill-{i}", gateway_id=gw_id)
-            await send(js, c)
+            await send(js, c, command_keys)
         await async_wait_until(
             lambda: all(
                 (d.model.setpoint_w if d.model.kind is not DerKind.PV else d.model.limit_w)
@@ -168,12 +172,12 @@ async def test_killed_gateway_devices_revert_by_themselves(
 
 
 async def test_sigterm_releases_devices_and_exits(
-    fleet_factory, nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
 ) -> None:
     fleet = await fleet_factory({DerKind.BATTERY: 1}, step_s=0.2)
     bat = fleet.devices["bat-0001"]
     gw_id = GW + "-term"
-    cfg = make_config(fleet.endpoints, nats_url, tmp_path / "gw", gateway_id=gw_id)
+    cfg = make_config(command_keys, fleet.endpoints, nats_url, tmp_path / "gw", gateway_id=gw_id)
     path = tmp_path / "gateway.yaml"
     path.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
     with (tmp_path / "gateway.log").open("wb") as log:
@@ -187,7 +191,7 @@ async def test_sigterm_releases_devices_and_exits(
     js = nc.jetstream()
     await ensure_streams(js)
     try:
-        await send(js, command("bat-0001", 1, -1800.0, valid_s=600, gateway_id=gw_id))
+        await send(js, command("bat-0001", 1, -1800.0, valid_s=600, gateway_id=gw_id), command_keys)
         await async_wait_until(lambda: bat.model.setpoint_w == -1800.0, 30)
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(proc.wait, 20)
@@ -207,7 +211,7 @@ def _wset_ena(endpoint: dict) -> bool:
 
 
 async def test_killed_gateway_iec61850_devices_revert_by_themselves(
-    nats_url: str, tmp_path: Path
+    command_keys: CommandKeys, nats_url: str, tmp_path: Path
 ) -> None:
     """Like the SunSpec test above, for IEC 61850: the driver writes
     ``DRCC1.OutWSetRvrtTms`` with every setpoint, so the devices fall back on their own."""
@@ -230,6 +234,7 @@ async def test_killed_gateway_iec61850_devices_revert_by_themselves(
         endpoints = {e["der_id"]: e for e in fleet.endpoints}
         gw_id = GW + "-iec-kill"
         cfg = make_config(
+            command_keys,
             list(endpoints.values()),
             nats_url,
             tmp_path / "gw",
@@ -251,7 +256,7 @@ async def test_killed_gateway_iec61850_devices_revert_by_themselves(
         targets = {"ibat-0001": -2000.0, "ichp-0001": endpoints["ichp-0001"]["ratings"]["p_max_w"]}
         for i, (der, p) in enumerate(targets.items()):
             c = command(der, 1, p, valid_s=600, command_id=f"iec-kill-{i}", gateway_id=gw_id)
-            await send(js, c)
+            await send(js, c, command_keys)
         states: dict[str, bool] = {}
 
         def poll() -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import nats
 from nats.js import JetStreamContext
 
+from tests.harness.signing import CommandKeys
 from vpp.adapters.nats import codec, subjects
 from vpp.bootstrap import BuiltGateway
 from vpp.bootstrap.gateway_config import gateway_config_from_endpoints
@@ -26,6 +27,7 @@ _ids = itertools.count(1)
 
 
 def make_config(
+    keys: CommandKeys,
     endpoints: list[dict[str, Any]],
     nats_url: str,
     data_dir: Path,
@@ -34,12 +36,14 @@ def make_config(
     poll_s: float = 1.0,
     **overrides: Any,
 ) -> GatewayConfig:
+    """A gateway for ``endpoints`` that pins ``keys`` (commands must be signed by them)."""
     doc = gateway_config_from_endpoints(
         endpoints,
         gateway_id=gateway_id,
         nats_url=nats_url,
         data_dir=str(data_dir),
         poll_s=poll_s,
+        command_keys_file=str(keys.trusted_file),
     )
     doc.update(overrides)
     return GatewayConfig.model_validate(doc)
@@ -100,12 +104,14 @@ def command(
     )
 
 
-async def send(js: JetStreamContext, cmd: SetpointCommand, msg_id: str | None = None) -> None:
-    await js.publish(
-        subjects.command(cmd.gateway_id, cmd.der_id),
-        codec.encode_command(cmd),
-        headers={"Nats-Msg-Id": msg_id or codec.command_msg_id(cmd)},
-    )
+async def send(
+    js: JetStreamContext, cmd: SetpointCommand, keys: CommandKeys, msg_id: str | None = None
+) -> None:
+    """Publish ``cmd`` signed by ``keys``, as the dispatcher does."""
+    subject = subjects.command(cmd.gateway_id, cmd.der_id)
+    payload = codec.encode_command(cmd)
+    headers = keys.headers(subject, payload) | {"Nats-Msg-Id": msg_id or codec.command_msg_id(cmd)}
+    await js.publish(subject, payload, headers=headers)
 
 
 async def acks_of(

@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 
 from vpp.application.dispatcher_follow import DispatcherSettings, FollowState
 from vpp.application.ports import IntervalState
-from vpp.domain.commands import SetpointCommand
+from vpp.domain.commands import SetpointCommand, seq_at
 from vpp.domain.der import Der
 
 
 def next_seq(now: datetime, last_seq: int) -> int:
     """Microseconds of ``now``, strictly after ``last_seq`` (dispatches of one cycle may
     share DERs)."""
-    return max(int(now.timestamp() * 1_000_000), last_seq + 1)
+    return max(seq_at(now), last_seq + 1)
 
 
 def setpoint_commands(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpp.adapters.store import migrate
@@ -62,15 +63,20 @@ async def run_dispatcher(
     cycle_s: float = 4.0,
     wake_s: float = 0.05,
     ready: asyncio.Event | None = None,
+    signing_keys: Path | None = None,
 ) -> int:
-    """Run the closed-loop dispatcher every ``cycle_s`` until ``stop``; returns commands sent."""
+    """Run the closed-loop dispatcher every ``cycle_s`` until ``stop``; returns commands sent.
+    Commands are signed with the keyring in ``signing_keys`` (default
+    ``<data dir>/command-signing``, created with a first key if missing)."""
     from vpp.adapters.nats.client import as_settings, connect, log_nats_error
     from vpp.adapters.nats.command_sender import NatsCommandSender
     from vpp.adapters.nats.streams import ensure_streams
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
     from vpp.application.dispatcher import Dispatcher
     from vpp.application.dispatcher_follow import DispatcherSettings
+    from vpp.bootstrap.signing import dispatcher_signer
 
+    signer = dispatcher_signer(signing_keys)
     url = db_url or default_url()
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -81,7 +87,9 @@ async def run_dispatcher(
     try:
         js = nc.jetstream()
         await ensure_streams(js, update_existing=False)  # ops provisions them
-        dispatcher = Dispatcher(store, NatsCommandSender(js), DispatcherSettings(cycle_s=cycle_s))
+        dispatcher = Dispatcher(
+            store, NatsCommandSender(js, signer), DispatcherSettings(cycle_s=cycle_s)
+        )
         if ready is not None:
             ready.set()
         while not stop.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,10 +16,13 @@ if TYPE_CHECKING:
     from vpp.adapters.nats.uplink import NatsUplink
     from vpp.adapters.prometheus.gateway_metrics import MetricsEndpoint, PrometheusGatewayMetrics
     from vpp.application.gateway import DeviceRunner, FieldGateway
-    from vpp.application.ports import DeviceDriver, GatewayMetrics
+    from vpp.application.ports import CommandVerifier, DeviceDriver, GatewayMetrics
     from vpp.config.gateway import DeviceConfig, GatewayConfig, Iec61850Device
     from vpp.domain.telemetry import Reading
 
+log = logging.getLogger(__name__)
+
+LEDGER_FILE = "commands.sqlite"  # in the gateway's data_dir
 SCL_DIR = Path(__file__).resolve().parents[1] / "models" / "iec61850-7-420"
 
 
@@ -134,6 +138,20 @@ def _device_runners(
     return runners
 
 
+def _verifier(config: GatewayConfig) -> CommandVerifier | None:
+    """The pinned keys commands are verified against; None only if configured so."""
+    from vpp.adapters.crypto import Ed25519CommandVerifier, KeyringError, load_trusted_keys
+
+    path = config.security.command_keys_file
+    if path is None:
+        log.warning("gateway %s: commands are NOT verified (unsigned allowed)", config.gateway_id)
+        return None
+    try:
+        return Ed25519CommandVerifier(load_trusted_keys(path))
+    except KeyringError as exc:
+        raise GatewayBuildError(str(exc)) from exc
+
+
 def _uplink(config: GatewayConfig) -> NatsUplink:
     from vpp.adapters.nats.uplink import NatsUplink
     from vpp.bootstrap.nats_client import client_settings
@@ -152,13 +170,14 @@ def build_gateway(config: GatewayConfig) -> BuiltGateway:
     from vpp.runtime import SystemClock
 
     gw_id = config.gateway_id
+    verifier = _verifier(config)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     uplink = _uplink(config)
     metrics = PrometheusGatewayMetrics(gw_id)
     buffer = DiskTelemetryBuffer(data_dir / "telemetry-buffer.sqlite", config.buffer.max_bytes)
     publisher = NatsTelemetryPublisher(uplink, buffer, metrics)
-    ledger = SqliteCommandLedger(data_dir / "commands.sqlite")
+    ledger = SqliteCommandLedger(data_dir / LEDGER_FILE)
     clock = SystemClock()
     sink = _LateSink()
     runners = _device_runners(config, metrics, sink)
@@ -177,7 +196,13 @@ def build_gateway(config: GatewayConfig) -> BuiltGateway:
     )
     sink.gateway = gateway
     consumer = NatsCommandConsumer(
-        uplink, gw_id, gateway.handle_command, on_dead_letter=lambda _: metrics.count_dead_letter()
+        uplink,
+        gw_id,
+        gateway.handle_command,
+        verifier=verifier,
+        metrics=metrics,
+        answered=lambda command_id: ledger.known_ack(command_id) is not None,
+        on_dead_letter=lambda _: metrics.count_dead_letter(),
     )
     endpoint = None
     gateway.services = [uplink, publisher, consumer]
@@ -185,3 +210,20 @@ def build_gateway(config: GatewayConfig) -> BuiltGateway:
         endpoint = MetricsEndpoint(metrics, config.metrics.host, config.metrics.port)
         gateway.services.append(endpoint)
     return BuiltGateway(gateway, uplink, publisher, buffer, ledger, metrics, endpoint)
+
+
+def reset_ledger(config: GatewayConfig, der_id: str) -> tuple[int, str] | None:
+    """Clear the last applied sequence of one DER in the gateway's ledger (the gateway may
+    be running: it reads the ledger per command); what was removed, or None."""
+    from vpp.adapters.nats.ledger import SqliteCommandLedger
+
+    if der_id not in {d.der_id for d in config.devices}:
+        raise GatewayBuildError(f"DER {der_id!r} is not configured on gateway {config.gateway_id}")
+    path = Path(config.data_dir) / LEDGER_FILE
+    if not path.exists():
+        raise GatewayBuildError(f"no command ledger at {path}")
+    ledger = SqliteCommandLedger(path)
+    try:
+        return ledger.reset_der(der_id)
+    finally:
+        ledger.close()

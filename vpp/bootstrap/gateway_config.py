@@ -14,12 +14,18 @@ class NatsDocument(TypedDict):
     url: str
 
 
+class SecurityDocument(TypedDict, total=False):
+    command_keys_file: str
+    allow_unsigned_commands: bool
+
+
 class GatewayDocument(TypedDict):
     """The top level of ``gateway.yaml`` as written by :func:`gateway_config_from_endpoints`."""
 
     gateway_id: str
     nats: NatsDocument
     data_dir: str
+    security: SecurityDocument
     devices: list[dict[str, object]]
 
 
@@ -62,11 +68,20 @@ def gateway_config_from_endpoints(
     nats_url: str = "nats://127.0.0.1:4222",
     data_dir: str = "gateway-data",
     poll_s: float = 1.0,
+    command_keys_file: str | None = None,
+    allow_unsigned_commands: bool = False,
 ) -> GatewayDocument:
-    """A ``gateway.yaml`` document (as a dict) for the devices of a simulator endpoint list."""
+    """A ``gateway.yaml`` document (as a dict) for the devices of a simulator endpoint list;
+    commands verified against ``command_keys_file`` (or, said out loud, not at all)."""
+    security: SecurityDocument = {}
+    if command_keys_file is not None:
+        security["command_keys_file"] = command_keys_file
+    if allow_unsigned_commands:
+        security["allow_unsigned_commands"] = True
     return {
         "gateway_id": gateway_id,
         "nats": {"url": nats_url},
         "data_dir": data_dir,
+        "security": security,
         "devices": [device_from_endpoint(e, poll_s) for e in endpoints],
     }

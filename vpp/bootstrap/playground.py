@@ -23,11 +23,13 @@ from vpp.adapters.store.engine import data_dir as default_data_dir
 from vpp.bootstrap.demo import DemoRegistration, default_fleet, register_demo
 from vpp.bootstrap.processes import PlaygroundError, Supervisor, http_ok, port_free, wait_for
 from vpp.bootstrap.secure_nats import SecureNats, start_secure_nats
+from vpp.bootstrap.signing import create_keys, export_keys
 from vpp.bootstrap.store import upgrade_store
 from vpp.config.gateway import GatewayConfig
 from vpp.config.loader import load_yaml
 
 GATEWAY_ID = "gw-demo"
+SIGNING_DIR = "command-signing"  # the dispatcher's keyring, in the run dir
 
 
 class Echo(Protocol):
@@ -109,10 +111,14 @@ def start_fleet(stack: Stack, fleet: Path) -> Path:
 def write_gateway_config(stack: Stack, endpoints: Path, poll_s: float) -> Path:
     """``vpp gateway config-from`` the endpoints, as its own process; the file it wrote."""
     gw_file = stack.run_dir / "gateway.yaml"
+    keys = stack.run_dir / "command-keys.pub"
+    create_keys(stack.run_dir / SIGNING_DIR)
+    export_keys(stack.run_dir / SIGNING_DIR, keys)
     args = ["gateway", "config-from", str(endpoints), "-o", str(gw_file)]
     args += ["--gateway-id", GATEWAY_ID]
     args += ["--nats-client", str(stack.nats.gateway_client_file(GATEWAY_ID))]
     args += ["--data-dir", str(stack.run_dir / "gateway-data"), "--poll-s", str(poll_s)]
+    args += ["--command-keys", str(keys)]
     cfg = stack.sup.start("gateway-config", args)
     cfg.process.wait(60)
     if cfg.process.returncode != 0:
@@ -136,10 +142,10 @@ def start_services(stack: Stack, gw_file: Path, options: PlaygroundOptions) -> s
     proj_client = str(stack.nats.client_file("projector"))
     proj = sup.start("projector", ["projector", "--nats-client", proj_client, "--db", db_url])
     disp_client = str(stack.nats.client_file("dispatcher"))
-    cycle = ["--cycle-s", str(options.cycle_s)]
-    disp = sup.start(
-        "dispatcher", ["dispatcher", "--nats-client", disp_client, "--db", db_url, *cycle]
-    )
+    disp_args = ["dispatcher", "--nats-client", disp_client, "--db", db_url]
+    disp_args += ["--cycle-s", str(options.cycle_s)]
+    disp_args += ["--signing-keys", str(stack.run_dir / SIGNING_DIR)]
+    disp = sup.start("dispatcher", disp_args)
     port = api_port_to_use(options.api_port, stack.echo)
     pki = stack.nats.pki
     args = ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)]

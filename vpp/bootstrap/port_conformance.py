@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from vpp.adapters.crypto import Ed25519CommandSigner, Ed25519CommandVerifier
     from vpp.adapters.iec61850.driver import Iec61850Driver
     from vpp.adapters.modbus.sunspec_driver import SunSpecDriver
     from vpp.adapters.nats.command_sender import NatsCommandSender
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
         telemetry_reads: SqlTelemetryReadStore,
         dispatches: SqlDispatchStore,
         clock: SystemClock,
+        signer: Ed25519CommandSigner,
+        verifier: Ed25519CommandVerifier,
     ) -> None:
         devices: list[p.DeviceDriver] = [sunspec, iec61850]
         ratings: p.RatingsSource = sunspec
@@ -72,4 +75,6 @@ if TYPE_CHECKING:
             dispatches,
         )
         now: p.Clock = clock
+        signing: tuple[p.CommandSigner, p.CommandVerifier] = (signer, verifier)
         del devices, ratings, services, gateway, metrics, projector, dispatcher, operator, now
+        del signing

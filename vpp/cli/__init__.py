@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from vpp.cli import api, db, dispatch, dispatcher, gateway, nats, playground, projector, sim, tls
+from vpp.cli import (
+    api,
+    db,
+    dispatch,
+    dispatcher,
+    gateway,
+    keys,
+    nats,
+    playground,
+    projector,
+    sim,
+    tls,
+)
 
 app = typer.Typer(
     name="vpp",
@@ -15,6 +27,7 @@ app = typer.Typer(
 app.add_typer(sim.app, name="sim", help="Simulated DERs over IEC 61850 MMS and SunSpec Modbus.")
 app.add_typer(gateway.app, name="gateway", help="Field gateway: poll devices, apply commands.")
 app.add_typer(nats.app, name="nats", help="NATS identities, permissions, server config.")
+app.add_typer(keys.app, name="keys", help="Command-signing keys: create, rotate, export.")
 app.add_typer(db.app, name="db", help="Read-model store: create and migrate databases.")
 app.add_typer(tls.app, name="tls", help="A private CA and its certificates (TLS).")
 app.command("api", help="Serve the operator HTTP API.")(api.api)

@@ -19,6 +19,14 @@ def dispatcher(
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: SQLite)")] = None,
     cycle_s: Annotated[float, typer.Option("--cycle-s", min=0.5, help="Loop period")] = 4.0,
+    signing_keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--signing-keys",
+            help="command-signing keyring (default <data dir>/command-signing; "
+            "created with a first key if missing)",
+        ),
+    ] = None,
 ) -> None:
     """Follow accepted dispatches with per-DER setpoints until SIGINT/SIGTERM."""
     from vpp.bootstrap import run_dispatcher
@@ -31,7 +39,13 @@ def dispatcher(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_dispatcher(settings_for(nats_url, nats_client), db, stop, cycle_s=cycle_s)
+        return await run_dispatcher(
+            settings_for(nats_url, nats_client),
+            db,
+            stop,
+            cycle_s=cycle_s,
+            signing_keys=signing_keys,
+        )
 
     sent = asyncio.run(main())
     typer.echo(f"dispatcher stopped; {sent} commands sent")

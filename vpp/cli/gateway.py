@@ -40,6 +40,13 @@ def config_from(
         ),
     ] = Path("gateway-data"),
     poll_s: Annotated[float, typer.Option("--poll-s")] = 1.0,
+    command_keys: Annotated[
+        Path | None,
+        typer.Option("--command-keys", help="trusted command keys (`vpp keys export`)"),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned-commands", help="apply unsigned commands (unsafe)")
+    ] = False,
 ) -> None:
     """Write a gateway.yaml for the devices of a simulator endpoint list."""
     from vpp.bootstrap.gateway_config import gateway_config_from_endpoints
@@ -53,18 +60,56 @@ def config_from(
         gateway_id=gateway_id,
         data_dir=str(data_dir.absolute()),
         poll_s=poll_s,
+        command_keys_file=str(command_keys.resolve()) if command_keys else None,
+        allow_unsigned_commands=allow_unsigned,
     )
     if nats_client is not None:
         doc["nats"] = yaml.safe_load(nats_client.read_text(encoding="utf-8"))
     if nats_url is not None:
         doc["nats"] = {**doc["nats"], "url": nats_url}
-    GatewayConfig.model_validate(doc)  # refuse to write a file the gateway would refuse
+    try:  # refuse to write a file the gateway would refuse
+        GatewayConfig.model_validate(doc)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     text = yaml.safe_dump(doc, sort_keys=False)
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {output} ({len(doc['devices'])} devices)", err=True)
+
+
+def _load(config: Path) -> GatewayConfig:
+    from vpp.config import ConfigError, load_yaml
+    from vpp.config.gateway import GatewayConfig
+
+    try:
+        return load_yaml(config, GatewayConfig)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command("reset-ledger")
+def reset_ledger(
+    config: Annotated[Path, typer.Option("--config", "-c", help="gateway.yaml")],
+    der: Annotated[str, typer.Option("--der", help="the DER whose last sequence to clear")],
+) -> None:
+    """Clear a DER's last applied sequence (after a forged sequence locked it out)."""
+    from vpp.bootstrap.gateway import GatewayBuildError
+    from vpp.bootstrap.gateway import reset_ledger as reset
+
+    cfg = _load(config)
+    try:
+        removed = reset(cfg, der)
+    except GatewayBuildError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    if removed is None:
+        typer.echo(f"{der}: no last applied sequence in the ledger; nothing removed")
+    else:
+        typer.echo(f"{der}: removed last applied sequence {removed[0]} (command {removed[1]})")
 
 
 async def _serve(config: GatewayConfig) -> None:
@@ -89,15 +134,14 @@ def gateway(
     if config is None:
         typer.echo(ctx.get_help())
         raise typer.Exit(2)
-    from vpp.config import ConfigError, load_yaml
-    from vpp.config.gateway import GatewayConfig
+    from vpp.bootstrap.gateway import GatewayBuildError
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    cfg = _load(config)
     try:
-        cfg = load_yaml(config, GatewayConfig)
-    except ConfigError as exc:
-        typer.echo(str(exc), err=True)
+        asyncio.run(_serve(cfg))
+    except GatewayBuildError as exc:
+        typer.echo(f"gateway not started: {exc}", err=True)
         raise typer.Exit(2) from exc
-    asyncio.run(_serve(cfg))

@@ -87,6 +87,30 @@ class MetricsConfig(Strict):
     port: Port | None = None  # None: no /metrics endpoint
 
 
+class SecurityConfig(Strict):
+    """Commands must carry the dispatcher's signature, verified against the public keys
+    in ``command_keys_file`` (``vpp keys export``) before anything else.  Running without
+    verification needs ``allow_unsigned_commands: true``, said out loud; secure by default."""
+
+    command_keys_file: Path | None = None
+    allow_unsigned_commands: bool = False
+
+    def problem(self) -> str | None:
+        """Why this section cannot run a gateway, or None."""
+        if self.command_keys_file is None and not self.allow_unsigned_commands:
+            return (
+                "security.command_keys_file is required (the dispatcher's public keys, "
+                "from `vpp keys export`); set security.allow_unsigned_commands: true to run "
+                "without command signatures"
+            )
+        if self.command_keys_file is not None and self.allow_unsigned_commands:
+            return (
+                "security: command_keys_file and allow_unsigned_commands: true contradict "
+                "each other (with keys, every command is verified)"
+            )
+        return None
+
+
 class GatewayConfig(Strict):
     gateway_id: Id
     site_id: Id | None = None
@@ -95,10 +119,14 @@ class GatewayConfig(Strict):
     safety: SafetyConfig = SafetyConfig()
     buffer: BufferConfig = BufferConfig()
     metrics: MetricsConfig = MetricsConfig()
+    security: SecurityConfig = SecurityConfig()
     devices: list[DeviceConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> GatewayConfig:
+        problem = self.security.problem()
+        if problem is not None:
+            raise InvalidValue(problem)
         seen: set[str] = set()
         for dev in self.devices:
             if dev.der_id in seen:

@@ -1,8 +1,14 @@
 """Setpoint commands, their acknowledgements and the rules for applying them.
 
 The rules live here, not in the gateway, so every place that decides about a command
-decides the same way: known DER, inside its validity window, sequence newer than the last
-applied, value within ratings — clamped only with the clamp reported, never silently.
+decides the same way: known DER, a sequence not far ahead of its own ``valid_from``,
+inside its validity window, sequence newer than the last applied, value within ratings —
+clamped only with the clamp reported, never silently.
+
+A sequence number is microseconds of the sender's clock when the command becomes valid
+(:func:`seq_at`).  One far ahead of its own ``valid_from`` would lock the DER out of
+every real command until the clock caught up (``2**62`` µs is ~146,000 years), so it is
+refused: :data:`SEQ_AHEAD_LIMIT_US`.
 """
 
 from __future__ import annotations
@@ -15,6 +21,14 @@ from vpp.domain.der import Der
 from vpp.domain.errors import InvalidValue
 from vpp.domain.ids import validate_id
 from vpp.domain.units import require_aware, require_finite
+
+#: how far a command's ``seq`` may run ahead of its own ``valid_from`` (µs): 60 s
+SEQ_AHEAD_LIMIT_US = 60_000_000
+
+
+def seq_at(t: datetime) -> int:
+    """The sequence number of a command valid from ``t``: microseconds since the epoch."""
+    return int(require_aware(t, "t").timestamp() * 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +113,14 @@ def decide(
             AckOutcome.REJECTED,
             cmd.p_w,
             reason=f"DER {cmd.der_id} belongs to gateway {der.gateway_id}, not {cmd.gateway_id}",
+        )
+    ahead_us = cmd.seq - seq_at(cmd.valid_from)
+    if ahead_us > SEQ_AHEAD_LIMIT_US:
+        return Decision(
+            AckOutcome.REJECTED,
+            cmd.p_w,
+            reason=f"sequence {cmd.seq} is {ahead_us / 1e6:.0f} s ahead of its valid_from "
+            f"(limit {SEQ_AHEAD_LIMIT_US / 1e6:.0f} s)",
         )
     if now >= cmd.valid_until:
         return Decision(AckOutcome.EXPIRED, cmd.p_w, reason="validity window has passed")

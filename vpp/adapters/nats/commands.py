@@ -1,6 +1,14 @@
 """The gateway's durable pull consumer on ``vpp.command.<gateway>.*`` (COMMANDS stream).
 
-Each message is decoded with :mod:`codec`; one that cannot be decoded goes to the
+Each message's signature is verified first, before its payload is even decoded: one that
+fails (unsigned, unknown key, bad signature — e.g. a signed command moved to another
+subject) is never applied and never enters the ledger (a forger must not be able to
+spend a real command id), is counted, logged, answered with a ``rejected`` ack whose
+reason starts with ``signature:`` if its payload decodes for this subject (else
+dead-lettered with that reason) unless that command id already has its real ack, and
+terminated so JetStream does not redeliver it.
+
+Each verified message is decoded with :mod:`codec`; one that cannot be decoded goes to the
 dead-letter subject with its reason and is acked (it would never decode on redelivery).
 A decoded command is handed to ``handler``, which applies it and publishes its ack; only
 then is the message acked.  A command not valid yet is nak'ed with a delay until its
@@ -16,7 +24,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -28,12 +36,21 @@ from vpp.adapters.nats.permissions import GATEWAY_STREAMS
 from vpp.adapters.nats.publisher import MSG_ID
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.nats.uplink import NatsUplink
-from vpp.application.ports import CommandNotYetValid
-from vpp.domain.commands import SetpointCommand
+from vpp.application.ports import (
+    CommandNotYetValid,
+    CommandVerifier,
+    GatewayMetrics,
+    SignatureRefused,
+)
+from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand
+from vpp.runtime import utc_now
 
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[SetpointCommand], Awaitable[None]]
+
+class CommandHandler(Protocol):
+    def __call__(self, cmd: SetpointCommand, *, redelivered: bool) -> Awaitable[None]: ...
+
 
 #: commands delivered and not yet acked, per gateway: JetStream's bound and ours
 MAX_ACK_PENDING = 1000
@@ -41,6 +58,14 @@ MAX_ACK_PENDING = 1000
 SWEEP_S = 0.02
 DeadLetterHook = Callable[[str], None]
 GATEWAY_SPECS = tuple(s for s in subjects.ALL_STREAMS if s.name in GATEWAY_STREAMS)
+
+
+def _redelivered(msg: Msg) -> bool:
+    """JetStream delivers this message again (not a new message with an old command)."""
+    try:
+        return bool(msg.metadata.num_delivered and msg.metadata.num_delivered > 1)
+    except Exception:  # not a JetStream message: no redelivery to speak of
+        return False
 
 
 def consumer_name(gateway_id: str) -> str:
@@ -54,6 +79,9 @@ class NatsCommandConsumer:
         gateway_id: str,
         handler: CommandHandler,
         *,
+        verifier: CommandVerifier | None,
+        metrics: GatewayMetrics | None = None,
+        answered: Callable[[str], bool] | None = None,
         on_dead_letter: DeadLetterHook | None = None,
         batch: int = MAX_ACK_PENDING,
         fetch_timeout_s: float = 1.0,
@@ -62,6 +90,10 @@ class NatsCommandConsumer:
         self.uplink = uplink
         self.gateway_id = gateway_id
         self.handler = handler
+        self.verifier = verifier  # None: unsigned commands allowed (explicitly configured)
+        self.metrics = metrics
+        # whether a command id already has its real ack: a forged copy then gets none
+        self.answered = answered
         self.on_dead_letter = on_dead_letter
         self.batch = batch
         self.fetch_timeout_s = fetch_timeout_s
@@ -173,19 +205,29 @@ class NatsCommandConsumer:
             if self._chains.get(subject) is chain:
                 del self._chains[subject]
 
+    def _decode(self, msg: Msg) -> SetpointCommand:
+        cmd = codec.decode_command(msg.data, self.gateway_id)
+        der_token = msg.subject.rsplit(".", 1)[-1]
+        if cmd.der_id != der_token:
+            raise codec.CodecError(
+                "command", f"der_id {cmd.der_id!r} does not match subject {msg.subject!r}"
+            )
+        return cmd
+
     async def _one(self, msg: Msg) -> None:
+        if self.verifier is not None:
+            try:
+                self.verifier.verify(msg.subject, msg.data, msg.headers)
+            except SignatureRefused as refused:
+                await self._refuse(msg, refused)
+                return
         try:
-            cmd = codec.decode_command(msg.data, self.gateway_id)
-            der_token = msg.subject.rsplit(".", 1)[-1]
-            if cmd.der_id != der_token:
-                raise codec.CodecError(
-                    "command", f"der_id {cmd.der_id!r} does not match subject {msg.subject!r}"
-                )
+            cmd = self._decode(msg)
         except codec.CodecError as exc:
             await self._dead_letter(msg, exc.reason)
             return
         try:
-            await self.handler(cmd)
+            await self.handler(cmd, redelivered=_redelivered(msg))
         except CommandNotYetValid as later:
             log.info("%s; redelivery requested", later)
             with contextlib.suppress(Exception):
@@ -199,7 +241,57 @@ class NatsCommandConsumer:
         with contextlib.suppress(Exception):
             await msg.ack()
 
-    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+    async def _refuse(self, msg: Msg, refused: SignatureRefused) -> None:
+        """Count, log and answer a command whose signature failed; never redelivered."""
+        reason = str(refused)
+        stream_seq = msg.metadata.sequence.stream if msg.reply else 0
+        if self.metrics is not None:
+            self.metrics.count_refused(refused.kind.value)
+        log.warning(
+            "command refused: event=command_refused subject=%s reason=%r stream_seq=%d",
+            msg.subject,
+            reason,
+            stream_seq,
+            extra={"event": "command_refused", "subject": msg.subject, "reason": reason},
+        )
+        try:
+            cmd = self._decode(msg)
+        except codec.CodecError as exc:
+            await self._dead_letter(msg, f"{reason}; {exc.reason}", terminate=True)
+            return
+        if self.answered is not None and self.answered(cmd.command_id):
+            # the real command was answered: a refusal ack now would overwrite its outcome
+            # in the read models (the newest ack wins); counted and logged is enough
+            with contextlib.suppress(Exception):
+                await msg.term()
+            return
+        ack = CommandAck(
+            command_id=cmd.command_id,
+            der_id=cmd.der_id,
+            gateway_id=cmd.gateway_id,
+            seq=cmd.seq,
+            outcome=AckOutcome.REJECTED,
+            ts=utc_now(),
+            p_w_requested=cmd.p_w,
+            reason=reason,
+            dispatch_id=cmd.dispatch_id,
+        )
+        js = self.uplink.js
+        try:
+            assert js is not None
+            # its own message id: a forged copy must not dedupe the real command's ack
+            await js.publish(
+                subjects.ack(ack.gateway_id, ack.der_id),
+                codec.encode_ack(ack),
+                timeout=5.0,
+                headers={MSG_ID: f"a-{ack.command_id}-refused-{stream_seq}"},
+            )
+        except Exception as exc:  # counted and logged above: the refusal is not lost
+            log.warning("refusal ack for %s not published (%s)", cmd.command_id, exc)
+        with contextlib.suppress(Exception):
+            await msg.term()
+
+    async def _dead_letter(self, msg: Msg, reason: str, *, terminate: bool = False) -> None:
         log.warning("dead-lettering command on %s: %s", msg.subject, reason)
         if self.on_dead_letter:
             self.on_dead_letter(reason)
@@ -219,4 +311,4 @@ class NatsCommandConsumer:
                 await msg.nak(delay=1.0)
             return
         with contextlib.suppress(Exception):
-            await msg.ack()
+            await (msg.term() if terminate else msg.ack())

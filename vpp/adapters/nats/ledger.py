@@ -115,6 +115,23 @@ class SqliteCommandLedger:
             db.execute("ROLLBACK")
             raise
 
+    def reset_der(self, der_id: str) -> tuple[int, str] | None:
+        """Forget the last applied sequence of ``der_id`` (an operator's repair after a
+        forged sequence got in); returns what was removed, ``(seq, command_id)``, or None.
+        The acks stay: a command id already answered is still never applied again."""
+        db = self._writer
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT seq, command_id FROM last_applied WHERE der_id = ?", (der_id,)
+            ).fetchone()
+            db.execute("DELETE FROM last_applied WHERE der_id = ?", (der_id,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return None if row is None else (int(row[0]), str(row[1]))
+
     def close(self) -> None:
         self._db.close()
         self._writer.close()

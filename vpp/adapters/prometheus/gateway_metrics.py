@@ -52,6 +52,12 @@ class PrometheusGatewayMetrics:
             "vpp_gateway_device_errors", "Failed device operations", ["der_id"], registry=r
         )
         self.commands = Counter("vpp_gateway_commands", "Command outcomes", ["outcome"], registry=r)
+        self.refused = Counter(
+            "vpp_gateway_commands_refused",
+            "Commands refused before the command rules (signature, replay): never applied",
+            ["reason"],
+            registry=r,
+        )
         self.dead_letters = Counter(
             "vpp_gateway_dead_letters", "Undecodable command messages", registry=r
         )
@@ -88,6 +94,9 @@ class PrometheusGatewayMetrics:
 
     def count_command(self, outcome: str) -> None:
         self.commands.labels(outcome).inc()
+
+    def count_refused(self, reason: str) -> None:
+        self.refused.labels(reason).inc()
 
     def count_dead_letter(self) -> None:
         self.dead_letters.inc()

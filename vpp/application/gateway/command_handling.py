@@ -32,6 +32,7 @@ from vpp.application.ports import (
     CommandNotYetValid,
     DeviceError,
     GatewayMetrics,
+    RefusalKind,
 )
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
 
@@ -63,13 +64,26 @@ class GatewayCommandHandler:
         self.command_timeout_s = command_timeout_s
         self.metrics = metrics
 
-    async def handle(self, cmd: SetpointCommand) -> None:
+    async def handle(self, cmd: SetpointCommand, *, redelivered: bool = False) -> None:
+        """Apply ``cmd`` once.  ``redelivered``: the broker delivers the same message again
+        (a crash or a lost ack before); a command id seen before in a message delivered
+        for the first time is a replay, counted as refused."""
         ahead = (cmd.valid_from - self.clock.now()).total_seconds()
         if ahead > VALID_FROM_TOLERANCE_S and self.ledger.known_ack(cmd.command_id) is None:
             raise CommandNotYetValid(cmd.command_id, ahead)
         known = self.ledger.known_ack(cmd.command_id)
         if known is not None:
-            log.info("command %s seen before (%s): ack repeated", cmd.command_id, known.outcome)
+            # a redelivery or a replay: never applied twice; the ack it got is repeated
+            # (a replayed copy must not change what the dispatcher learnt about it)
+            log.log(
+                logging.INFO if redelivered else logging.WARNING,
+                "command %s seen before (%s, %s): not applied again, ack repeated",
+                cmd.command_id,
+                known.outcome.value,
+                "redelivered" if redelivered else "replayed",
+            )
+            if self.metrics and not redelivered:
+                self.metrics.count_refused(RefusalKind.REPLAYED.value)
             await self.acks.publish_ack(known)
             return
         ack = await self._decide_and_apply(cmd)

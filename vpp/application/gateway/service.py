@@ -68,10 +68,10 @@ class FieldGateway:
         self._pending.append(reading)
         self.readings_produced += 1
 
-    async def handle_command(self, cmd: SetpointCommand) -> None:
+    async def handle_command(self, cmd: SetpointCommand, *, redelivered: bool = False) -> None:
         self.commands_first.begin()
         try:
-            await self.commands.handle(cmd)
+            await self.commands.handle(cmd, redelivered=redelivered)
         finally:
             self.commands_first.end()
 

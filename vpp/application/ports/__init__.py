@@ -12,6 +12,7 @@ module                    ports (``typing.Protocol``) and the values they carry
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
 ``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
                           ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
+``signing``               dispatcher → gateway: ``CommandSigner``, ``CommandVerifier``
 ``clock``                 everyone: ``Clock``
 ========================  =================================================================
 
@@ -73,6 +74,12 @@ from vpp.application.ports.records import (
     StoreError,
     StoreUnavailable,
 )
+from vpp.application.ports.signing import (
+    CommandSigner,
+    CommandVerifier,
+    RefusalKind,
+    SignatureRefused,
+)
 
 __all__ = [
     "KEEP",
@@ -88,6 +95,8 @@ __all__ = [
     "CommandLedger",
     "CommandNotYetValid",
     "CommandSender",
+    "CommandSigner",
+    "CommandVerifier",
     "DerGateways",
     "DerRecord",
     "DeviceDriver",
@@ -107,11 +116,13 @@ __all__ = [
     "PlantBucket",
     "ProjectionWriter",
     "RatingsSource",
+    "RefusalKind",
     "RegistryImport",
     "RegistryStore",
     "RollupMaintainer",
     "RollupRow",
     "Service",
+    "SignatureRefused",
     "SiteRecord",
     "StoreConflict",
     "StoreError",

@@ -31,6 +31,10 @@ class GatewayMetrics(Protocol):
     def count_command(self, outcome: str) -> None:
         """One command outcome (applied, rejected, expired, failed, ...)."""
 
+    def count_refused(self, reason: str) -> None:
+        """One command refused before the command rules saw it (``unsigned``,
+        ``unknown_key``, ``bad_signature``, ``replayed``): never applied."""
+
     def count_dead_letter(self) -> None:
         """One undecodable command message."""
 

@@ -31,13 +31,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import nats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vpp.adapters.nats import codec, subjects  # noqa: E402
+from vpp.adapters.nats.client import connect  # noqa: E402
 from vpp.adapters.tls import client_context  # noqa: E402
+from vpp.bootstrap.nats_client import settings_for  # noqa: E402
 from vpp.bootstrap.playground import SIGNING_DIR  # noqa: E402
 from vpp.bootstrap.signing import dispatcher_signer  # noqa: E402
 from vpp.domain import SetpointCommand  # noqa: E402
@@ -93,7 +94,9 @@ async def baseline(info: dict, der_ids: list[str], db: Path) -> list[float]:
     """Commands straight to NATS (signed with the playground's key, as the gateway
     insists); latency request → applied (ack ts)."""
     signer = dispatcher_signer(Path(info["run_dir"]) / SIGNING_DIR)
-    nc = await nats.connect(info["nats_url"])
+    # the playground's dispatcher identity (only it may publish commands), over its TLS
+    client = Path(info["run_dir"]) / "security" / "nats" / "clients" / "dispatcher.yaml"
+    nc = await connect(settings_for(None, client), "bench-baseline")
     js = nc.jetstream()
     dispatch_id = f"base-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)

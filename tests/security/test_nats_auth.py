@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nats
 import pytest
+import yaml
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 
@@ -218,3 +219,34 @@ def test_the_store_holds_no_plaintext_payload(tmp_path: Path, encrypted: bool) -
     assert bool(found) is (not encrypted), found
     key = secure.security.identities.jetstream_key().encode()
     assert not [p for p in files if key in p.read_bytes()]
+
+
+async def test_a_gateway_on_the_wrong_identity_counts_what_nats_refuses(
+    secure: SecureNats,
+) -> None:
+    """A box configured as gw-b but holding gw-a's credentials: every refusal of the
+    server shows in its metrics (and its log), it never reads gw-b's commands."""
+    from tests.harness.metrics import sample
+    from vpp.bootstrap.gateway import build_gateway
+    from vpp.config.gateway import GatewayConfig
+
+    nats_section = yaml.safe_load(secure.gateway_client_file(GW_A).read_text())
+    config = GatewayConfig.model_validate(
+        {
+            "gateway_id": GW_B,
+            "nats": nats_section,
+            "data_dir": str(secure.security.root.parent / "wrong-box"),
+            "security": {"allow_unsigned_commands": True},
+        }
+    )
+    built = build_gateway(config)
+    task = asyncio.create_task(built.run())
+    try:
+        registry = built.metrics.registry
+        await async_wait_until(
+            lambda: sample(registry, "vpp_gateway_nats_refusals_total", kind="permission") > 0,
+            15,
+        )
+    finally:
+        built.stop()
+        await asyncio.wait_for(task, 15)

@@ -152,11 +152,15 @@ def _verifier(config: GatewayConfig) -> CommandVerifier | None:
         raise GatewayBuildError(str(exc)) from exc
 
 
-def _uplink(config: GatewayConfig) -> NatsUplink:
+def _uplink(config: GatewayConfig, metrics: GatewayMetrics) -> NatsUplink:
     from vpp.adapters.nats.uplink import NatsUplink
     from vpp.bootstrap.nats_client import client_settings
 
-    return NatsUplink(client_settings(config.nats), name=f"vpp-gateway-{config.gateway_id}")
+    return NatsUplink(
+        client_settings(config.nats),
+        name=f"vpp-gateway-{config.gateway_id}",
+        on_refused=metrics.count_nats_refusal,
+    )
 
 
 def build_gateway(config: GatewayConfig) -> BuiltGateway:
@@ -173,8 +177,8 @@ def build_gateway(config: GatewayConfig) -> BuiltGateway:
     verifier = _verifier(config)
     data_dir = Path(config.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    uplink = _uplink(config)
     metrics = PrometheusGatewayMetrics(gw_id)
+    uplink = _uplink(config, metrics)
     buffer = DiskTelemetryBuffer(data_dir / "telemetry-buffer.sqlite", config.buffer.max_bytes)
     publisher = NatsTelemetryPublisher(uplink, buffer, metrics)
     ledger = SqliteCommandLedger(data_dir / LEDGER_FILE)

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -26,10 +27,12 @@ class NatsUplink:
         *,
         name: str = "vpp-gateway",
         retry_s: float = 0.5,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         if isinstance(settings, str):
             settings = NatsClientSettings(url=settings)
         self.settings = settings
+        self.on_refused = on_refused  # "permission" / "authorization": the server said no
         self.url = settings.url
         self.name = name
         self.retry_s = retry_s
@@ -75,8 +78,13 @@ class NatsUplink:
     async def _on_error(self, exc: Exception) -> None:
         # a permissions violation is the server refusing something this gateway tried:
         # a misconfiguration (or a tampered binary) an operator must see
-        level = logging.WARNING if "ermission" in str(exc) else logging.DEBUG
-        log.log(level, "NATS: %s", exc)
+        text = str(exc)
+        if "ermission" in text:
+            log.warning("NATS refused: %s", text, extra={"event": "nats_permission_violation"})
+            if self.on_refused is not None:
+                self.on_refused("permission")
+        else:
+            log.debug("NATS: %s", text)
 
     async def _connect_forever(self) -> None:
         while True:
@@ -97,6 +105,8 @@ class NatsUplink:
                 raise
             except Exception as exc:  # no server yet (or not this identity yet): keep trying
                 refused = "uthorization" in str(exc)
+                if refused and self.on_refused is not None:
+                    self.on_refused("authorization")
                 log.log(
                     logging.WARNING if refused else logging.DEBUG,
                     "NATS connect to %s failed: %s",

@@ -52,6 +52,12 @@ class PrometheusGatewayMetrics:
             "vpp_gateway_device_errors", "Failed device operations", ["der_id"], registry=r
         )
         self.commands = Counter("vpp_gateway_commands", "Command outcomes", ["outcome"], registry=r)
+        self.nats_refusals = Counter(
+            "vpp_gateway_nats_refusals",
+            "What the NATS server refused this gateway (permission, authorization)",
+            ["kind"],
+            registry=r,
+        )
         self.refused = Counter(
             "vpp_gateway_commands_refused",
             "Commands refused before the command rules (signature, replay): never applied",
@@ -97,6 +103,9 @@ class PrometheusGatewayMetrics:
 
     def count_refused(self, reason: str) -> None:
         self.refused.labels(reason).inc()
+
+    def count_nats_refusal(self, kind: str) -> None:
+        self.nats_refusals.labels(kind).inc()
 
     def count_dead_letter(self) -> None:
         self.dead_letters.inc()

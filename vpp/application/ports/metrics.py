@@ -38,6 +38,11 @@ class GatewayMetrics(Protocol):
     def count_dead_letter(self) -> None:
         """One undecodable command message."""
 
+    def count_nats_refusal(self, kind: str) -> None:
+        """The NATS server refused something this gateway tried (``permission``: a
+        publish or subscription outside its rights; ``authorization``: its identity at
+        connect): a misconfiguration or a tampered box, never normal operation."""
+
     def count_reverted(self, reason: str) -> None:
         """One device returned to its default mode, and why."""
 

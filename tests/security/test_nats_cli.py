@@ -32,16 +32,20 @@ def vpp(*args: str) -> str:
 async def test_a_provisioned_gateway_connects_with_its_own_rights_only(tmp_path: Path) -> None:
     sec, box = tmp_path / "security", tmp_path / "box"
     vpp("nats", "init", "--dir", str(sec))
+    tls_dir = str(sec / "tls")
+    vpp("tls", "create-ca", "--dir", tls_dir)
+    vpp("tls", "issue", "--dir", tls_dir, "--name", "nats-server", "--san", "127.0.0.1", "--client")
     port = free_port()
-    url = f"nats://127.0.0.1:{port}"
+    url = f"tls://127.0.0.1:{port}"
     out = vpp("nats", "add-gateway", "--dir", str(sec), "--gateway-id", "gw-7", "--url", url,
               "-o", str(box))  # fmt: skip
     assert "authorization" in out and "vpp.telemetry.gw-7" in out
-    assert (box / "gateway-gw-7.nk").stat().st_mode & 0o777 == 0o600
+    for name in ("gateway-gw-7.nk", "ca.pem", "nats-gateway-gw-7.pem", "nats-gateway-gw-7-key.pem"):
+        assert (box / name).stat().st_mode & 0o777 == 0o600, name
     conf = tmp_path / "nats-server.conf"
     vpp(
         "nats", "server-config", "--dir", str(sec), "--store-dir", str(tmp_path / "js"),
-        "--port", str(port), "-o", str(conf),
+        "--port", str(port), "-o", str(conf), "--tls",
     )  # fmt: skip
     key = (sec / "nats" / "jetstream.key").read_text().strip()
     assert key not in conf.read_text()
@@ -53,7 +57,8 @@ async def test_a_provisioned_gateway_connects_with_its_own_rights_only(tmp_path:
     )
     try:
         section = yaml.safe_load((box / "nats-section.yaml").read_text())["nats"]
-        section["nkey_seed_file"] = str(box / section["nkey_seed_file"])  # where the box keeps it
+        for key in ("nkey_seed_file", "tls_ca_file", "tls_cert_file", "tls_key_file"):
+            section[key] = str(box / section[key])  # where the box keeps them
         client = tmp_path / "gw-7.yaml"
         client.write_text(yaml.safe_dump(section))
         errors: list[str] = []

@@ -89,3 +89,44 @@ class NatsSecurity:
 def server_snippet(ident: Identity) -> str:
     """The ``authorization.users`` entry of one identity, for a server config kept by hand."""
     return render_users([NkeyUser(ident.public_key, ident.permissions, ident.name)])
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedBox:
+    """What goes to a real edge box: its files in ``out`` and the server's entry."""
+
+    files: list[Path]
+    nats_section: Path
+    server_entry: str
+
+
+def provision_gateway(sec: NatsSecurity, gateway_id: str, url: str, out: Path) -> ProvisionedBox:
+    """A gateway's identity and, when the security directory has a CA (``tls/ca.pem``),
+    its client certificate: every file the box needs, copied owner-only into ``out``, and a
+    ``nats:`` section naming them by file name (the box sets where it keeps them)."""
+    from vpp.adapters.tls import issue
+
+    ident = sec.add_gateway(gateway_id)
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
+    copies = {sec.identities.seed_file(ident.name): out / f"{ident.name}.nk"}
+    section = sec.client_config(ident.name, url).model_copy(
+        update={"nkey_seed_file": Path(f"{ident.name}.nk")}
+    )
+    tls_dir = sec.root / "tls"
+    if (tls_dir / "ca.pem").exists():
+        cert = issue(tls_dir, f"nats-{ident.name}", client=True)
+        copies |= {cert.ca: out / "ca.pem", cert.cert: out / cert.cert.name}
+        copies[cert.key] = out / cert.key.name
+        section = section.model_copy(
+            update={
+                "tls_ca_file": Path("ca.pem"),
+                "tls_cert_file": Path(cert.cert.name),
+                "tls_key_file": Path(cert.key.name),
+            }
+        )
+    for src, dst in copies.items():
+        write_secret(dst, src.read_bytes())
+    nats_section = out / "nats-section.yaml"
+    data = {"nats": section.model_dump(mode="json", exclude_none=True)}
+    nats_section.write_text(yaml.safe_dump(data, sort_keys=False))
+    return ProvisionedBox(list(copies.values()), nats_section, server_snippet(ident))

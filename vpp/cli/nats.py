@@ -43,26 +43,18 @@ def add_gateway(
     url: Annotated[str, typer.Option("--url", help="NATS URL the box connects to")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Directory for the box's files")],
 ) -> None:
-    """Credentials for one gateway: seed + nats section into OUT, server entry printed."""
-    import yaml
+    """Credentials for one gateway (its seed; with a CA in DIR/tls also its client
+    certificate and the CA) and a gateway.yaml nats: section, into OUT; the server's
+    authorization entry printed."""
+    from vpp.bootstrap.nats_security import NatsSecurity, provision_gateway
 
-    from vpp.adapters.nats.identities import write_secret
-    from vpp.bootstrap.nats_security import NatsSecurity, gateway_identity, server_snippet
-
-    sec = NatsSecurity(sec_dir)
-    ident = sec.add_gateway(gateway_id)
-    out.mkdir(mode=0o700, parents=True, exist_ok=True)
-    seed_out = out / f"{ident.name}.nk"
-    write_secret(seed_out, sec.identities.seed_file(ident.name).read_bytes())
-    section = sec.client_config(gateway_identity(gateway_id), url)
-    section = section.model_copy(update={"nkey_seed_file": Path(seed_out.name)})
-    nats_yaml = out / "nats-section.yaml"
-    data = {"nats": section.model_dump(mode="json", exclude_none=True)}
-    nats_yaml.write_text(yaml.safe_dump(data, sort_keys=False))
-    typer.echo(f"wrote {seed_out} (the box's secret) and {nats_yaml} (its gateway.yaml nats:)")
-    typer.echo("seed path is relative: set nkey_seed_file to where the box keeps it\n")
+    box = provision_gateway(NatsSecurity(sec_dir), gateway_id, url, out)
+    for path in box.files:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"wrote {box.nats_section} (the nats: section of the box's gateway.yaml)")
+    typer.echo("its paths are file names: set them to where the box keeps the files\n")
     typer.echo("server config (or regenerate with `vpp nats server-config`):")
-    typer.echo(server_snippet(ident))
+    typer.echo(box.server_entry)
 
 
 @app.command("server-config")
@@ -72,14 +64,34 @@ def server_config(
     out: Annotated[Path, typer.Option("-o", "--out")],
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 4222,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="Mutual TLS with DIR/tls/nats-server.pem and ca.pem")
+    ] = False,
 ) -> None:
     """The server config of every identity; the store key stays in $VPP_JETSTREAM_KEY."""
-    from vpp.adapters.nats.server_config import JETSTREAM_KEY_ENV, ServerConfigSpec
+    from vpp.adapters.nats.server_config import (
+        JETSTREAM_KEY_ENV,
+        ServerConfigSpec,
+        ServerTls,
+    )
     from vpp.adapters.nats.server_config import render_server_config as render
     from vpp.bootstrap.nats_security import NatsSecurity
 
-    security = NatsSecurity(sec_dir).server_security()
-    spec = ServerConfigSpec(host=host, port=port, store_dir=store_dir, users=security.users)
+    server_tls = None
+    if tls:
+        t = sec_dir / "tls"
+        server_tls = ServerTls(t / "nats-server.pem", t / "nats-server-key.pem", t / "ca.pem")
+        missing = [p for p in (server_tls.cert_file, server_tls.ca_file) if not p.exists()]
+        if missing:
+            raise typer.BadParameter(
+                f"{missing[0]} is missing: `vpp tls create-ca --dir {t}` and `vpp tls issue "
+                f"--dir {t} --name nats-server --san <host> --client`",
+                param_hint="--tls",
+            )
+    security = NatsSecurity(sec_dir).server_security(server_tls)
+    spec = ServerConfigSpec(
+        host=host, port=port, store_dir=store_dir, users=security.users, tls=server_tls
+    )
     out.write_text(render(spec))
     key_file = sec_dir / "nats" / "jetstream.key"
     typer.echo(f"wrote {out}; start the server with {JETSTREAM_KEY_ENV}=$(cat {key_file})")

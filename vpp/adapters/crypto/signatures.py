@@ -3,6 +3,10 @@
 The signed bytes are ``subject + b"\\n" + payload``: the subject names the gateway and the
 DER, so a signature does not travel to another subject.  The headers are
 ``Vpp-Key-Id`` (which key) and ``Vpp-Signature`` (base64 of the 64-byte signature).
+
+Keys are kept and signed with ``cryptography``; the gateway verifies with PyNaCl
+(libsodium), which took 75 µs per verification here against 146 µs for ``cryptography``
+in the same process: verification is on the gateway's command path for every command.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import base64
 import binascii
 from collections.abc import Mapping
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from vpp.adapters.crypto.keyring import SigningKeyring
 from vpp.application.ports.signing import RefusalKind, SignatureRefused
@@ -41,7 +47,10 @@ class Ed25519CommandVerifier:
     """Implements :class:`vpp.application.ports.CommandVerifier` against pinned keys."""
 
     def __init__(self, trusted: Mapping[str, Ed25519PublicKey]) -> None:
-        self.trusted = dict(trusted)
+        self.trusted = {
+            kid: VerifyKey(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+            for kid, key in trusted.items()
+        }
 
     def verify(self, subject: str, payload: bytes, headers: Mapping[str, str] | None) -> str:
         kid = (headers or {}).get(KEY_ID_HEADER)
@@ -53,7 +62,7 @@ class Ed25519CommandVerifier:
             shown = "".join(ch if ch.isalnum() or ch in "-_" else "?" for ch in kid[:32])
             raise SignatureRefused(RefusalKind.UNKNOWN_KEY, f"unknown key {shown}")
         try:
-            key.verify(base64.b64decode(sig_text, validate=True), signed_bytes(subject, payload))
-        except (InvalidSignature, ValueError, binascii.Error) as exc:
+            key.verify(signed_bytes(subject, payload), base64.b64decode(sig_text, validate=True))
+        except (BadSignatureError, ValueError, binascii.Error) as exc:
             raise SignatureRefused(RefusalKind.BAD_SIGNATURE, "bad signature") from exc
         return kid

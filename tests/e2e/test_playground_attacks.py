@@ -112,3 +112,22 @@ def test_forged_commands_never_move_a_device(tmp_path: Path) -> None:
         wait_until(applied, 60, 1.0, what=lambda: f"no command applied: {seen}")
         rejected = seen["s"]["commands"]["acks"].get("rejected", 0)
         assert rejected == 0, seen["s"]
+        assert_state_in_run_dir(Path(info["run_dir"]))
+
+
+def assert_state_in_run_dir(run_dir: Path) -> None:
+    """Ledger, buffer, keys and credentials are the run directory's own (owner-only):
+    two playgrounds of different run directories share nothing, whatever the cwd."""
+    import yaml
+
+    assert run_dir.stat().st_mode & 0o777 == 0o700
+    gateway = yaml.safe_load((run_dir / "gateway.yaml").read_text())
+    assert Path(gateway["data_dir"]) == run_dir / "gateway-data"
+    assert (run_dir / "gateway-data" / "commands.sqlite").exists()
+    for secret in (
+        gateway["nats"]["nkey_seed_file"],
+        gateway["nats"]["tls_key_file"],
+        gateway["security"]["command_keys_file"],
+    ):
+        assert Path(secret).is_relative_to(run_dir), secret
+    assert list((run_dir / "command-signing").glob("*.pem"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import nats
@@ -76,9 +77,19 @@ async def test_a_provisioned_gateway_connects_with_its_own_rights_only(tmp_path:
             return True
 
         await async_wait_until(up, 10)
+        # the streams, made by the ops identity from its client file (nobody else may)
+        ops = ["nats", "client-file", "--dir", str(sec), "--name", "ops", "--url", url]
+        vpp(*ops, "-o", str(tmp_path / "ops"))
+        streams = [sys.executable, "-m", "vpp", "nats", "streams"]
+        made = subprocess.run(
+            [*streams, "--nats-client", str(tmp_path / "ops" / "ops.yaml")],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert made.returncode == 0 and "TELEMETRY" in made.stdout, made.stdout + made.stderr
         nc = clients[0]
         await nc.publish(subjects.command("gw-7", "bat-1"), b"{}")  # refused
-        await nc.publish(subjects.telemetry("gw-7"), b"{}")  # its own: allowed
+        ack = await nc.jetstream().publish(subjects.telemetry("gw-7"), b"{}")  # its own
+        assert ack.stream == "TELEMETRY"
         await nc.flush()
         await async_wait_until(lambda: [e for e in errors if "violation" in e], 5)
         await nc.close()

@@ -101,12 +101,17 @@ class ProvisionedBox:
 
 
 def provision_gateway(sec: NatsSecurity, gateway_id: str, url: str, out: Path) -> ProvisionedBox:
-    """A gateway's identity and, when the security directory has a CA (``tls/ca.pem``),
-    its client certificate: every file the box needs, copied owner-only into ``out``, and a
-    ``nats:`` section naming them by file name (the box sets where it keeps them)."""
+    """A new (or the existing) identity of a gateway, provisioned into ``out``."""
+    return provision(sec, sec.add_gateway(gateway_id), url, out)
+
+
+def provision(sec: NatsSecurity, ident: Identity, url: str, out: Path) -> ProvisionedBox:
+    """Every file a process of ``ident`` needs on its machine — its seed and, when the
+    security directory has a CA (``tls/ca.pem``), a client certificate and the CA —
+    copied owner-only into ``out``, with a ``nats:`` section (for gateway.yaml, or as a
+    ``--nats-client`` file) naming them by file name: the machine sets where it keeps them."""
     from vpp.adapters.tls import issue
 
-    ident = sec.add_gateway(gateway_id)
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     copies = {sec.identities.seed_file(ident.name): out / f"{ident.name}.nk"}
     section = sec.client_config(ident.name, url).model_copy(

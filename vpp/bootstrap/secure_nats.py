@@ -12,9 +12,10 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vpp.adapters.nats.client import connect
+from vpp.adapters.nats.client import NatsClientSettings, connect
 from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
 from vpp.adapters.nats.streams import ensure_streams
+from vpp.adapters.nats.subjects import ALL_STREAMS
 from vpp.bootstrap.nats_client import client_settings
 from vpp.bootstrap.nats_security import ClientTls, NatsSecurity, gateway_identity
 from vpp.bootstrap.pki import DeploymentPki, deployment_pki
@@ -41,13 +42,19 @@ class SecureNats:
         self.server.stop()
 
 
-async def provision_streams(security: NatsSecurity, url: str, tls: ClientTls | None) -> None:
-    """Create or update every stream as ``ops``."""
-    nc = await connect(client_settings(security.client_config("ops", url, tls)), "vpp-ops")
+async def ensure_streams_as(settings: NatsClientSettings) -> list[str]:
+    """Create or update every stream with ``settings`` (the ops identity); their names."""
+    nc = await connect(settings, "vpp-ops")
     try:
         await ensure_streams(nc.jetstream(timeout=10))
     finally:
         await nc.close()
+    return [spec.name for spec in ALL_STREAMS]
+
+
+async def provision_streams(security: NatsSecurity, url: str, tls: ClientTls | None) -> None:
+    """Create or update every stream as ``ops``."""
+    await ensure_streams_as(client_settings(security.client_config("ops", url, tls)))
 
 
 def start_secure_nats(

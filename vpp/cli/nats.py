@@ -57,6 +57,30 @@ def add_gateway(
     typer.echo(box.server_entry)
 
 
+@app.command("client-file")
+def client_file(
+    sec_dir: SecDir,
+    name: Annotated[str, typer.Option("--name", help="projector, dispatcher, ops, observer")],
+    url: Annotated[str, typer.Option("--url", help="NATS URL the process connects to")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Directory for its files")],
+) -> None:
+    """The files a central process needs (its seed; a TLS client certificate and the CA
+    when DIR/tls has a CA) into OUT, and OUT/<name>.yaml naming them: its --nats-client."""
+    import yaml
+
+    from vpp.bootstrap.nats_security import NatsSecurity, provision
+
+    sec = NatsSecurity(sec_dir)
+    box = provision(sec, sec.identities.get(name), url, out)
+    client = out / f"{name}.yaml"
+    section = yaml.safe_load(box.nats_section.read_text())["nats"]
+    for key in ("nkey_seed_file", "tls_ca_file", "tls_cert_file", "tls_key_file"):
+        if key in section:
+            section[key] = str((out / section[key]).resolve())
+    client.write_text(yaml.safe_dump(section, sort_keys=False))
+    typer.echo(f"wrote {client} (for --nats-client) and {len(box.files)} files in {out}")
+
+
 @app.command("server-config")
 def server_config(
     sec_dir: SecDir,
@@ -118,3 +142,19 @@ def remove(
     sec.identities.get(name)  # a clear error for a name that is not there
     sec.identities.remove(name)
     typer.echo(f"removed {name}; now run `vpp nats server-config` and reload the server")
+
+
+@app.command("streams")
+def streams(
+    nats_client: Annotated[
+        Path, typer.Option("--nats-client", help="The ops identity's client file")
+    ],
+) -> None:
+    """Create or update every JetStream stream (as ops: no other identity may)."""
+    import asyncio
+
+    from vpp.bootstrap.nats_client import settings_for
+    from vpp.bootstrap.secure_nats import ensure_streams_as
+
+    names = asyncio.run(ensure_streams_as(settings_for(None, nats_client)))
+    typer.echo(f"streams up to date: {', '.join(names)}")

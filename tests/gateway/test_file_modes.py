@@ -13,6 +13,7 @@ import pytest
 
 from tests.harness.gateway import make_config, running
 from tests.harness.metrics import sample
+from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.adapters.store.engine import make_engine
 from vpp.bootstrap import build_gateway
@@ -40,12 +41,12 @@ def _modes(directory: Path) -> dict[str, int]:
 
 
 async def test_a_running_gateway_keeps_its_state_owner_only(
-    fleet_factory, nats_url: str, tmp_path: Path, open_umask: None
+    fleet_factory, nats_url: str, tmp_path: Path, open_umask: None, command_keys: CommandKeys
 ) -> None:
     fleet = await fleet_factory({DerKind.BATTERY: 1, DerKind.PV: 1})
     data_dir = tmp_path / "gw-data"
     data_dir.mkdir(mode=0o777)  # an existing, open directory is restricted as well
-    cfg = make_config(fleet.endpoints, nats_url, data_dir, gateway_id="gw-modes")
+    cfg = make_config(command_keys, fleet.endpoints, nats_url, data_dir, gateway_id="gw-modes")
     async with running(build_gateway(cfg)) as gw:
         assert await gw.uplink.wait_connected(10)
         await async_wait_until(  # it polled, buffered and published a few times

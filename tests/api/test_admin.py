@@ -90,6 +90,7 @@ plants:
 GATEWAY = """
 gateway_id: gw-farm
 site_id: farm
+security: {command_keys_file: /etc/vpp/command-keys.pub}
 devices:
   - {der_id: bat-1, kind: battery, protocol: sunspec, port: 15020, unit_id: 1,
      ratings: {p_min_w: -5000, p_max_w: 5000, energy_wh: 10000}}

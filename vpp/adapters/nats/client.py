@@ -21,6 +21,18 @@ from vpp.domain.errors import VppError
 log = logging.getLogger(__name__)
 
 
+class _HarmlessTlsEof(logging.Filter):
+    """asyncio warns "returning true from eof_received() has no effect when using ssl"
+    whenever a TLS connection of nats-py's protocol closes; nothing is lost (the client
+    reconnects or was closing). Dropped so it does not read as a fault in every log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "eof_received()" not in record.getMessage()
+
+
+logging.getLogger("asyncio").addFilter(_HarmlessTlsEof())
+
+
 class NatsClientError(VppError):
     """Settings a client cannot connect with (a missing or unreadable file)."""
 

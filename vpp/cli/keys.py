@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from vpp.bootstrap.signing import KeyringError, create_keys, export_keys, rotate_keys
-
 app = typer.Typer(help="Command-signing keys (Ed25519) of the dispatcher.", no_args_is_help=True)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="keyring directory (mode 0700)")]
@@ -18,6 +16,8 @@ OutOption = Annotated[
 
 
 def _export(directory: Path, output: Path | None) -> None:
+    from vpp.bootstrap.signing import export_keys
+
     text = export_keys(directory, output)
     if output is None:
         typer.echo(text, nl=False)
@@ -28,6 +28,8 @@ def _export(directory: Path, output: Path | None) -> None:
 @app.command("create")
 def create(directory: DirOption, output: OutOption = None) -> None:
     """A new keyring with one key (refuses a directory that holds one)."""
+    from vpp.bootstrap.signing import KeyringError, create_keys
+
     try:
         kid = create_keys(directory)
         typer.echo(f"created key {kid} in {directory}", err=True)
@@ -41,6 +43,8 @@ def create(directory: DirOption, output: OutOption = None) -> None:
 @app.command("rotate")
 def rotate(directory: DirOption, output: OutOption = None) -> None:
     """A new current key; old keys stay until no gateway pins them."""
+    from vpp.bootstrap.signing import KeyringError, rotate_keys
+
     try:
         kid = rotate_keys(directory)
         typer.echo(f"current key is now {kid}", err=True)
@@ -54,6 +58,8 @@ def rotate(directory: DirOption, output: OutOption = None) -> None:
 @app.command("export")
 def export(directory: DirOption, output: OutOption = None) -> None:
     """The trusted-keys file a gateway pins (``security.command_keys_file``)."""
+    from vpp.bootstrap.signing import KeyringError
+
     try:
         _export(directory, output)
     except KeyringError as exc:

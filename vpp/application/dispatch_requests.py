@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NoReturn
 
 from vpp.application.ports import (
     CommandCounts,
@@ -177,13 +178,6 @@ class DispatchRequests:
         short, detail = shortfall_statement(req.mode, intervals, env, len(plant.members))
         if detail is not None and req.on_shortfall is OnShortfall.REFUSE:
             raise Refused(f"refused (on_shortfall=refuse): {detail}")
-        try:
-            self._refuse_overlap(tenant_id, plant.plant_id, intervals[0].start, intervals[-1].end)
-        except Conflict:  # a retry of this very request may have just won the race
-            replay = self._replay(tenant_id, idempotency_key, request_hash)
-            if replay is not None:
-                return replay
-            raise
         record = DispatchRecord(
             dispatch_id=f"dsp-{secrets.token_hex(10)}",
             tenant_id=tenant_id,
@@ -204,29 +198,18 @@ class DispatchRequests:
             for i, iv in enumerate(intervals)
         ]
         try:
-            self._dispatches.insert(record, rows)
+            overlapping = self._dispatches.insert(record, rows)
         except DuplicateIdempotencyKey:
             replay = self._replay(tenant_id, idempotency_key, request_hash)
             if replay is None:  # the other request's row vanished: report, do not guess
                 raise Conflict(f"Idempotency-Key {idempotency_key!r} is in use") from None
             return replay
+        if overlapping:
+            replay = self._replay(tenant_id, idempotency_key, request_hash)
+            if replay is not None:  # a retry of this very request won the race
+                return replay
+            _refuse_overlap(tenant_id, plant.plant_id, overlapping)
         return Submitted(self._view(record), created=True)
-
-    def _refuse_overlap(
-        self, tenant_id: str, plant_id: str, start: datetime, end: datetime
-    ) -> None:
-        """One dispatch at a time per DER: two would fight over the same devices (each
-        re-allocating what the other moved).  Another tenant's dispatch is not named."""
-        for other, n in self._dispatches.open_sharing_members(plant_id, start, end):
-            who = (
-                f"dispatch {other.dispatch_id} (plant {other.plant_id}, {other.status})"
-                if other.tenant_id == tenant_id
-                else "a dispatch of another tenant"
-            )
-            raise Conflict(
-                f"{n} of plant {plant_id}'s DERs are already dispatched by {who} until "
-                f"{format_rfc3339(other.end)}; cancel it or start after it ends"
-            )
 
     def _tenant_dispatch(self, tenant_id: str, dispatch_id: str) -> DispatchRecord:
         record = self._dispatches.get(dispatch_id)
@@ -250,3 +233,20 @@ class DispatchRequests:
 
     def list(self, tenant_id: str, *, plant_id: str | None, limit: int) -> list[DispatchRecord]:
         return self._dispatches.list_for_tenant(tenant_id, plant_id=plant_id, limit=limit)
+
+
+def _refuse_overlap(
+    tenant_id: str, plant_id: str, overlapping: list[tuple[DispatchRecord, int]]
+) -> NoReturn:
+    """One dispatch at a time per DER: two would fight over the same devices (each
+    re-allocating what the other moved).  Another tenant's dispatch is not named."""
+    other, n = overlapping[0]
+    who = (
+        f"dispatch {other.dispatch_id} (plant {other.plant_id}, {other.status})"
+        if other.tenant_id == tenant_id
+        else "a dispatch of another tenant"
+    )
+    raise Conflict(
+        f"{n} of plant {plant_id}'s DERs are already dispatched by {who} until "
+        f"{format_rfc3339(other.end)}; cancel it or start after it ends"
+    )

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, Select, func, insert, select, update
 
 from vpp.adapters.store import schema as s
 from vpp.adapters.store.transactions import reading, with_retry, writing
@@ -45,17 +45,34 @@ class SqlDispatchStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def insert(self, record: DispatchRecord, intervals: Sequence[IntervalRecord]) -> None:
+    def insert(
+        self, record: DispatchRecord, intervals: Sequence[IntervalRecord]
+    ) -> list[tuple[DispatchRecord, int]]:
         row = asdict(record)
         rows = [{"dispatch_id": record.dispatch_id, **asdict(iv)} for iv in intervals]
+        pm, ders = s.plant_members, s.ders
+        members = select(pm.c.der_id).where(pm.c.plant_id == record.plant_id)
+        # MySQL/TiDB: the plant's DER rows locked for the transaction, so every insert
+        # sharing a DER waits here, and READ COMMITTED so the check after the wait sees
+        # what the other committed (REPEATABLE READ would read an older snapshot);
+        # SQLite: one writer at a time, and a transaction whose snapshot went stale fails
+        # its write and is retried (with_retry)
+        lock = select(ders.c.der_id).where(ders.c.der_id.in_(members)).with_for_update()
+        overlap = self._sharing(record.plant_id, record.start, record.end)
+        mysql = self.engine.dialect.name == "mysql"
+        options = {"isolation_level": "READ COMMITTED"} if mysql else {}
 
-        def attempt() -> None:
-            with self.engine.begin() as con:
-                con.execute(insert(s.dispatches), [row])
-                con.execute(insert(s.dispatch_intervals), rows)
+        def attempt() -> list[tuple[DispatchRecord, int]]:
+            with self.engine.connect().execution_options(**options) as con, con.begin():
+                con.execute(lock).all()
+                found = [(_dispatch(r), int(r.n)) for r in con.execute(overlap)]
+                if not found:
+                    con.execute(insert(s.dispatches), [row])
+                    con.execute(insert(s.dispatch_intervals), rows)
+                return found
 
         try:
-            with_retry(attempt)
+            return with_retry(attempt)
         except StoreConflict as exc:
             text = str(exc).lower()
             if "idempotency_key" in text or "1062" in text or "unique" in text:
@@ -109,6 +126,13 @@ class SqlDispatchStore:
     def open_sharing_members(
         self, plant_id: str, start: datetime, end: datetime
     ) -> list[tuple[DispatchRecord, int]]:
+        q = self._sharing(plant_id, start, end)
+        with reading(self.engine) as con:
+            return [(_dispatch(r), int(r.n)) for r in con.execute(q)]
+
+    @staticmethod
+    def _sharing(plant_id: str, start: datetime, end: datetime) -> Select[Any]:
+        """Open dispatches overlapping ``[start, end)`` that share DERs with the plant."""
         d, mine, theirs = (
             s.dispatches,
             s.plant_members.alias("mine"),
@@ -128,8 +152,7 @@ class SqlDispatchStore:
             .subquery()
         )
         q = select(d, shared.c.n).join(shared, shared.c.dispatch_id == d.c.dispatch_id)
-        with reading(self.engine) as con:
-            return [(_dispatch(r), int(r.n)) for r in con.execute(q.order_by(d.c.start))]
+        return q.order_by(d.c.start)
 
     def list_for_tenant(
         self, tenant_id: str, *, plant_id: str | None, limit: int

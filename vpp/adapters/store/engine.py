@@ -49,11 +49,18 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
+            # the sqlite3 module begins a transaction only before a write, so the reads
+            # of a read-then-write transaction ran outside it; vpp begins it itself
+            dbapi_con.isolation_level = None
             cur = dbapi_con.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(con: Any) -> None:
+            con.exec_driver_sql("BEGIN")
 
         return engine
     if backend in ("mysql", "mariadb"):

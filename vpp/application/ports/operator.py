@@ -81,8 +81,14 @@ class TelemetryReadStore(Protocol):
 
 
 class DispatchStore(Protocol):
-    def insert(self, record: DispatchRecord, intervals: Sequence[IntervalRecord]) -> None:
-        """Insert a dispatch and its intervals in one transaction.
+    def insert(
+        self, record: DispatchRecord, intervals: Sequence[IntervalRecord]
+    ) -> list[tuple[DispatchRecord, int]]:
+        """Insert a dispatch and its intervals unless an open dispatch overlapping it in
+        time shares DERs with its plant — checked and inserted in one transaction that
+        serialises with every other insert sharing those DERs (two concurrent requests
+        can never both pass the check).  Returns the overlapping dispatches (nothing was
+        inserted) or ``[]`` (inserted).
 
         Raises :class:`DuplicateIdempotencyKey` when the tenant's key is taken.
         """

@@ -7,121 +7,16 @@ readings the devices would report, so every step of the loop is observable.
 from __future__ import annotations
 
 import itertools
-import json
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import nats
 import pytest
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from tests.harness.dispatching import T0, devices_report, insert_dispatch, row, sent_commands
 from tests.harness.signing import CommandKeys
-from vpp.adapters.crypto import Ed25519CommandVerifier, load_trusted_keys
 from vpp.adapters.nats.command_sender import NatsCommandSender
-from vpp.adapters.nats.streams import ensure_streams
-from vpp.adapters.store import migrate
 from vpp.adapters.store.dispatch_store import SqlDispatchStore
 from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
-from vpp.adapters.store.engine import make_engine
-from vpp.adapters.store.projection_writer import SqlProjectionWriter
 from vpp.application.dispatcher import Dispatcher, DispatcherSettings
-from vpp.application.ports import DerRecord, DispatchRecord, IntervalRecord, RegistryImport
-from vpp.domain import Der, DerKind, DerRatings, Plant, Reading, Tenant
-
-T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-BATS = [
-    Der(f"bat-{i}", DerKind.BATTERY, DerRatings(-5000, 5000, energy_wh=20000), "gw-1")
-    for i in range(3)
-]
-PV = Der("pv-1", DerKind.PV, DerRatings(0, 8000), "gw-1")
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlDispatcherStore]:
-    migrate.upgrade(db_url)
-    st = SqlDispatcherStore(make_engine(db_url))
-    st.registry.import_registry(
-        RegistryImport(
-            tenants=[Tenant("t1")],
-            ders=[DerRecord(d, "sunspec", None) for d in [*BATS, PV]],
-            plants=[Plant("plant-1", "t1", frozenset(d.der_id for d in [*BATS, PV]))],
-        )
-    )
-    yield st
-    st.engine.dispose()
-
-
-@pytest.fixture
-async def js(nats_server_factory: object) -> AsyncIterator[object]:
-    server = nats_server_factory()  # type: ignore[operator]
-    nc = await nats.connect(server.url)
-    js = nc.jetstream()
-    await ensure_streams(js)
-    yield js
-    await nc.close()
-
-
-def devices_report(store: SqlDispatcherStore, ts: datetime, p: dict[str, float]) -> None:
-    SqlProjectionWriter(store.engine).record_readings(
-        [
-            Reading(d, ts, w, soc=0.5) if d.startswith("bat") else Reading(d, ts, w, p_avail_w=6000)
-            for d, w in p.items()
-        ]
-    )
-
-
-def insert_dispatch(
-    db_url: str, dispatch_id: str, mode: str, intervals: list[tuple[datetime, float, float]]
-) -> None:
-    engine = make_engine(db_url)
-    SqlDispatchStore(engine).insert(
-        DispatchRecord(
-            dispatch_id,
-            "t1",
-            "plant-1",
-            mode,
-            "accepted",
-            None,
-            "h" * 64,
-            intervals[0][0],
-            intervals[-1][0] + timedelta(seconds=intervals[-1][1]),
-            T0,
-            T0,
-        ),
-        [IntervalRecord(i, s, dur, p) for i, (s, dur, p) in enumerate(intervals)],
-    )
-    engine.dispose()
-
-
-async def sent_commands(
-    js: object, n_max: int = 100, keys: CommandKeys | None = None
-) -> list[dict[str, object]]:
-    """The commands in the stream; each one's signature verified if ``keys`` are given."""
-    sub = await js.pull_subscribe(  # type: ignore[attr-defined]
-        "vpp.command.>", config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-    )
-    try:
-        msgs = await sub.fetch(n_max, timeout=1.0)
-    except Exception:
-        return []
-    finally:
-        await sub.unsubscribe()
-    if keys is not None:
-        verifier = Ed25519CommandVerifier(load_trusted_keys(keys.trusted_file))
-        for m in msgs:
-            assert verifier.verify(m.subject, m.data, m.headers) == keys.signer.key_id
-    return [json.loads(m.data) for m in msgs]
-
-
-def row(store: SqlDispatcherStore, dispatch_id: str) -> tuple[str, str, float]:
-    from sqlalchemy import text
-
-    with store.engine.connect() as con:
-        r = con.execute(
-            text("select status, detail, shortfall_w from dispatches where dispatch_id = :d"),
-            {"d": dispatch_id},
-        ).one()
-    return r.status, r.detail or "", r.shortfall_w
 
 
 async def test_absolute_dispatch_is_planned_followed_and_completed(

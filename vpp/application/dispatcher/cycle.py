@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from vpp.application.dispatcher import feedback, recovery
@@ -122,6 +123,8 @@ class Dispatcher:
         current = next((iv for iv in d.intervals if iv.start <= now < iv.end), None)
         if current is not None and current.p_w_target is not None:
             followed, planned_w = await self._follow(d, current, members, readings, loop, live, now)
+            if notes and isinstance(followed.detail, str):
+                followed = replace(followed, detail="; ".join([*notes, followed.detail]))
             status = _merge(status, followed)
             updates[current.idx] = progress(current, p_w_planned=planned_w, p_w_measured_last=live)
         self.store.save_cycle(d.dispatch_id, now, status, updates, loop.to_json())
@@ -168,7 +171,7 @@ class Dispatcher:
         range_w = env.total.p_max_w - env.total.p_min_w
         loop.span_w = max(0.0, range_w)
         if measured is not None and settled:
-            correct_integral(loop, followers, readings, range_w, self.settings)
+            correct_integral(loop, followers, readings, range_w, self.settings, now)
         alloc = allocate_fleet(followers, readings, now, target_w - held_w + loop.integral_w)
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
         lo, hi = env.total.p_min_w + held_w, env.total.p_max_w + held_w

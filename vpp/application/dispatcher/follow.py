@@ -89,15 +89,17 @@ def correct_integral(
     readings: Mapping[str, Reading],
     range_w: float,
     settings: DispatcherSettings,
+    now: datetime,
 ) -> None:
     """Integrate what the followers miss of their setpoints (each within tolerance, but it
     adds up), bounded to ``integral_limit`` of the plant's power range (anti-windup)."""
     limit = settings.integral_limit * max(1.0, range_w)
-    residual = sum(
-        state.sent[m.der_id].p_w - readings[m.der_id].p_w
-        for m in followers
-        if m.der_id in state.sent and m.der_id in readings
-    )
+    residual = 0.0
+    for m in followers:
+        sent, r = state.sent.get(m.der_id), readings.get(m.der_id)
+        # only setpoints in force that the device has had time to answer
+        if sent is not None and r is not None and sent.in_force(now) and r.ts > sent.since:
+            residual += sent.p_w - r.p_w
     state.integral_w += settings.gain * residual
     state.integral_w = max(-limit, min(limit, state.integral_w))
 

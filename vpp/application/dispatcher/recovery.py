@@ -11,7 +11,6 @@ after the end settles the dispatch on what it really did.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -27,19 +26,38 @@ def has_gap(state: LoopState, settings: DispatcherSettings, now: datetime) -> bo
     return last is not None and (now - last).total_seconds() > 2 * settings.cycle_s
 
 
-def plant_power_at(
+def plant_power_steps(
     history: Mapping[str, Sequence[tuple[datetime, float]]],
-    at: datetime,
+    start: datetime,
+    until: datetime,
     max_age: timedelta = DEFAULT_MAX_AGE,
-) -> float | None:
-    """Sum of each member's latest reading at ``at`` (none fresh: ``None``)."""
-    total, any_fresh = 0.0, False
-    for points in history.values():
-        k = bisect.bisect_right([ts for ts, _ in points], at) - 1
-        if k >= 0 and at - points[k][0] <= max_age:
-            total += points[k][1]
-            any_fresh = True
-    return total if any_fresh else None
+) -> list[tuple[datetime, datetime, float | None]]:
+    """The plant's power as steps ``(from, to, p_w)`` over ``[start, until)``: the sum of
+    each member's latest reading, a reading counting until ``max_age`` after it (``None``
+    where no member has a fresh one).  A sweep over the readings, in time order."""
+    events: list[tuple[datetime, int, str, float]] = []  # (at, order, der, p); expiry first
+    for der, points in history.items():
+        for k, (ts, p) in enumerate(points):
+            events.append((ts, 1, der, p))
+            nxt = points[k + 1][0] if k + 1 < len(points) else None
+            if nxt is None or nxt - ts > max_age:
+                events.append((ts + max_age, 0, der, 0.0))
+    events.sort(key=lambda e: (e[0], e[1]))
+    current: dict[str, float] = {}
+    steps: list[tuple[datetime, datetime, float | None]] = []
+    at = start
+    for ts, kind, der, p in events:
+        if ts > at and at < until:
+            total = sum(current.values()) if current else None
+            steps.append((at, min(ts, until), total))
+            at = ts
+        if kind:
+            current[der] = p
+        else:
+            current.pop(der, None)
+    if at < until:
+        steps.append((at, until, sum(current.values()) if current else None))
+    return steps
 
 
 def backfill(
@@ -49,25 +67,28 @@ def backfill(
     settings: DispatcherSettings,
     until: datetime,
 ) -> tuple[set[int], float]:
-    """Integrate and sample the plant over ``[state.last_cycle, until)`` from ``history``;
-    return the intervals that changed and the seconds recovered."""
+    """Integrate the plant over ``[state.last_cycle, until)`` from ``history`` and sample it
+    every cycle for the tracking figures; return the intervals that changed and the
+    seconds recovered."""
     start = state.last_cycle
     if start is None or until <= start:
         return set(), 0.0
-    step = timedelta(seconds=settings.cycle_s)
     changed: set[int] = set()
-    t = start
-    while t < until:
-        t_next = min(t + step, until)
-        p = plant_power_at(history, t)
+    steps = plant_power_steps(history, start, until)
+    for lo, hi, p in steps:
         if p is not None:
-            changed |= {iv.idx for iv in add_energy(intervals, p, t, t_next)}
-            current = next((iv for iv in intervals if iv.start <= t < iv.end), None)
-            if current is not None and current.p_w_target is not None:
-                reference = _reference(current, state)
-                record_sample(current, p, reference, state.span_w, settings, t)
-                changed.add(current.idx)
-        t = t_next
+            changed |= {iv.idx for iv in add_energy(intervals, p, lo, hi)}
+    step = timedelta(seconds=settings.cycle_s)
+    sample_at, k = start + step, 0
+    while sample_at < until:
+        while k + 1 < len(steps) and steps[k][1] <= sample_at:
+            k += 1
+        p = steps[k][2] if steps else None
+        current = next((iv for iv in intervals if iv.start <= sample_at < iv.end), None)
+        if p is not None and current is not None and current.p_w_target is not None:
+            record_sample(current, p, _reference(current, state), state.span_w, settings, sample_at)
+            changed.add(current.idx)
+        sample_at += step
     state.last_cycle = until
     return changed, (until - start).total_seconds()
 

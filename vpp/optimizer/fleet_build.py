@@ -50,6 +50,7 @@ class FleetRows:
     held: list[str] = field(default_factory=list)
     held_w: FloatArray = field(default_factory=lambda: np.zeros(0))
     storage: list[StorageFleet] = field(default_factory=list)
+    intent: list[FloatArray] = field(default_factory=list)  # per storage row, W
     pv: list[tuple[str, FloatArray, float]] = field(default_factory=list)
     chp: list[tuple[Der, Reading]] = field(default_factory=list)
 
@@ -125,7 +126,8 @@ class FleetRows:
             return
         soc = reading.soc
         ramp = r.ramp_w_per_s * self.step.total_seconds() if r.ramp_w_per_s else math.inf
-        self.storage.append(
+        self._storage(
+            np.full(self.steps, reading.p_w),
             battery_fleet(
                 (der.der_id,),
                 steps=self.steps,
@@ -139,7 +141,7 @@ class FleetRows:
                 eff_discharge=r.eff_discharge,
                 wear_cost=self._cost(der),
                 ramp_w=ramp,
-            )
+            ),
         )
 
     def _ev(self, der: Der, reading: Reading) -> None:
@@ -161,9 +163,8 @@ class FleetRows:
         else:
             need = p_max * eff * self.dt_h * self.steps
         window = EnergyWindow(der.der_id, p_max, eff, avail, need, due, after_h)
-        self.storage.append(
-            energy_window_row(window, steps=self.steps, dt_h=self.dt_h, notes=self.notes)
-        )
+        row = energy_window_row(window, steps=self.steps, dt_h=self.dt_h, notes=self.notes)
+        self._storage(-row.charge_max_w[0], row)
 
     def _pv_avail(self, der: Der, reading: Reading) -> FloatArray:
         given = self.forecast.pv_avail_w.get(der.der_id)
@@ -193,7 +194,7 @@ class FleetRows:
         avail, after_h = self._steps_until(window.end if window is not None else self.end)
         row = EnergyWindow(der.der_id, max(0.0, -r.p_min_w), 1.0, avail, remaining, True, after_h)
         rows = energy_window_row(row, steps=self.steps, dt_h=self.dt_h, notes=self.notes)
-        self.storage.append(rows)
+        self._storage(-rows.charge_max_w[0], rows)
 
     def _heat_pump(self, der: Der, reading: Reading) -> None:
         r = der.ratings
@@ -211,7 +212,8 @@ class FleetRows:
             if load is not None
             else np.full(self.steps, max(0.0, -reading.p_w))
         )
-        self.storage.append(
+        self._storage(
+            -np.minimum(demand, p_max),
             thermal_band_row(
                 der.der_id,
                 max_w=p_max,
@@ -220,8 +222,16 @@ class FleetRows:
                 demand_w=demand,
                 dt_h=self.dt_h,
                 notes=self.notes,
-            )
+            ),
         )
+
+    def _storage(self, intent: FloatArray, row: StorageFleet) -> None:
+        """A storage row and what the DER does on its own (its baseline intent)."""
+        self.intent.append(np.asarray(intent, np.float64))
+        self.storage.append(row)
+
+    def intents(self) -> FloatArray:
+        return np.array(self.intent) if self.intent else np.zeros((0, self.steps))
 
     def fleets(
         self,

@@ -34,7 +34,7 @@ DERs without a fresh reading, or in ``unavailable``, are left out and the notes 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -72,6 +72,10 @@ class FleetProblem:
     plant_target_w: FloatArray  # (T,) the target as given, for the whole plant
     left_out: tuple[str, ...] = ()
     held: tuple[str, ...] = ()
+    #: (N_storage, T) what each storage row does on its own, W: a battery its measured
+    #: power, an EV / flexible load full power while plugged in / in its window, a heat
+    #: pump its demand.  The baseline of :mod:`vpp.optimizer.flexibility_horizon`.
+    storage_intent_w: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
 
     def plant_w(self, plan: HorizonPlan) -> FloatArray:
         """The plant's expected power under ``plan``: planned rows + baseline."""
@@ -134,7 +138,9 @@ def build_fleet_problem(
         chp=chp,
         notes=tuple(rows.notes),
     )
-    return FleetProblem(problem, dyn, baseline, target, tuple(left_out), tuple(rows.held))
+    return FleetProblem(
+        problem, dyn, baseline, target, tuple(left_out), tuple(rows.held), rows.intents()
+    )
 
 
 def plan_setpoints(plan: HorizonPlan, now: datetime) -> dict[str, float]:

@@ -89,7 +89,7 @@ def build_fleet_problem(
     start: datetime,
     step: timedelta,
     steps: int,
-    target_w: FloatArray | Sequence[float],
+    target_w: FloatArray | Sequence[float] | float,
     price: FloatArray | Sequence[float] | float = 0.0,
     forecast: HorizonForecast | None = None,
     ev_sessions: Mapping[str, EvSession] | None = None,

@@ -29,7 +29,7 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
 
     await disp.cycle(T0 + timedelta(seconds=1))
     cmds = await sent_commands(js, keys=command_keys)  # every one signed by the dispatcher
-    assert sum(c["p_w"] for c in cmds) == pytest.approx(15000.0)  # type: ignore[misc]
+    assert sum(c["p_w"] for c in cmds) == pytest.approx(15000.0, abs=10)  # type: ignore[misc]
     assert {c["der_id"] for c in cmds} <= {"bat-0", "bat-1", "bat-2", "pv-1"}
     for c in cmds:
         until = datetime.fromisoformat(str(c["valid_until"]))
@@ -42,21 +42,23 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
     devices_report(store, T0 + timedelta(seconds=4), {d: p / 2 for d, p in sent.items()})
     await disp.cycle(T0 + timedelta(seconds=5))
     assert (await sent_commands(js))[len(cmds) :] == []
-    # 8 s on, bat-0 is stuck at 0 W while the others reached their setpoints: it is held
-    # at what it measures and the others take over its share
-    stuck = {d: (0.0 if d == "bat-0" else p) for d, p in sent.items()}
+    # 8 s on, the battery with the largest setpoint is stuck at 0 W while the others reached
+    # their setpoints: it is held at what it measures and the others take over its share
+    victim = max((d for d in sent if d.startswith("bat")), key=lambda d: abs(sent[d]))
+    assert abs(sent[victim]) > 1000
+    stuck = {d: (0.0 if d == victim else p) for d, p in sent.items()}
     devices_report(store, T0 + timedelta(seconds=8), stuck)
     await disp.cycle(T0 + timedelta(seconds=9))
     cmds2 = (await sent_commands(js))[len(cmds) :]
-    assert "bat-0" not in {c["der_id"] for c in cmds2}
+    assert victim not in {c["der_id"] for c in cmds2}
     latest = {**sent, **{str(c["der_id"]): float(c["p_w"]) for c in cmds2}}  # type: ignore[arg-type]
-    assert sum(p for d, p in latest.items() if d != "bat-0") == pytest.approx(15000.0)
-    assert "held at measured power for now: bat-0" in row(store, "d-abs")[1]
-    for s in range(13, 62, 4):  # the others follow; bat-0 stays stuck and stays held
-        devices_report(store, T0 + timedelta(seconds=s - 1), {**latest, "bat-0": 0.0})
+    assert sum(p for d, p in latest.items() if d != victim) == pytest.approx(15000.0, abs=10)
+    assert f"held at measured power for now: {victim}" in row(store, "d-abs")[1]
+    for s in range(13, 62, 4):  # the others follow; the victim stays stuck and held
+        devices_report(store, T0 + timedelta(seconds=s - 1), {**latest, victim: 0.0})
         await disp.cycle(T0 + timedelta(seconds=s))
     later = (await sent_commands(js, n_max=1000))[len(cmds) + len(cmds2) :]
-    assert later and "bat-0" not in {c["der_id"] for c in later}  # refreshed, never bat-0
+    assert later and victim not in {c["der_id"] for c in later}  # refreshed, never the victim
     status, detail, _ = row(store, "d-abs")
     assert status == "completed" and "delivered" in detail and "not delivered" not in detail
     assert "100% of samples within the band" in detail

@@ -130,7 +130,7 @@ async def test_a_refused_setpoint_is_reallocated_in_the_next_cycle(
     again = {str(c["der_id"]): float(c["p_w"]) for c in await devices.take_commands()}  # type: ignore[arg-type]
     assert victim not in again
     others = {d: devices.setpoints[d][0] for d in PLANT if d != victim}
-    assert sum(others.values()) == pytest.approx(-9000.0)
+    assert sum(others.values()) == pytest.approx(-9000.0, abs=10)
     assert "setpoint refused by the gateway: bat-0" in row(store, "d-ack")[1]
 
 
@@ -170,4 +170,4 @@ async def test_a_clamped_setpoint_narrows_the_member_and_an_unhealthy_one_is_lef
     await devices.take_commands()
     assert "dropped out: bat-2" in row(store, "d-clamp")[1]
     active = {d: devices.setpoints[d][0] for d in ("bat-0", "bat-1", "pv-1")}
-    assert sum(active.values()) == pytest.approx(14000.0 - devices.power("bat-2", T0))
+    assert sum(active.values()) == pytest.approx(14000.0 - devices.power("bat-2", T0), abs=10)

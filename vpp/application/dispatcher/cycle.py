@@ -20,12 +20,13 @@ and the gateways return devices to default.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from vpp.application.dispatcher import feedback, recovery
+from vpp.application.dispatcher import feedback, planning, recovery
 from vpp.application.dispatcher.delivery import (
     following_detail,
     integrate_delivery,
@@ -36,6 +37,7 @@ from vpp.application.dispatcher.delivery import (
 from vpp.application.dispatcher.emission import next_seq, setpoint_commands
 from vpp.application.dispatcher.follow import correct_integral, plant_power, update_pins
 from vpp.application.dispatcher.lifecycle import advance, fail, plan_targets, settle
+from vpp.application.dispatcher.planning import TRACKING_COSTS
 from vpp.application.dispatcher.settings import DispatcherSettings
 from vpp.application.dispatcher.state import LoopState
 from vpp.application.ports import (
@@ -68,6 +70,7 @@ class Dispatcher:
         self.sender = sender
         self.settings = settings or DispatcherSettings()
         self._loops: dict[str, LoopState] = {}
+        self._plans: dict[str, planning.DispatchPlan] = {}
         self._last_seq = 0
         self.commands_sent = 0
 
@@ -86,6 +89,7 @@ class Dispatcher:
                 )
         for gone in set(self._loops) - {d.dispatch_id for d in open_}:
             del self._loops[gone]
+            self._plans.pop(gone, None)
 
     def _loop_of(self, d: OpenDispatch) -> LoopState:
         loop = self._loops.get(d.dispatch_id)
@@ -172,7 +176,15 @@ class Dispatcher:
         loop.span_w = max(0.0, range_w)
         if measured is not None and settled:
             correct_integral(loop, followers, readings, range_w, self.settings, now)
-        alloc = allocate_fleet(followers, readings, now, target_w - held_w + loop.integral_w)
+        plan = await self._plan(d, usable, readings, unhealthy | set(dropped), measured, now)
+        refs = plan.references(now) if plan is not None else {}
+        wanted = target_w - held_w + loop.integral_w
+        if refs:
+            alloc = allocate_fleet(
+                followers, readings, now, wanted, costs=TRACKING_COSTS, p_ref_by_der=refs
+            )
+        else:
+            alloc = allocate_fleet(followers, readings, now, wanted)
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
         lo, hi = env.total.p_min_w + held_w, env.total.p_max_w + held_w
         shortfall = shortfall_w(target_w, lo, hi)
@@ -182,6 +194,8 @@ class Dispatcher:
             record_sample(current, measured, loop.reference_w, loop.span_w, self.settings, now)
         await self._send(d, current, alloc.setpoints_w, members, loop, now)
         detail = following_detail(alloc, len(members), loop.pinned, shortfall)
+        if plan is not None:
+            detail += "; " + plan.describe()
         extra = answered.notes() + ([f"dropped out: {', '.join(dropped)}"] if dropped else [])
         update = DispatchUpdate(
             status=advance(d, DispatchStatus.ACTIVE),
@@ -189,6 +203,33 @@ class Dispatcher:
             shortfall_w=abs(shortfall),
         )
         return update, alloc.total_w
+
+    async def _plan(
+        self,
+        d: OpenDispatch,
+        usable: Sequence[Der],
+        readings: Mapping[str, Reading],
+        unavailable: frozenset[str] | set[str],
+        measured: float | None,
+        now: datetime,
+    ) -> planning.DispatchPlan | None:
+        """The dispatch's horizon plan, made again every ``replan_s`` (rolling)."""
+        if not self.settings.plan_ahead:
+            return None
+        plan = self._plans.get(d.dispatch_id)
+        if not planning.due(plan, self.settings.replan_s, now):
+            return plan
+        base = measured if measured is not None else 0.0
+        try:
+            plan = await asyncio.to_thread(
+                planning.make_plan, d, usable, readings, frozenset(unavailable), base, now
+            )
+        except Exception:
+            log.exception("dispatch %s: planning failed; merit order this cycle", d.dispatch_id)
+            return None
+        self._plans[d.dispatch_id] = plan
+        self._loops[d.dispatch_id].planned_at = now
+        return plan
 
     async def _send(
         self,

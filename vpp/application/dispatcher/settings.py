@@ -21,6 +21,7 @@ class DispatcherSettings:
     retry_pinned_s: float = 30.0  # a member held at its measured power is tried again after
     delivery_tol: float = 0.1  # completed: delivered within this of the deliverable energy
     stale_s: float = 15.0  # a member silent this long has dropped out (left out at once)
+    plan_ahead: bool = True  # track a horizon plan (else merit order every cycle)
     replan_s: float = 300.0  # the horizon plan is made again this often (rolling)
     tracking: TrackingRule = field(default=DEFAULT_RULE)
 

@@ -168,13 +168,19 @@ class Dispatcher:
         usable, dropped = feedback.available_members(
             members, readings, unhealthy, self.settings, now
         )
-        followers, settled = update_pins(usable, readings, loop, self.settings, now)
+        followers, _settled = update_pins(usable, readings, loop, self.settings, now)
         held = set(loop.pinned) | set(dropped)
         held_w = sum(readings[m].p_w for m in held if m in readings)
         env = fleet_envelope(usable, readings, now)
         range_w = env.total.p_max_w - env.total.p_min_w
         loop.span_w = max(0.0, range_w)
-        if measured is not None and settled:
+        dropped_w = sum(readings[m].p_w for m in dropped if m in readings)
+        shortfall = shortfall_w(
+            target_w, env.total.p_min_w + dropped_w, env.total.p_max_w + dropped_w
+        )
+        record_shortfall(loop, current, shortfall, now)
+        loop.reference_w = target_w - shortfall
+        if measured is not None and not loop.saturated:
             correct_integral(loop, followers, readings, range_w, self.settings, now)
         plan = await self._plan(d, usable, readings, unhealthy | set(dropped), measured, now)
         refs = plan.references(now) if plan is not None else {}
@@ -186,10 +192,7 @@ class Dispatcher:
         else:
             alloc = allocate_fleet(followers, readings, now, wanted)
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
-        lo, hi = env.total.p_min_w + held_w, env.total.p_max_w + held_w
-        shortfall = shortfall_w(target_w, lo, hi)
-        record_shortfall(loop, current, shortfall, now)
-        loop.reference_w = target_w - shortfall
+        loop.saturated = alloc.binding is not None
         if measured is not None:
             record_sample(current, measured, loop.reference_w, loop.span_w, self.settings, now)
         await self._send(d, current, alloc.setpoints_w, members, loop, now)

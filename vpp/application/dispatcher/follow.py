@@ -91,16 +91,27 @@ def correct_integral(
     settings: DispatcherSettings,
     now: datetime,
 ) -> None:
-    """Integrate what the followers miss of their setpoints (each within tolerance, but it
-    adds up), bounded to ``integral_limit`` of the plant's power range (anti-windup)."""
+    """Move the correction term towards what the followers miss of their setpoints.
+
+    The plant misses its target by ``Σ (setpoint − measured) − integral`` over the
+    followers: the term follows that residual (``gain`` per cycle), so a member that lags,
+    drifts or holds a small offset is made up by the others, and the term fades again
+    when it catches up.  Only setpoints in force that the member has answered count, and
+    a member still on its way (within ``follow_s``, off by more than its tolerance) does
+    not: a lapsed, just-sent or moving setpoint is no error yet.  Held members are
+    re-allocated, not corrected.  Bounded to ``integral_limit`` of the plant's range; the
+    caller skips it while the allocation is saturated (no windup against a limit)."""
     limit = settings.integral_limit * max(1.0, range_w)
+    settle = timedelta(seconds=settings.follow_s)
     residual = 0.0
     for m in followers:
         sent, r = state.sent.get(m.der_id), readings.get(m.der_id)
-        # only setpoints in force that the device has had time to answer
-        if sent is not None and r is not None and sent.in_force(now) and r.ts > sent.since:
-            residual += sent.p_w - r.p_w
-    state.integral_w += settings.gain * residual
+        if sent is None or r is None or not sent.in_force(now) or r.ts <= sent.since:
+            continue
+        off = sent.p_w - r.p_w
+        if r.ts >= sent.since + settle or abs(off) <= settings.follow_tol_w(m):
+            residual += off  # arrived, or had its time: what is left is an error
+    state.integral_w += settings.gain * (residual - state.integral_w)
     state.integral_w = max(-limit, min(limit, state.integral_w))
 
 

@@ -14,7 +14,7 @@ class DispatcherSettings:
     command_ttl_s: float = 20.0  # a command outlives a few cycles, not a dead dispatcher
     deadband: float = 0.005  # resend when a setpoint moves more than this of the range …
     deadband_w: float = 10.0  # … and more than this
-    gain: float = 0.5  # integral gain on the plant's measured error (per cycle)
+    gain: float = 0.4  # integral gain on the plant's measured error (per cycle)
     integral_limit: float = 0.25  # anti-windup: the integral within this share of the range
     follow_s: float = 6.0  # a member off its setpoint this long after it is not following
     follow_tol: float = 0.05  # … by more than this fraction of its power range (min 100 W)

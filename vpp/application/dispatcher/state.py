@@ -47,6 +47,7 @@ class LoopState:
     last_shortfall_at: datetime | None = None
     last_idx: int | None = None
     had_members: bool = False
+    saturated: bool = False  # the last allocation hit the followers' limits (no windup)
     acks_until: datetime | None = None  # acks up to here have been taken into account
     planned_at: datetime | None = None  # when the horizon plan was last made
 
@@ -72,6 +73,7 @@ class LoopState:
             "last_shortfall_at": _opt_ts(self.last_shortfall_at),
             "last_idx": self.last_idx,
             "had_members": self.had_members,
+            "saturated": self.saturated,
             "acks_until": _opt_ts(self.acks_until),
             "planned_at": _opt_ts(self.planned_at),
         }
@@ -94,6 +96,7 @@ class LoopState:
             last_shortfall_at=_opt_parse(data["last_shortfall_at"]),
             last_idx=data["last_idx"],
             had_members=bool(data["had_members"]),
+            saturated=bool(data.get("saturated", False)),
             acks_until=_opt_parse(data["acks_until"]),
             planned_at=_opt_parse(data["planned_at"]),
         )

@@ -17,6 +17,10 @@ from typing import Any
 from simulators.physics.base import DerModel
 from vpp.domain import DerKind
 
+#: a unit asked to stop trips once it is this close (share of its range) to its minimum:
+#: the first-order response would otherwise take ~6 time constants to reach it exactly
+TRIP_BAND = 0.01
+
 
 class ChpModel(DerModel):
     kind = DerKind.CHP
@@ -44,7 +48,8 @@ class ChpModel(DerModel):
 
     def _bounds(self, now: datetime, dt_s: float) -> tuple[float, float]:
         wants = self._wants_to_run(now)
-        if self.running and not wants and self._p <= self.min_stable_w + 1e-9:
+        at_minimum = self._p <= self.min_stable_w + TRIP_BAND * self.ratings.p_range_w
+        if self.running and not wants and at_minimum:
             self.running, self._stopped_at = False, now  # trip off at the minimum
         if not self.running and wants:
             rested = self._stopped_at is None or now - self._stopped_at >= timedelta(

@@ -54,6 +54,7 @@ class TrackingTally:
     worst_w: float = 0.0  # largest |measured − reference|
     judged: int = 0  # samples after the activation allowance
     within: int = 0  # … of which within the band
+    judged_error_sum: float = 0.0  # Σ (measured − reference) over the judged samples, W
     first_in_band_s: float | None = None  # from the interval's start
 
     def add(
@@ -69,6 +70,7 @@ class TrackingTally:
             sq_error_sum=self.sq_error_sum + error_w * error_w,
             worst_w=max(self.worst_w, abs(error_w)),
             judged=self.judged + judged,
+            judged_error_sum=self.judged_error_sum + (error_w if judged else 0.0),
             within=self.within + (judged and inside),
             first_in_band_s=(
                 since_start_s if self.first_in_band_s is None and inside else self.first_in_band_s
@@ -79,6 +81,11 @@ class TrackingTally:
     def share_within(self) -> float | None:
         """Share of the judged samples within the band; ``None`` before any was judged."""
         return self.within / self.judged if self.judged else None
+
+    @property
+    def mean_judged_error_w(self) -> float | None:
+        """Mean signed error after the activation allowance (``None``: nothing judged)."""
+        return self.judged_error_sum / self.judged if self.judged else None
 
     @property
     def rms_w(self) -> float | None:

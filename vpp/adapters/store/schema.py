@@ -223,6 +223,7 @@ dispatch_intervals = Table(
     Column("track_worst_w", Double, nullable=False, default=0.0),
     Column("track_judged", Integer, nullable=False, default=0),
     Column("track_within", Integer, nullable=False, default=0),
+    Column("track_judged_error_sum", Double, nullable=False, default=0.0),
     Column("track_first_in_band_s", Double, nullable=True),
 )
 

@@ -84,20 +84,17 @@ def record_sample(
 def delivery_verdict(
     intervals: Sequence[IntervalState], state: LoopState, settings: DispatcherSettings
 ) -> tuple[DispatchStatus, str]:
-    """``completed`` when every interval delivered its energy — less what the plant
-    was stated to miss — within ``delivery_tol`` (at least 2 % of the plant's range
-    over the interval) and held the tracking band; ``failed`` otherwise, saying where
-    and by how much."""
+    """``completed`` when every interval delivered its energy — less what the plant was
+    stated to miss — within ``delivery_tol`` (at least 2 % of the plant's range over the
+    interval) and held the tracking band; ``failed`` otherwise, saying where and by how
+    much.  The energy is judged, like the band, after the activation allowance: over the
+    rest of the interval the mean error of the judged samples must stay within the
+    tolerance (an interval shorter than the allowance is judged on its whole energy)."""
     parts, missed = [], []
     rule = settings.tracking
     for iv in intervals:
         target = energy_wh(iv.p_w_target or 0.0, iv.duration_s)
         deliverable = target - iv.energy_wh_shortfall
-        tol = max(
-            settings.delivery_tol * abs(deliverable),
-            energy_wh(0.02 * state.span_w, iv.duration_s),
-            1.0,
-        )
         text = (
             f"interval {iv.idx}: delivered {iv.energy_wh_delivered / 1000:.3f} kWh"
             f" of {target / 1000:.3f} kWh"
@@ -107,7 +104,7 @@ def delivery_verdict(
         share = iv.tally.share_within
         if share is not None:
             text += f", {share:.0%} of samples within the band"
-        if abs(iv.energy_wh_delivered - deliverable) > tol:
+        if not _energy_held(iv, deliverable, state, settings):
             text += " - not delivered"
             missed.append(iv.idx)
         elif not iv.tally.held(rule):
@@ -118,6 +115,21 @@ def delivery_verdict(
         parts.insert(0, "no member of the plant was available")
     ok = state.had_members and not missed
     return (DispatchStatus.COMPLETED if ok else DispatchStatus.FAILED), "; ".join(parts)
+
+
+def _energy_held(
+    iv: IntervalState, deliverable_wh: float, state: LoopState, settings: DispatcherSettings
+) -> bool:
+    judged_s = iv.duration_s - settings.tracking.activation_s
+    mean_error = iv.tally.mean_judged_error_w
+    if judged_s <= 0 or mean_error is None:  # judged on the whole interval's energy
+        seconds, error_wh = iv.duration_s, iv.energy_wh_delivered - deliverable_wh
+        expected = deliverable_wh
+    else:
+        seconds, error_wh = judged_s, energy_wh(mean_error, judged_s)
+        expected = deliverable_wh * judged_s / iv.duration_s
+    tol = max(settings.delivery_tol * abs(expected), energy_wh(0.02 * state.span_w, seconds), 1.0)
+    return abs(error_wh) <= tol
 
 
 def following_detail(

@@ -23,6 +23,7 @@ TALLY_COLUMNS: dict[str, str] = {
     "worst_w": "track_worst_w",
     "judged": "track_judged",
     "within": "track_within",
+    "judged_error_sum": "track_judged_error_sum",
     "first_in_band_s": "track_first_in_band_s",
 }
 
@@ -37,7 +38,7 @@ def tally_from_columns(row: Any) -> TrackingTally:
     values = {f: get(col) for f, col in TALLY_COLUMNS.items()}
     for f in ("samples", "judged", "within"):
         values[f] = int(values[f] or 0)
-    for f in ("sq_error_sum", "worst_w"):
+    for f in ("sq_error_sum", "worst_w", "judged_error_sum"):
         values[f] = float(values[f] or 0.0)
     return TrackingTally(**values)
 

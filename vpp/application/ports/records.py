@@ -138,6 +138,7 @@ class IntervalRecord:
     track_worst_w: float = 0.0
     track_judged: int = 0
     track_within: int = 0
+    track_judged_error_sum: float = 0.0
     track_first_in_band_s: float | None = None
 
 

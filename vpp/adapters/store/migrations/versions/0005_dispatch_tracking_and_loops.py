@@ -27,6 +27,7 @@ TRACK_COLUMNS: tuple[tuple[str, Any, bool, str | None], ...] = (
     ("track_worst_w", sa.Double(), False, "0"),
     ("track_judged", sa.Integer(), False, "0"),
     ("track_within", sa.Integer(), False, "0"),
+    ("track_judged_error_sum", sa.Double(), False, "0"),
     ("track_first_in_band_s", sa.Double(), True, None),
 )
 

@@ -32,6 +32,10 @@ from vpp.optimizer.horizon import ChpFleet, CurtailableFleet, FloatArray, Storag
 MIN_SHAPE = 0.05
 
 
+#: the start cost of a CHP, as seconds of running at its minimum (see ``fleets``)
+RESTART_S = 300.0
+
+
 def _hours(at: datetime) -> float:
     return at.hour + at.minute / 60.0 + at.second / 3600.0
 
@@ -254,7 +258,11 @@ class FleetRows:
             p_max_w=p_max,
             min_stable_w=np.array([d.ratings.min_stable_w for d in ders]),
             cost=np.array([self._cost(d) for d in ders]),
-            start_cost=np.zeros(len(ders)),
+            # a start costs what running at the minimum for RESTART_S would: the plan does
+            # not stop a unit it needs again within minutes (units stay off for a while)
+            start_cost=np.array(
+                [self._cost(d) * d.ratings.min_stable_w * RESTART_S / 3600.0 for d in ders]
+            ),
             on0=p0 > 0.01 * p_max,
         )
         dyn = ChpDynamics(

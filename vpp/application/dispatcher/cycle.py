@@ -182,7 +182,7 @@ class Dispatcher:
         loop.reference_w = target_w - shortfall
         if measured is not None and not loop.saturated:
             correct_integral(loop, followers, readings, range_w, self.settings, now)
-        plan = await self._plan(d, usable, readings, unhealthy | set(dropped), measured, now)
+        plan = await self._plan(d, usable, readings, frozenset(held), held_w, measured, now)
         refs = plan.references(now) if plan is not None else {}
         wanted = target_w - held_w + loop.integral_w
         if refs:
@@ -212,20 +212,22 @@ class Dispatcher:
         d: OpenDispatch,
         usable: Sequence[Der],
         readings: Mapping[str, Reading],
-        unavailable: frozenset[str] | set[str],
+        excluded: frozenset[str],
+        held_w: float,
         measured: float | None,
         now: datetime,
     ) -> planning.DispatchPlan | None:
-        """The dispatch's horizon plan, made again every ``replan_s`` (rolling)."""
+        """The dispatch's horizon plan, made again every ``replan_s`` (rolling) and when
+        the members it can count on change."""
         if not self.settings.plan_ahead:
             return None
         plan = self._plans.get(d.dispatch_id)
-        if not planning.due(plan, self.settings.replan_s, now):
+        if not planning.due(plan, self.settings.replan_s, excluded, now):
             return plan
         base = measured if measured is not None else 0.0
         try:
             plan = await asyncio.to_thread(
-                planning.make_plan, d, usable, readings, frozenset(unavailable), base, now
+                planning.make_plan, d, usable, readings, excluded, held_w, base, now
             )
         except Exception:
             log.exception("dispatch %s: planning failed; merit order this cycle", d.dispatch_id)

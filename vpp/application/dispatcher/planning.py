@@ -38,6 +38,7 @@ from vpp.optimizer.fleet_problem import (
 from vpp.optimizer.plan import HorizonPlan
 
 MAX_STEPS = 96
+MIN_REPLAN_S = 20.0
 MIN_STEP = timedelta(seconds=30)
 
 #: The cost of moving a member off its planned power for a few seconds (currency per W²h):
@@ -57,6 +58,7 @@ class DispatchPlan:
     plan: HorizonPlan
     fleet: FleetProblem
     made_at: datetime
+    excluded: frozenset[str] = frozenset()  # members planned around (held, dropped out)
 
     @property
     def usable(self) -> bool:
@@ -111,26 +113,35 @@ def make_plan(
     d: OpenDispatch,
     members: Sequence[Der],
     readings: Mapping[str, Reading],
-    unavailable: frozenset[str],
+    excluded: frozenset[str],
+    held_w: float,
     measured_w: float,
     now: datetime,
     time_limit_s: float = 3.0,
 ) -> DispatchPlan:
-    """Plan ``d`` from ``now`` to its end (pure: the optimizer and the inputs)."""
+    """Plan ``d`` from ``now`` to its end around the ``excluded`` members, which hold
+    ``held_w`` between them (pure: the optimizer and the inputs)."""
     step, steps = plan_step(d, now)
+    targets = step_targets(d, now, step, steps, measured_w) - held_w
     fleet = build_fleet_problem(
-        members,
+        [m for m in members if m.der_id not in excluded],
         readings,
         start=now,
         step=step,
         steps=steps,
-        target_w=step_targets(d, now, step, steps, measured_w),
-        unavailable=unavailable,
+        target_w=targets,
         now=now,
     )
     plan = solve_fleet_problem(fleet, time_limit_s=time_limit_s)
-    return DispatchPlan(plan, fleet, now)
+    return DispatchPlan(plan, fleet, now, excluded)
 
 
-def due(plan: DispatchPlan | None, replan_s: float, now: datetime) -> bool:
-    return plan is None or (now - plan.made_at).total_seconds() >= replan_s
+def due(
+    plan: DispatchPlan | None, replan_s: float, excluded: frozenset[str], now: datetime
+) -> bool:
+    """A plan is made again every ``replan_s``, and sooner (at most every
+    ``MIN_REPLAN_S``) when a member is newly held or dropped out, or returns."""
+    if plan is None:
+        return True
+    age = (now - plan.made_at).total_seconds()
+    return age >= replan_s or (plan.excluded != excluded and age >= MIN_REPLAN_S)

@@ -83,7 +83,8 @@ def _state_complete(latest: dict[str, Reading], ders: dict[str, Der]) -> bool:
             return False
         if kind == "heat_pump" and (r.soc is None or r.temp_c is None):
             return False
-        if kind == "flexible_load" and (r.soc is None or r.energy_wh is None or r.deadline is None):
+        job_seen = bool(r.soc) and r.energy_wh is not None and r.deadline is not None
+        if kind == "flexible_load" and not job_seen:  # some of its energy consumed already
             return False
         p_max = der.ratings.p_max_w
         followed = r.p_w <= CURTAILED * p_max + 100  # it has settled at its limit

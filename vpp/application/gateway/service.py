@@ -2,9 +2,11 @@
 
 ``FieldGateway.run()`` starts the services (uplink, telemetry forwarder, command consumer,
 metrics), one poll task per device, a flush task that publishes the readings of each
-cycle as one batch, and the safety supervisor; it returns after :meth:`stop`.  On the way
-out every device is released to its default mode and buffered telemetry is flushed for a
-moment (what is not delivered stays on disk for the next start).
+cycle as one batch (with the devices' health when it changed, and all of it every
+``health_every_s``: docs/device-state.md), and the safety supervisor; it returns after
+:meth:`stop`.  On the way out every device is released to its default mode and buffered
+telemetry is flushed for a moment (what is not delivered stays on disk for the next
+start).
 """
 
 from __future__ import annotations

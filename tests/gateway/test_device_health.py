@@ -1,18 +1,22 @@
-"""Device health from the gateway's view into the store: a simulator that stops
-answering and one that answers garbage become ``ders.healthy`` false in the store and
-the API within seconds (with the reason), and the stopped one true again once it
-answers; the dispatcher's store port names them (:meth:`unhealthy`)."""
+"""Device health from the gateway's view into the store: a SunSpec simulator that stops
+answering, an IEC 61850 simulator whose process is killed, and a device that answers
+garbage become ``ders.healthy`` false in the store and the API within seconds (with the
+reason), and the stopped ones true again once they answer; the dispatcher's store port
+names them (:meth:`unhealthy`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import time
 from pathlib import Path
 
 import nats
 
+from simulators.fleet import expand_fleet, start_fleet
+from simulators.fleet.launcher import assign_free_ports
 from simulators.sunspec import SunSpecServer
 from tests.harness.api_world import World, make_world
 from tests.harness.device_health import register_endpoints, running_projector
@@ -108,3 +112,56 @@ async def test_a_device_that_stops_answering_is_unhealthy_in_the_store_then_reco
     finally:
         garbage.close()
         await garbage.wait_closed()
+
+
+async def test_an_iec61850_simulator_killed_is_unhealthy_in_the_store_then_recovers(
+    command_keys: CommandKeys, nats_url: str, db_url: str, tmp_path: Path
+) -> None:
+    spec = {
+        "name": "iec-health",
+        "seed": 5,
+        "step_s": 0.5,
+        "addressing": {"iec61850": {"host": "127.0.0.1", "base_port": 0}},
+        "groups": [{"kind": "heat_pump", "id_prefix": "ihp", "count": 1, "protocol": "iec61850"}],
+    }
+    # a fixed port, so that the simulator started again is where the gateway looks
+    devices = [
+        dataclasses.replace(d, auto_port=False) for d in assign_free_ports(expand_fleet(spec))
+    ]
+    fleet = start_fleet(devices, ready_timeout_s=60)
+    endpoints = fleet.endpoints
+    der_id = endpoints[0]["der_id"]
+    gw_id = f"gw-iec-health-{db_url.split(':')[0].split('+')[0]}"
+    cfg = make_config(command_keys, endpoints, nats_url, tmp_path / "gw", gateway_id=gw_id)
+    nc = await nats.connect(nats_url)
+    await ensure_streams(nc.jetstream())
+    await nc.close()
+    try:
+        with make_world(db_url) as world:
+            register_endpoints(world.store, endpoints, gw_id, site_id="site-a")
+            dispatcher = world.store.dispatcher_store()
+            async with running_projector(nats_url, db_url), running(build_gateway(cfg)):
+                await async_wait_until(
+                    lambda: _health(world, [der_id]).get(der_id, (False, ""))[0],
+                    30,
+                    0.2,
+                    in_thread=True,
+                )
+                await asyncio.to_thread(fleet.stop)  # the simulator's process is gone
+                stopped = time.monotonic()
+                await async_wait_until(
+                    lambda: not _health(world, [der_id])[der_id][0], 20, 0.2, in_thread=True
+                )
+                took = time.monotonic() - stopped
+                assert took <= UNHEALTHY_WITHIN_S, took
+                assert dispatcher.unhealthy([der_id]) == {der_id}
+                assert (await _api_health(world, der_id))["healthy"] is False
+
+                fleet = await asyncio.to_thread(start_fleet, devices, ready_timeout_s=60)
+                await async_wait_until(
+                    lambda: _health(world, [der_id])[der_id][0], 40, 0.2, in_thread=True
+                )
+                assert dispatcher.unhealthy([der_id]) == frozenset()
+                assert (await _api_health(world, der_id))["healthy"] is True
+    finally:
+        fleet.stop()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulators.physics import DerModel
+from simulators.physics import DerModel, HeatPumpModel
 from simulators.sunspec.points import InitialValue, ModelImage, build_image, scale_factor_for
 from vpp.codecs.sunspec_vpp import VPP_STATE_MODEL_ID
 from vpp.domain import DerKind, DerRatings
@@ -136,9 +136,9 @@ def _controls(sf: ScaleFactors) -> dict[str, InitialValue]:
 def _state(model: DerModel, sf: ScaleFactors) -> dict[str, InitialValue]:
     """64960: scale factors, and a heat pump's comfort band (its settings)."""
     state: dict[str, InitialValue] = {"Pct_SF": sf.pct, "Tmp_SF": sf.tmp, "WH_SF": sf.wh_rem}
-    if model.kind is DerKind.HEAT_PUMP:
-        state["TmpMin"] = raw(float(getattr(model, "t_min_c")), sf.tmp)  # noqa: B009
-        state["TmpMax"] = raw(float(getattr(model, "t_max_c")), sf.tmp)  # noqa: B009
+    if isinstance(model, HeatPumpModel):
+        state["TmpMin"] = raw(model.t_min_c, sf.tmp)
+        state["TmpMax"] = raw(model.t_max_c, sf.tmp)
     return state
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from simulators.physics import example_ratings, make_model
+from simulators.physics import FlexibleLoadModel, HeatPumpModel, example_ratings, make_model
 from simulators.sunspec import SunSpecDevice
 from vpp.adapters.modbus.sunspec_models import model_layout
 from vpp.adapters.modbus.sunspec_state import DeviceState, available, thermal_or_job
@@ -35,9 +35,10 @@ def block_of(kind: str, model_id: int, **params: object) -> tuple[SunSpecDevice,
 def test_heat_pump_state_and_its_fallback_from_the_comfort_band() -> None:
     dev, block = block_of("heat_pump", VPP_STATE_MODEL_ID)
     hp = dev.model
+    assert isinstance(hp, HeatPumpModel)
     state = thermal_or_job(DerKind.HEAT_PUMP, block, block.scale_factors(), T0, DeviceState())
-    assert state.temp_c == pytest.approx(getattr(hp, "t_c"), abs=0.06)  # noqa: B009
-    assert state.soc == pytest.approx(getattr(hp, "thermal_fill"), abs=0.001)  # noqa: B009
+    assert state.temp_c == pytest.approx(hp.t_c, abs=0.06)
+    assert state.soc == pytest.approx(hp.thermal_fill, abs=0.001)
     assert state.energy_wh is None and state.deadline is None
     # a device without the fill point: the fill of the band from Tmp, TmpMin, TmpMax
     regs = list(block.registers)
@@ -52,7 +53,8 @@ def test_flexible_load_job_and_deadline() -> None:
     dev, block = block_of("flexible_load", VPP_STATE_MODEL_ID, **params)
     ts = T0 + timedelta(seconds=5)
     state = thermal_or_job(DerKind.FLEXIBLE_LOAD, block, block.scale_factors(), ts, DeviceState())
-    assert state.energy_wh == pytest.approx(getattr(dev.model, "remaining_wh"), abs=1.0)  # noqa: B009
+    assert isinstance(dev.model, FlexibleLoadModel)
+    assert state.energy_wh == pytest.approx(dev.model.remaining_wh, abs=1.0)
     assert state.soc is not None and 0 < state.soc < 0.02
     assert state.deadline == ts.replace(hour=14, minute=0, second=0)
     assert state.temp_c is None

@@ -193,6 +193,19 @@ STMP = LnSpec(
     ),
 )
 
+DFLX = LnSpec(
+    "DFLX",
+    "1",
+    "Flexible load: the energy job it must run within its window. "
+    + UNSURE
+    + "vpp extension; 7-420 has no node for a shiftable load's energy state.",
+    (
+        DoSpec("WhRem", "MV", "Energy still to consume before the deadline, Wh"),
+        DoSpec("EnDone", "MV", "Share of the job's energy already consumed, percent"),
+        DoSpec("TmRem", "MV", "Seconds until the job's deadline (the window's end)"),
+    ),
+)
+
 _COMMON = (LLN0, LPHD, MMXU, DRCC, DRAT, DGEN)
 NODES: dict[DerKind, tuple[LnSpec, ...]] = {
     DerKind.PV: (*_COMMON, DPVC),
@@ -200,7 +213,7 @@ NODES: dict[DerKind, tuple[LnSpec, ...]] = {
     DerKind.EV_CHARGER: (*_COMMON, DEEV, DESE),
     DerKind.CHP: _COMMON,
     DerKind.HEAT_PUMP: (*_COMMON, STMP),
-    DerKind.FLEXIBLE_LOAD: _COMMON,
+    DerKind.FLEXIBLE_LOAD: (*_COMMON, DFLX),
 }
 
 ENUMS: dict[str, tuple[str, ...]] = {
@@ -230,4 +243,4 @@ ENUM_FIRST_ORD = {"CtlModels": 0, "OrCat": 0}  # others start at 1
 
 # members of the measurement data set: (LN name, DO name, FC)
 MEASUREMENT_DO_FC = {"MV": "MX", "WYE": "MX", "APC": "MX", "ENS": "ST", "INS": "ST", "SPS": "ST"}
-MEASURED_NODES = ("MMXU", "DGEN", "DPVC", "DSTO", "DEEV", "DESE", "STMP", "DRCC")
+MEASURED_NODES = ("MMXU", "DGEN", "DPVC", "DSTO", "DEEV", "DESE", "STMP", "DFLX", "DRCC")

@@ -134,15 +134,16 @@ class Publisher:
         self._stamp("DGEN1.GnOpSt", q, ms)
         self._int("DGEN1.OpTmsRs.stVal", int(self.run_s))
         self._stamp("DGEN1.OpTmsRs", q, ms)
-        for path, value in self._kind_values(m, rd):
-            self._float(f"{path}.mag.f", value)
-            self._stamp(path, q, ms)
+        for path, x in self._kind_values(m, rd):
+            # a value the physics does not have (no job yet) is marked invalid, not 0
+            self._float(f"{path}.mag.f", 0.0 if x is None else x)
+            self._stamp(path, iec.QUALITY_VALIDITY_INVALID if x is None else q, ms)
         if m.kind is DerKind.EV_CHARGER:
             self._int("DESE1.ConnSt.stVal", 1 if rd.connected else 0)
             self._stamp("DESE1.ConnSt", q, ms)
 
     @staticmethod
-    def _kind_values(m: DerModel, rd: Reading) -> list[tuple[str, float]]:
+    def _kind_values(m: DerModel, rd: Reading) -> list[tuple[str, float | None]]:
         soc = rd.soc
         if m.kind is DerKind.PV:
             return [("DPVC1.AvlW", rd.p_avail_w or 0.0)]
@@ -156,6 +157,12 @@ class Publisher:
         if m.kind is DerKind.EV_CHARGER:
             return [("DEEV1.Soc", (soc or 0.0) * 100.0), ("DEEV1.EnAmnt", rd.energy_wh or 0.0)]
         if m.kind is DerKind.HEAT_PUMP:
-            tank_c = float(getattr(m, "t_c", 0.0))
-            return [("STMP1.Tmp", tank_c), ("STMP1.ThmFill", (soc or 0.0) * 100.0)]
+            return [("STMP1.Tmp", rd.temp_c or 0.0), ("STMP1.ThmFill", (soc or 0.0) * 100.0)]
+        if m.kind is DerKind.FLEXIBLE_LOAD:
+            left = None if rd.deadline is None else (rd.deadline - rd.ts).total_seconds()
+            return [
+                ("DFLX1.WhRem", rd.energy_wh),
+                ("DFLX1.EnDone", None if soc is None else soc * 100.0),
+                ("DFLX1.TmRem", None if left is None else max(0.0, left)),
+            ]
         return []

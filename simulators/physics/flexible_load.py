@@ -9,6 +9,9 @@ more than the job needs.  Outside the window it draws 0 W.  A base load is not m
 
 Default mode: run at full power from the start of the window until done.
 ``params``: ``window_start_h``, ``window_end_h``, ``job_energy_wh``, ``response_s`` (1).
+The reading says the job's state: ``energy_wh`` still to consume by ``deadline`` (the
+window's end) and ``soc`` the share of the job already consumed (none before the first
+step: the day's job is not drawn yet).
 """
 
 from __future__ import annotations
@@ -75,4 +78,7 @@ class FlexibleLoadModel(DerModel):
         self.done_wh += -p_w * dt_s / SECONDS_PER_HOUR
 
     def _extra_reading(self, now: datetime) -> dict[str, Any]:
-        return {"energy_wh": self.remaining_wh}
+        if self._day is None or self.job_wh <= 0:
+            return {"energy_wh": self.remaining_wh}
+        done = min(1.0, max(0.0, self.done_wh / self.job_wh))
+        return {"energy_wh": self.remaining_wh, "soc": done, "deadline": self._window(now)[1]}

@@ -11,7 +11,8 @@ Default mode: thermostat with hysteresis (on at full power below the lower third
 band, off above the upper third).  ``params``: ``cop`` (3.0), ``t_min_c`` (45), ``t_max_c``
 (55), ``t0_c`` (seeded within the band), ``capacity_wh_per_k`` (350: ~300 l of water),
 ``demand_w`` (mean heat demand, 40 % of the heat at full power), ``response_s`` (5).
-The reading's ``soc`` is the thermal fill of the band, 0 at ``t_min_c``, 1 at ``t_max_c``.
+The reading's ``soc`` is the thermal fill of the band, 0 at ``t_min_c``, 1 at ``t_max_c``;
+its ``temp_c`` the tank's temperature.
 """
 
 from __future__ import annotations
@@ -107,4 +108,4 @@ class HeatPumpModel(DerModel):
         return min(1.0, max(0.0, (self.t_c - self.t_min_c) / band))
 
     def _extra_reading(self, now: datetime) -> dict[str, Any]:
-        return {"soc": self.thermal_fill}
+        return {"soc": self.thermal_fill, "temp_c": self.t_c}

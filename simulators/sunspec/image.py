@@ -1,7 +1,10 @@
 """The register image of a simulated DER: which models, their static values, SFs.
 
 Models: 1 (common), 701 (AC measurements), 702 (capacity), 704 (controls), 713 (storage
-capacity; battery and EV charger only) and 715 (DER control: heartbeat, start/stop).
+capacity; battery and EV charger only), 122 (measurements and status; PV only, for
+``WAval``, the power available before curtailment), vpp's own model 64960 (heat pump and
+flexible load: thermal and energy state, :mod:`vpp.codecs.sunspec_vpp`) and 715 (DER
+control: heartbeat, start/stop).
 
 Ratings in 702 (all in W through ``W_SF``): ``WMaxRtg`` = the largest magnitude of
 ``p_max_w`` / ``p_min_w``; ``WChaRteMaxRtg`` = ``-p_min_w`` for kinds that consume;
@@ -13,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulators.physics import DerModel
+from simulators.physics import DerModel, HeatPumpModel
 from simulators.sunspec.points import InitialValue, ModelImage, build_image, scale_factor_for
+from vpp.codecs.sunspec_vpp import VPP_STATE_MODEL_ID
 from vpp.domain import DerKind, DerRatings
 
 WRITABLE: dict[int, frozenset[str]] = {
@@ -50,8 +54,10 @@ class ScaleFactors:
     w_max_rtg: float  # WMaxRtg in W
     v: int = -1
     hz: int = -2
-    pct: int = -1  # SoC, WMaxLimPct, WSetPct
+    pct: int = -1  # SoC, WMaxLimPct, WSetPct, 64960 ThmSoC / EnSoC
     wset: int = 0
+    tmp: int = -1  # 64960 Tmp*, 0.1 degC
+    wh_rem: int = 0  # 64960 WhRem (a uint32 of Wh)
 
 
 def scale_factors(r: DerRatings) -> ScaleFactors:
@@ -127,6 +133,15 @@ def _controls(sf: ScaleFactors) -> dict[str, InitialValue]:
     }
 
 
+def _state(model: DerModel, sf: ScaleFactors) -> dict[str, InitialValue]:
+    """64960: scale factors, and a heat pump's comfort band (its settings)."""
+    state: dict[str, InitialValue] = {"Pct_SF": sf.pct, "Tmp_SF": sf.tmp, "WH_SF": sf.wh_rem}
+    if isinstance(model, HeatPumpModel):
+        state["TmpMin"] = raw(model.t_min_c, sf.tmp)
+        state["TmpMax"] = raw(model.t_max_c, sf.tmp)
+    return state
+
+
 def _models(
     model: DerModel, sf: ScaleFactors, unit_id: int
 ) -> list[tuple[int, dict[str, InitialValue]]]:
@@ -140,6 +155,11 @@ def _models(
         energy = raw(model.ratings.energy_wh or 0.0, sf.wh)
         storage: dict[str, InitialValue] = {"WHRtg": energy, "SoH": 1000, "Sta": 0}
         models.append((713, storage | {"WH_SF": sf.wh, "Pct_SF": sf.pct}))
+    if model.kind is DerKind.PV:
+        # PVConn: connected, available, operating; no storage; connected at the ECP
+        models.append((122, {"PVConn": 0b111, "StorConn": 0, "ECPConn": 1, "WAval_SF": sf.w}))
+    if model.kind in (DerKind.HEAT_PUMP, DerKind.FLEXIBLE_LOAD):
+        models.append((VPP_STATE_MODEL_ID, _state(model, sf)))
     models.append(
         (715, {"LocRemCtl": 0, "DERHb": 0, "ControllerHb": 0, "AlarmReset": 0, "OpCtl": 1})
     )

@@ -24,6 +24,7 @@ from vpp.codecs.sunspec import (
     encode_string,
     layout_from_definition,
 )
+from vpp.codecs.sunspec_vpp import VENDOR_MODELS
 
 __all__ = [
     "BASE_ADDRESS",
@@ -73,8 +74,10 @@ class ModelImage:
 
 @functools.cache
 def model_layout(model_id: int) -> ModelLayout:
-    """The codec's layout of a model, from pysunspec2's bundled definition."""
-    return layout_from_definition(get_model_def(model_id))
+    """The codec's layout of a model: vpp's own (:mod:`vpp.codecs.sunspec_vpp`), else
+    from pysunspec2's bundled definition."""
+    vendor = VENDOR_MODELS.get(model_id)
+    return layout_from_definition(vendor if vendor is not None else get_model_def(model_id))
 
 
 def _encode_initial(p: PointDef, value: InitialValue) -> list[int]:

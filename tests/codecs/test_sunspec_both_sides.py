@@ -9,12 +9,14 @@ import struct
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sunspec2 import mdef
 from sunspec2.device import Model
 
 from simulators.physics import example_ratings, make_model
 from simulators.sunspec import SunSpecDevice
 from vpp.adapters.modbus.sunspec_models import model_layout
 from vpp.codecs import sunspec as ss
+from vpp.codecs.sunspec_vpp import VENDOR_MODELS
 from vpp.domain import DerKind
 
 T0 = datetime(2026, 6, 21, 12, 0, tzinfo=UTC)
@@ -57,8 +59,13 @@ def gateway_blocks(image: list[int]) -> dict[int, ss.ModelBlock]:
 
 
 def judge(block: ss.ModelBlock) -> Model:
+    """pysunspec2's reading of a block: its bundled definition for standard models, vpp's
+    definition (which it must accept as valid) for vpp's own model."""
     regs = list(block.registers)
-    model = Model(model_id=block.layout.model_id)
+    vendor = VENDOR_MODELS.get(block.layout.model_id)
+    if vendor is not None:
+        assert mdef.validate_model_def(vendor) == ""
+    model = Model(model_id=block.layout.model_id, model_def=vendor)
     model.set_mb(data=struct.pack(f">{len(regs)}H", *regs))
     assert not model.error_info
     return model

@@ -98,6 +98,25 @@ def test_reading_needs_aware_time_and_soc_fraction() -> None:
         Reading("b", NOW, 1.0, soc=1.2)
     with pytest.raises(InvalidValue):
         Reading("b", NOW, float("nan"))
+    with pytest.raises(InvalidValue):
+        Reading("hp", NOW, -1.0, temp_c=float("inf"))
+    with pytest.raises(InvalidValue):
+        Reading("load", NOW, -1.0, deadline=datetime(2026, 1, 1, 20))  # naive
+    later = Reading("load", NOW, -1.0, deadline=NOW.astimezone(timezone(timedelta(hours=2))))
+    assert later.deadline == NOW and later.deadline.tzinfo is UTC
+    assert Reading.from_row(later.as_row()) == later
+
+
+def test_device_health_is_validated() -> None:
+    from vpp.domain import DeviceHealth
+
+    with pytest.raises(InvalidValue):
+        DeviceHealth("a b", NOW, True)
+    with pytest.raises(InvalidValue):
+        DeviceHealth("d", datetime(2026, 1, 1), False)
+    with pytest.raises(InvalidValue):
+        DeviceHealth("d", NOW, 1)  # type: ignore[arg-type]
+    assert len(DeviceHealth("d", NOW, False, "why " * 400).reason) == 500
 
 
 def _cmd(

@@ -160,6 +160,13 @@ _numbers = st.one_of(
     st.text(max_size=3),
     st.just(_MISSING),
 )
+_times = st.one_of(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), None]),
+    ).map(lambda d: d.isoformat()),
+    st.sampled_from(["2026-01-01T00:00:00z", "2026-01-01T00:00:00.5Z", "nope", "", 17]),
+)
 _fields = {
     "der_id": st.one_of(
         st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True),
@@ -167,21 +174,15 @@ _fields = {
         st.integers(),
         st.just(_MISSING),
     ),
-    "ts": st.one_of(
-        st.datetimes(
-            min_value=datetime(1900, 1, 1),
-            timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), None]),
-        ).map(lambda d: d.isoformat()),
-        st.sampled_from(["2026-01-01T00:00:00z", "2026-01-01T00:00:00.5Z", "nope", "", 17]),
-        st.just(_MISSING),
-    ),
+    "ts": st.one_of(_times, st.just(_MISSING)),
+    "deadline": st.one_of(_times, st.none(), st.just(_MISSING)),
     "quality": st.one_of(
         st.sampled_from(["good", "questionable", "invalid", "bad", None, 1]), st.just(_MISSING)
     ),
     "connected": st.one_of(st.booleans(), st.none(), st.integers(0, 1), st.just(_MISSING)),
     "p_w": _numbers,
     "soc": st.one_of(st.floats(-0.5, 1.5), _numbers),
-    **{name: _numbers for name in ("q_var", "energy_wh", "p_avail_w", "v_v", "hz")},
+    **{name: _numbers for name in ("q_var", "energy_wh", "p_avail_w", "v_v", "hz", "temp_c")},
 }
 
 
@@ -199,6 +200,8 @@ def _reading_objects(draw: st.DrawFn) -> object:
             "q_var": None,
             "quality": "good",
             "connected": draw(st.booleans()),
+            "temp_c": draw(st.one_of(st.none(), st.floats(-40, 90))),
+            "deadline": draw(st.sampled_from([None, "2026-01-01T08:00:00Z", "2026-01-01T09:00"])),
         }
         wild = draw(st.sets(st.sampled_from(sorted(obj)), max_size=1))
         obj = {**{k: v for k, v in obj.items() if k in wild}, **good}
@@ -224,6 +227,7 @@ def test_fast_telemetry_decoder_accepts_and_rejects_exactly_what_the_exact_one_d
     assert rows == expected
     assert [type(v) for row in rows for v in row] == [type(v) for row in expected for v in row]
     assert all(row[1].tzinfo is UTC for row in rows)
+    assert all(row[11] is None or row[11].tzinfo is UTC for row in rows)  # the deadline
 
 
 def test_oversized_and_deeply_nested_json_is_a_codec_error_not_a_crash() -> None:
@@ -238,3 +242,56 @@ def test_oversized_and_deeply_nested_json_is_a_codec_error_not_a_crash() -> None
             codec.decode_telemetry(payload)
         with pytest.raises(codec.CodecError):
             codec.decode_telemetry_rows(payload)
+
+
+# -- device state and health ---------------------------------------------------------------
+
+
+def test_device_state_and_health_travel_in_the_telemetry_batch() -> None:
+    from vpp.domain import DeviceHealth
+
+    readings = [
+        Reading("hp-1", T0, -2000.0, soc=0.35, temp_c=48.5),
+        Reading(
+            "load-1", T0, -1000.0, soc=0.25, energy_wh=1500.0, deadline=T0 + timedelta(hours=8)
+        ),
+    ]
+    health = [DeviceHealth("hp-1", T0, True), DeviceHealth("bat-9", T0, False, "timeout")]
+    data = codec.encode_telemetry("gw1", readings, health)
+    obj = json.loads(data)
+    assert obj["readings"][1]["deadline"] == "2026-01-01T20:00:00Z"
+    assert obj["health"][1] == {
+        "der_id": "bat-9", "ts": "2026-01-01T12:00:00Z", "healthy": False, "reason": "timeout"
+    }  # fmt: skip
+    batch = codec.decode_telemetry(data)
+    assert batch.readings == tuple(readings) and batch.health == tuple(health)
+    _, rows, said = codec.decode_telemetry_items(data, "gw1")
+    assert rows == [r.as_row() for r in readings] and said == tuple(health)
+    # a dead letter of refused DERs carries their health statements only
+    narrowed = codec.decode_telemetry(codec.telemetry_of_ders(data, {"bat-9"}))
+    assert narrowed.readings == () and narrowed.health == (health[1],)
+    # the message id: the same as before for readings alone, another one with health
+    assert codec.telemetry_msg_id("gw1", readings) == codec.telemetry_msg_id("gw1", readings, ())
+    ids = {codec.telemetry_msg_id("gw1", readings, h) for h in ((), health[:1], health)}
+    assert len(ids) == 3
+    assert codec.telemetry_msg_id("gw1", [], health[:1]) != codec.telemetry_msg_id("gw1", [], ())
+    assert "health" not in json.loads(codec.encode_telemetry("gw1", readings))
+
+
+@pytest.mark.parametrize(
+    "health",
+    [
+        {"der_id": "d", "ts": "2026-01-01T00:00:00Z", "healthy": 1},
+        {"der_id": "d", "ts": "2026-01-01T00:00:00", "healthy": True},
+        {"der_id": "d d", "ts": "2026-01-01T00:00:00Z", "healthy": True},
+        {"der_id": "d", "ts": "2026-01-01T00:00:00Z", "healthy": False, "reason": 5},
+        {"der_id": "d", "healthy": False},
+        "unhealthy",
+    ],
+)
+def test_a_malformed_health_statement_is_a_codec_error(health: object) -> None:
+    payload = json.dumps({"v": 1, "gateway_id": "g", "readings": [], "health": [health]})
+    with pytest.raises(codec.CodecError, match="health"):
+        codec.decode_telemetry(payload)
+    with pytest.raises(codec.CodecError, match="health"):
+        codec.decode_telemetry_items(payload)

@@ -84,4 +84,5 @@ async def test_demo_fleet_telemetry_arrives_with_units_and_signs(
     # deterministic message ids
     for m in msgs:
         batch = codec.decode_telemetry(m.data)
-        assert m.headers["Nats-Msg-Id"] == codec.telemetry_msg_id("gw-tele", batch.readings)
+        msg_id = codec.telemetry_msg_id("gw-tele", batch.readings, batch.health)
+        assert m.headers["Nats-Msg-Id"] == msg_id

@@ -98,10 +98,13 @@ def test_absent_ev_draws_nothing_and_never_injects(plan, dt, seed):
 @given(plan=setpoints, dt=st.floats(1.0, 120.0), seed=st.integers(0, 10_000))
 def test_heat_pump_keeps_tank_in_comfort_band(plan, dt, seed):
     m = make_model("heat_pump", "hp-1", example_ratings("heat_pump"), seed=seed)
-    for _ in run(m, plan, dt, n_per_setpoint=15):
+    for now in run(m, plan, dt, n_per_setpoint=15):
         assert m.t_min_c - 1e-6 <= m.t_c <= m.t_max_c + 1e-6
         assert -3000.0 - 1e-9 <= m.p_w <= 0.0
         assert m.p_w == 0.0 or -m.p_w >= 900.0 - 1e-6  # off, or at least minimum stable
+        r = m.reading(now)  # what it reports: its tank and the fill of its band
+        assert r.temp_c == m.t_c
+        assert r.soc == pytest.approx((m.t_c - m.t_min_c) / (m.t_max_c - m.t_min_c), abs=1e-6)
 
 
 @settings(max_examples=40, deadline=None)
@@ -114,6 +117,10 @@ def test_flexible_load_finishes_its_job_by_the_deadline(plan, seed):
         now += timedelta(minutes=1)
         m.step(now, 60.0)
         assert -2000.0 - 1e-9 <= m.p_w <= 0.0
+        r = m.reading(now)  # the job as it reports it: done + left = the job, by 20:00
+        assert r.soc is not None and r.energy_wh is not None
+        assert r.soc * m.job_wh + r.energy_wh == pytest.approx(m.job_wh, rel=1e-9)
+        assert r.deadline == now.replace(hour=20, minute=0)
     assert now.hour == 20
     assert m.job_wh > 0
     assert m.remaining_wh <= 1e-6

@@ -102,7 +102,9 @@ def test_an_ev_charger_without_a_car_reports_soc_as_not_implemented():
     assert read(dev, 701, "W") == 0
 
 
-@pytest.mark.parametrize("kind", ["pv", "battery", "ev_charger", "chp", "heat_pump"])
+@pytest.mark.parametrize(
+    "kind", ["pv", "battery", "ev_charger", "chp", "heat_pump", "flexible_load"]
+)
 def test_image_equals_the_one_pysunspec2_builds_itself(kind):
     import struct
 
@@ -110,12 +112,14 @@ def test_image_equals_the_one_pysunspec2_builds_itself(kind):
 
     from simulators.sunspec.image import WRITABLE, _models, scale_factors
     from simulators.sunspec.points import END_MARKER, SUNS_MARKER, build_image
+    from vpp.codecs.sunspec_vpp import VENDOR_MODELS
 
     m = make_model(kind, f"{kind}-0001", example_ratings(kind))
     models = _models(m, scale_factors(m.ratings), 1)
     expected = list(SUNS_MARKER)
     for model_id, data in models:
-        raw = Model(model_id=model_id, data=dict(data)).get_mb()
+        vendor = VENDOR_MODELS.get(model_id)  # vpp's model: pysunspec2 given its definition
+        raw = Model(model_id=model_id, model_def=vendor, data=dict(data)).get_mb()
         expected += struct.unpack(f">{len(raw) // 2}H", raw)
     expected += END_MARKER
     assert build_image(models, WRITABLE).registers == expected

@@ -10,6 +10,7 @@ from sunspec2.modbus.modbus import ModbusClientException
 
 from simulators.fleet import RunningFleet
 from tests.harness.wait import wait_until
+from vpp.codecs.sunspec_vpp import VPP_STATE_MODEL_ID
 
 STORAGE_KINDS = {"battery", "ev_charger"}
 
@@ -47,6 +48,10 @@ def test_every_sunspec_simulator_scans_with_the_expected_models(demo_fleet: Runn
         try:
             ids = {k for k in dev.models if isinstance(k, int)}
             expected = {1, 701, 702, 704, 715} | ({713} if e["kind"] in STORAGE_KINDS else set())
+            expected |= {122} if e["kind"] == "pv" else set()
+            expected |= (
+                {VPP_STATE_MODEL_ID} if e["kind"] in ("heat_pump", "flexible_load") else set()
+            )
             assert ids == expected, e["der_id"]
             common = dev.models[1][0]
             assert common.SN.value == e["der_id"]

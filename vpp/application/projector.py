@@ -28,7 +28,7 @@ from vpp.application.ports import (
 )
 from vpp.application.telemetry_binding import GatewayBinding, Refusal
 from vpp.domain.commands import CommandAck, SetpointCommand
-from vpp.domain.telemetry import ReadingRow
+from vpp.domain.telemetry import DeviceHealth, ReadingRow, TelemetryItem
 
 Item = TypeVar("Item")
 
@@ -120,12 +120,14 @@ class Projection(Generic[Item]):
                 del self.stats.notes[:-20]
 
 
-class TelemetryProjection(Projection[ReadingRow]):
-    """Telemetry rows and latest state; 1-minute roll-ups of the minutes gone by every
-    ``rollup_every_s``, of all minutes when the feed stops.
+class TelemetryProjection(Projection[TelemetryItem]):
+    """Telemetry rows and latest state; the gateway's health statements into
+    ``ders.healthy``; 1-minute roll-ups of the minutes gone by every ``rollup_every_s``, of
+    all minutes when the feed stops.
 
-    Items are reading rows (:data:`vpp.domain.telemetry.READING_ROW_FIELDS`); only those
-    of DERs registered behind the sending gateway are admitted (``ders`` says which)."""
+    Items are reading rows (:data:`vpp.domain.telemetry.READING_ROW_FIELDS`) and
+    :class:`DeviceHealth` statements; only those of DERs registered behind the sending
+    gateway are admitted (``ders`` says which)."""
 
     def __init__(
         self,
@@ -144,17 +146,26 @@ class TelemetryProjection(Projection[ReadingRow]):
         self.rollup_buckets = 0
 
     async def admit(
-        self, source: str, items: Sequence[ReadingRow]
-    ) -> tuple[Sequence[ReadingRow], Refusal | None]:
+        self, source: str, items: Sequence[TelemetryItem]
+    ) -> tuple[Sequence[TelemetryItem], Refusal | None]:
         kept, refusal = await self.binding.screen(source, items)
         if refusal is not None:
             self.stats.refused += refusal.items
         return kept, refusal
 
-    def _write(self, items: Sequence[ReadingRow], position: StreamPosition) -> list[ChangeRecord]:
-        return self.store.record_reading_rows(items, position)
+    def _write(
+        self, items: Sequence[TelemetryItem], position: StreamPosition
+    ) -> list[ChangeRecord]:
+        rows: list[ReadingRow] = []
+        health: list[DeviceHealth] = []
+        for item in items:
+            if isinstance(item, DeviceHealth):
+                health.append(item)
+            else:
+                rows.append(item)
+        return self.store.record_reading_rows(rows, position, health=health)
 
-    async def _commit(self, items: list[ReadingRow], seq: int) -> None:
+    async def _commit(self, items: list[TelemetryItem], seq: int) -> None:
         await super()._commit(items, seq)
         if time.monotonic() - self._last_rollup >= self.rollup_every_s:
             # the minute still filling is left for later: aggregated about once, not at

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vpp.application.ports import DerGateways
-from vpp.domain.telemetry import ReadingRow
+from vpp.domain.telemetry import TelemetryItem, item_der_id
 
 #: at most this many DERs are named in a refusal's reason; the rest are counted
 NAMED_IN_REASON = 5
@@ -55,15 +55,17 @@ class GatewayBinding:
         self.lookups = 0  # registry queries for DERs the map did not place (not reloads)
 
     async def screen(
-        self, gateway: str, rows: Sequence[ReadingRow]
-    ) -> tuple[Sequence[ReadingRow], Refusal | None]:
+        self, gateway: str, rows: Sequence[TelemetryItem]
+    ) -> tuple[Sequence[TelemetryItem], Refusal | None]:
         """``rows`` as they came when all belong to ``gateway`` (the common case, one set
         and a dict look-up per DER), else the kept rows and the refusal of the others.
-        A registry that cannot be read raises: the caller retries, nothing is decided."""
+        Health statements are screened like readings: a gateway speaks only for its own
+        DERs.  A registry that cannot be read raises: the caller retries, nothing is
+        decided."""
         if self._clock() - self._loaded_at >= self.reload_every_s:
             await self._reload()
         owners = self._owners
-        strangers = [d for d in {r[0] for r in rows} if owners.get(d) != gateway]
+        strangers = [d for d in {item_der_id(r) for r in rows} if owners.get(d) != gateway]
         if not strangers:
             return rows, None
         if self._clock() - self._looked_up_at >= self.lookup_every_s:
@@ -72,7 +74,7 @@ class GatewayBinding:
             if not strangers:
                 return rows, None
         refused = frozenset(strangers)
-        kept = [r for r in rows if r[0] not in refused]
+        kept = [r for r in rows if item_der_id(r) not in refused]
         return kept, Refusal(refused, len(rows) - len(kept), self._reason(gateway, refused))
 
     async def _reload(self) -> None:

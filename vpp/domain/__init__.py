@@ -13,7 +13,7 @@ from vpp.domain.dispatch import (
 from vpp.domain.errors import InvalidValue, UnknownDer, VppError
 from vpp.domain.flexibility import Envelope, FleetEnvelope, der_envelope, fleet_envelope
 from vpp.domain.plant import Plant, Tenant
-from vpp.domain.telemetry import Reading
+from vpp.domain.telemetry import DeviceHealth, Reading
 from vpp.domain.units import Quality
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Der",
     "DerKind",
     "DerRatings",
+    "DeviceHealth",
     "DispatchMode",
     "DispatchRequest",
     "DispatchStatus",

@@ -100,8 +100,9 @@ class DerPublic(BaseModel):
     site_id: str | None
     protocol: str | None
     address: str | None
-    healthy: bool
+    healthy: bool = Field(description="the gateway's view: the device answers sensibly")
     health_reason: str
+    health_ts: datetime | None = Field(description="when the gateway last said so")
     ratings: RatingsPublic
 
     @classmethod
@@ -129,6 +130,7 @@ class DerPublic(BaseModel):
             address=rec.address,
             healthy=rec.healthy,
             health_reason=rec.health_reason,
+            health_ts=rec.health_ts,
             ratings=ratings,
         )
 
@@ -144,6 +146,10 @@ class ReadingPublic(BaseModel):
     connected: bool | None = None
     v_v: float | None = None
     hz: float | None = None
+    temp_c: float | None = Field(default=None, description="heat pump: its thermal store")
+    deadline: datetime | None = Field(
+        default=None, description="flexible load: energy_kwh is due by then"
+    )
 
     @classmethod
     def from_reading(cls, r: Reading) -> ReadingPublic:
@@ -158,6 +164,8 @@ class ReadingPublic(BaseModel):
             connected=r.connected,
             v_v=r.v_v,
             hz=r.hz,
+            temp_c=r.temp_c,
+            deadline=r.deadline,
         )
 
 

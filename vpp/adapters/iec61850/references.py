@@ -31,7 +31,9 @@ CTL_MODELS = {
 class Measurement:
     """One reading field and where it lives: ``<ln>$MX$<do>`` and leaf paths inside it."""
 
-    field: str  # Reading attribute: p_w, q_var, hz, v_v, soc, p_avail_w, energy_wh, connected
+    # Reading attribute: p_w, q_var, hz, v_v, soc, p_avail_w, energy_wh, connected, temp_c,
+    # or deadline (the value is the seconds left; the reading's time is added)
+    field: str
     ln: str
     do: str
     magnitude: str  # leaf path of the value inside the DO, e.g. "mag.f"
@@ -56,6 +58,11 @@ MEASUREMENTS = (
     Measurement("connected", "DESE1", "ConnSt", "stVal", fc="ST"),  # EV: 1 plugged in
     Measurement("energy_wh", "DEEV1", "EnAmnt", "mag.f"),  # EV: energy still requested
     Measurement("p_avail_w", "DPVC1", "AvlW", "mag.f"),  # PV: available before curtailment
+    Measurement("temp_c", "STMP1", "Tmp", "mag.f"),  # heat pump: its thermal store, degC
+    Measurement("soc", "STMP1", "ThmFill", "mag.f", scale=0.01),  # heat pump: band fill, %
+    Measurement("energy_wh", "DFLX1", "WhRem", "mag.f"),  # flexible load: still to consume
+    Measurement("soc", "DFLX1", "EnDone", "mag.f", scale=0.01),  # flexible load: done, %
+    Measurement("deadline", "DFLX1", "TmRem", "mag.f"),  # flexible load: seconds left
 )
 
 

@@ -6,14 +6,16 @@ structure; :func:`leaves` names its parts after the member's online type
 builds a :class:`Reading` from the latest leaves: W in the generator convention (the
 model's ``TotW`` is positive for injection, as the SCL says), ``units.multiplier``
 applied, quality from the value's ``q`` and its timestamp's TimeQuality, and the
-device's own timestamp ``TotW.t`` — never the time of receipt.
+device's own timestamp ``TotW.t`` — never the time of receipt.  An optional value whose
+own quality is invalid is left out (the device has none now); a deadline arrives as the
+seconds left (``DFLX1.TmRem``) and becomes the reading's time plus those seconds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from open61850.data import BitStringData, FloatData, IECData, IntData, TimestampData, UIntData
@@ -119,11 +121,14 @@ def reading_from_leaves(
             continue
         try:
             x = number(value)
+            own = quality_of(state.get(f"{m.key}.{m.status}q"), None)
         except GarbageValue:
             continue  # an optional field that makes no sense is left out, never guessed
-        if x is None:
-            continue
+        if x is None or own is Quality.INVALID:
+            continue  # the device says it has no such value now
         extra[m.field] = x * m.scale * 10.0 ** multipliers.get(m.key, 0)
+    if "deadline" in extra:
+        extra["deadline"] = ts + timedelta(seconds=max(0.0, extra["deadline"]))
     if "p_avail_w" in extra:
         extra["p_avail_w"] = max(0.0, extra["p_avail_w"])
     if "connected" in extra:

@@ -4,8 +4,10 @@ EV chargers and other DERs that expose models 1/701/702/704 (+713 storage, +715)
 * connect: find ``SunS``, walk the model chain, read 702 (ratings, ``WMax``) and the scale
   factors of 701/704/713 once, and program the reversion values (``*EnaRvrt``,
   ``WSetRvrt``) to the device's configured default mode.
-* read: one request for 701 (``ID`` .. ``Tmp_SF``), one for 713 on storage; the reading is
-  stamped with the time the answer arrived (SunSpec carries no source timestamp).
+* read: one request for 701 (``ID`` .. ``Tmp_SF``), one for 713 on storage, one for 122
+  ``WAval`` on PV and one for vpp's model 64960 on a heat pump or flexible load (see
+  :mod:`.sunspec_state`); the reading is stamped with the time the answer arrived
+  (SunSpec carries no source timestamp).
 * apply_setpoint: PV curtails through ``WMaxLimPct`` (% of ``WMax``); every other kind
   sets ``WSet`` in watts.  ``*RvrtTms`` is written with every setpoint, so the device
   falls back by itself when the gateway stops refreshing.
@@ -27,6 +29,13 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from vpp.adapters.modbus.sunspec_models import model_layout
 from vpp.adapters.modbus.sunspec_ratings import ratings_from_nameplate
+from vpp.adapters.modbus.sunspec_state import (
+    AVAILABLE_SPAN,
+    STATE_SPAN,
+    DeviceState,
+    available,
+    thermal_or_job,
+)
 from vpp.application.ports import Applied, DeviceError
 from vpp.codecs import sunspec as ss
 from vpp.domain.der import DerKind, DerRatings
@@ -180,6 +189,8 @@ class SunSpecDriver:
         self.sfs = {702: m702.scale_factors()}
         self.sfs[701] = (await self._block(701, "A_SF", "Tmp_SF")).scale_factors()
         self.sfs[704] = (await self._block(704, "PF_SF", "VarSetPct_SF")).scale_factors()
+        for mid, first, last in self._extra_spans():
+            self.sfs[mid] = (await self._block(mid, first, last)).scale_factors()
         m713 = None
         if 713 in self.models:
             m713 = await self._block(713, "ID", "Pct_SF")
@@ -188,6 +199,26 @@ class SunSpecDriver:
         if self.configured_ratings is None:
             self._ratings = ratings_from_nameplate(self.kind, m702, m713)
         await self._program_reversion()
+
+    def _extra_spans(self) -> list[tuple[int, str, str]]:
+        """The state blocks this device has and this kind reads (beyond 701/713)."""
+        spans = []
+        if self.kind is DerKind.PV and AVAILABLE_SPAN[0] in self.models:
+            spans.append(AVAILABLE_SPAN)
+        if self.kind in (DerKind.HEAT_PUMP, DerKind.FLEXIBLE_LOAD) and STATE_SPAN[0] in self.models:
+            spans.append(STATE_SPAN)
+        return spans
+
+    async def _state(self, ts: datetime) -> DeviceState:
+        state = DeviceState()
+        for mid, first, last in self._extra_spans():
+            block = await self._block(mid, first, last)
+            sfs = self.sfs.get(mid, {})
+            if mid == AVAILABLE_SPAN[0]:
+                state = available(block, sfs, state)
+            else:
+                state = thermal_or_job(self.kind, block, sfs, ts, state)
+        return state
 
     async def _program_reversion(self) -> None:
         """Release the device and set what it falls back to by itself: its default mode."""
@@ -260,16 +291,21 @@ class SunSpecDriver:
                 soc = None if pct is None else min(1.0, max(0.0, pct / 100.0))
                 if self.kind is DerKind.EV_CHARGER:
                     connected = soc is not None
+            state = await self._state(ts)
             reading = Reading(
                 der_id=self.der_id,
                 ts=ts,
                 p_w=p_w,
                 quality=quality,
                 q_var=block.value("Var", sfs),
-                soc=soc,
+                soc=soc if state.soc is None else state.soc,
+                energy_wh=state.energy_wh,
+                p_avail_w=state.p_avail_w,
                 connected=connected,
                 v_v=block.value("LNV", sfs) or block.value("LLV", sfs),
                 hz=block.value("Hz", sfs),
+                temp_c=state.temp_c,
+                deadline=state.deadline,
             )
         except (ss.SunSpecDecodeError, ValueError) as exc:
             raise DeviceError(self.der_id, f"garbage from device: {exc}") from exc

@@ -11,82 +11,33 @@ so a retried publish is deduplicated by JetStream.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from vpp.adapters.nats.codec_json import VERSION as VERSION
+from vpp.adapters.nats.codec_json import CodecError as CodecError
+from vpp.adapters.nats.codec_json import digest as _digest
+from vpp.adapters.nats.codec_json import dumps as _dumps
+from vpp.adapters.nats.codec_json import field as _field
+from vpp.adapters.nats.codec_json import load_object as _load_object
+from vpp.adapters.nats.codec_json import number as _number
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand
-from vpp.domain.errors import InvalidValue, VppError
+from vpp.domain.errors import InvalidValue
 from vpp.domain.ids import ID_PATTERN, ID_REGEX, is_valid_id
-from vpp.domain.telemetry import Reading, ReadingRow
+from vpp.domain.telemetry import DeviceHealth, Reading, ReadingRow
 from vpp.domain.units import Quality, format_rfc3339, parse_rfc3339
 
-VERSION = 1
-
-_READING_OPTIONAL = ("q_var", "soc", "energy_wh", "p_avail_w", "v_v", "hz")
+_READING_OPTIONAL = ("q_var", "soc", "energy_wh", "p_avail_w", "v_v", "hz", "temp_c")
 _ID_MATCH = ID_PATTERN.fullmatch
-
-
-class CodecError(VppError, ValueError):
-    """A payload is not valid JSON of the expected shape; ``reason`` says what is wrong."""
-
-    def __init__(self, what: str, reason: str) -> None:
-        super().__init__(f"malformed {what}: {reason}")
-        self.what = what
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
 class TelemetryBatch:
     gateway_id: str
     readings: tuple[Reading, ...]
-
-
-# -- helpers ---------------------------------------------------------------------------
-
-
-def _dumps(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _load_object(data: bytes | str, what: str) -> dict[str, Any]:
-    try:
-        obj = json.loads(data)
-    except ValueError as exc:  # bad JSON, bad UTF-8, an integer of over 4300 digits
-        raise CodecError(what, f"not JSON ({exc})") from None
-    except RecursionError:
-        raise CodecError(what, "not JSON (nested too deeply)") from None
-    if not isinstance(obj, dict):
-        raise CodecError(what, f"expected a JSON object, got {type(obj).__name__}")
-    if obj.get("v") != VERSION:
-        raise CodecError(what, f"unsupported schema version v={obj.get('v')!r}")
-    return obj
-
-
-def _field(obj: dict[str, Any], name: str, what: str) -> Any:
-    if name not in obj:
-        raise CodecError(what, f"missing field {name!r}")
-    return obj[name]
-
-
-def _number(value: Any, name: str, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CodecError(what, f"{name} must be a number, got {value!r}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise CodecError(what, f"{name} is beyond the range of a float") from None
-
-
-def _digest(parts: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for p in parts:
-        h.update(p.encode())
-        h.update(b"\n")
-    return h.hexdigest()[:32]
+    health: tuple[DeviceHealth, ...] = ()
 
 
 # -- telemetry ---------------------------------------------------------------------------
@@ -105,6 +56,8 @@ def reading_to_dict(r: Reading) -> dict[str, Any]:
             out[name] = value
     if r.connected is not None:
         out["connected"] = r.connected
+    if r.deadline is not None:
+        out["deadline"] = format_rfc3339(r.deadline)
     return out
 
 
@@ -121,12 +74,14 @@ def reading_from_dict(obj: Any, what: str = "reading") -> Reading:
         connected = obj.get("connected")
         if connected is not None and not isinstance(connected, bool):
             raise CodecError(what, f"connected must be a boolean, got {connected!r}")
+        deadline = obj.get("deadline")
         return Reading(
             der_id=_field(obj, "der_id", what),
             ts=ts,
             p_w=_number(_field(obj, "p_w", what), "p_w", what),
             quality=Quality(obj.get("quality", "good")),
             connected=connected,
+            deadline=None if deadline is None else parse_rfc3339(deadline),
             **kwargs,
         )
     except (InvalidValue, ValueError) as exc:
@@ -135,14 +90,52 @@ def reading_from_dict(obj: Any, what: str = "reading") -> Reading:
         raise CodecError(what, str(exc)) from None
 
 
-def encode_telemetry(gateway_id: str, readings: Sequence[Reading]) -> bytes:
-    return _dumps(
-        {
-            "v": VERSION,
-            "gateway_id": gateway_id,
-            "readings": [reading_to_dict(r) for r in readings],
-        }
-    )
+def health_to_dict(h: DeviceHealth) -> dict[str, Any]:
+    return {
+        "der_id": h.der_id,
+        "ts": format_rfc3339(h.ts),
+        "healthy": h.healthy,
+        "reason": h.reason,
+    }
+
+
+def health_from_dict(obj: Any, what: str = "health") -> DeviceHealth:
+    if not isinstance(obj, dict):
+        raise CodecError(what, "a health statement must be a JSON object")
+    healthy = _field(obj, "healthy", what)
+    reason = obj.get("reason", "")
+    if not isinstance(healthy, bool) or not isinstance(reason, str):
+        raise CodecError(what, "healthy must be a boolean and reason a string")
+    try:
+        ts = parse_rfc3339(_field(obj, "ts", what))
+        return DeviceHealth(_field(obj, "der_id", what), ts, healthy, reason)
+    except (InvalidValue, ValueError) as exc:
+        if isinstance(exc, CodecError):
+            raise
+        raise CodecError(what, str(exc)) from None
+
+
+def _health_list(obj: dict[str, Any]) -> tuple[DeviceHealth, ...]:
+    """The optional ``health`` list of a telemetry message (absent: no statements)."""
+    items = obj.get("health", [])
+    if not isinstance(items, list):
+        raise CodecError("telemetry", "health must be a list")
+    return tuple(health_from_dict(x, f"telemetry health [{i}]") for i, x in enumerate(items))
+
+
+def encode_telemetry(
+    gateway_id: str, readings: Sequence[Reading], health: Sequence[DeviceHealth] = ()
+) -> bytes:
+    """A telemetry message; ``health`` (the gateway's view of its devices) is sent only
+    when there is some, so a message without it is what it always was."""
+    obj: dict[str, Any] = {
+        "v": VERSION,
+        "gateway_id": gateway_id,
+        "readings": [reading_to_dict(r) for r in readings],
+    }
+    if health:
+        obj["health"] = [health_to_dict(h) for h in health]
+    return _dumps(obj)
 
 
 def decode_telemetry(data: bytes | str) -> TelemetryBatch:
@@ -154,7 +147,7 @@ def decode_telemetry(data: bytes | str) -> TelemetryBatch:
     if not isinstance(items, list):
         raise CodecError("telemetry", "readings must be a list")
     readings = tuple(reading_from_dict(x, f"telemetry reading [{i}]") for i, x in enumerate(items))
-    return TelemetryBatch(gateway_id, readings)
+    return TelemetryBatch(gateway_id, readings, _health_list(obj))
 
 
 _QUALITIES = frozenset(q.value for q in Quality)
@@ -200,6 +193,12 @@ def _row_fast(x: Any) -> ReadingRow:
     soc = _finite(g("soc"))
     if soc is not None and not 0.0 <= soc <= 1.0:
         raise ValueError(soc)
+    deadline = g("deadline")
+    if deadline is not None:
+        deadline = datetime.fromisoformat(deadline)
+        if deadline.utcoffset() is None:
+            raise ValueError("naive")
+        deadline = deadline.astimezone(UTC)
     return (
         der_id,
         ts,
@@ -211,6 +210,8 @@ def _row_fast(x: Any) -> ReadingRow:
         connected,
         _finite(g("v_v")),
         _finite(g("hz")),
+        _finite(g("temp_c")),
+        deadline,
         quality,
     )
 
@@ -225,6 +226,14 @@ def decode_telemetry_rows(
     which names what is wrong.  With ``subject_gateway`` (the gateway token of the
     subject the message came on) the payload's ``gateway_id`` must be that gateway.
     """
+    gateway_id, rows, _ = decode_telemetry_items(data, subject_gateway)
+    return gateway_id, rows
+
+
+def decode_telemetry_items(
+    data: bytes | str, subject_gateway: str | None = None
+) -> tuple[str, list[ReadingRow], tuple[DeviceHealth, ...]]:
+    """:func:`decode_telemetry_rows` and the message's health statements."""
     obj = _load_object(data, "telemetry")
     gateway_id = _field(obj, "gateway_id", "telemetry")
     if not is_valid_id(gateway_id):
@@ -244,7 +253,7 @@ def decode_telemetry_rows(
             append(_row_fast(x))
         except Exception:
             append(reading_from_dict(x, f"telemetry reading [{i}]").as_row())
-    return gateway_id, rows
+    return gateway_id, rows, _health_list(obj)
 
 
 def telemetry_of_ders(data: bytes, der_ids: Container[str]) -> bytes:
@@ -252,13 +261,19 @@ def telemetry_of_ders(data: bytes, der_ids: Container[str]) -> bytes:
     partly refused message's dead letter carries)."""
     obj = _load_object(data, "telemetry")
     obj["readings"] = [x for x in obj["readings"] if x.get("der_id") in der_ids]
+    if "health" in obj:
+        obj["health"] = [x for x in obj["health"] if x.get("der_id") in der_ids]
     return _dumps(obj)
 
 
-def telemetry_msg_id(gateway_id: str, readings: Sequence[Reading]) -> str:
-    """Deterministic from the readings' natural keys ``(der_id, ts)``."""
+def telemetry_msg_id(
+    gateway_id: str, readings: Sequence[Reading], health: Sequence[DeviceHealth] = ()
+) -> str:
+    """Deterministic from the readings' natural keys ``(der_id, ts)`` and the health
+    statements' ``(der_id, ts, healthy)``; the same as before for a message without any."""
     keys = [f"{r.der_id}@{format_rfc3339(r.ts)}" for r in readings]
-    return f"t-{gateway_id}-{len(keys)}-{_digest(keys)}"
+    keys += [f"health:{h.der_id}@{format_rfc3339(h.ts)}:{h.healthy}" for h in health]
+    return f"t-{gateway_id}-{len(readings)}-{_digest(keys)}"
 
 
 # -- commands ----------------------------------------------------------------------------

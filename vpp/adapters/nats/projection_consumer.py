@@ -32,7 +32,7 @@ from vpp.application.ports import ChangeRecord
 from vpp.application.projector import Projection
 from vpp.application.telemetry_binding import Refusal
 from vpp.domain.commands import CommandAck, SetpointCommand
-from vpp.domain.telemetry import ReadingRow
+from vpp.domain.telemetry import TelemetryItem
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,17 @@ Decoder = Callable[[bytes, str], Sequence[Item]]
 Narrower = Callable[[bytes, Container[str]], bytes]
 
 
-def decode_telemetry(data: bytes, subject: str) -> Sequence[ReadingRow]:
-    """The readings of a message, whose ``gateway_id`` must be its subject's gateway."""
+def decode_telemetry(data: bytes, subject: str) -> Sequence[TelemetryItem]:
+    """The readings and health statements of a message, whose ``gateway_id`` must be its
+    subject's gateway."""
     gateway = subjects.gateway_of(subject)
     if not gateway:
         raise codec.CodecError("telemetry", f"unexpected subject {subject!r}")
-    return codec.decode_telemetry_rows(data, gateway)[1]
+    _, rows, health = codec.decode_telemetry_items(data, gateway)
+    if not health:
+        return rows
+    items: list[TelemetryItem] = [*rows, *health]
+    return items
 
 
 def _whole(data: bytes, keys: Container[str]) -> bytes:

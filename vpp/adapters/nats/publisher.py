@@ -22,7 +22,7 @@ from vpp.adapters.nats.uplink import NatsUplink
 from vpp.application.ports import GatewayMetrics
 from vpp.domain.commands import CommandAck
 from vpp.domain.errors import VppError
-from vpp.domain.telemetry import Reading
+from vpp.domain.telemetry import DeviceHealth, Reading
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,18 @@ class NatsTelemetryPublisher:
 
     # -- the port -----------------------------------------------------------------------
 
-    async def publish_readings(self, gateway_id: str, readings: Sequence[Reading]) -> None:
+    async def publish_readings(
+        self, gateway_id: str, readings: Sequence[Reading], health: Sequence[DeviceHealth] = ()
+    ) -> None:
+        """Buffer the batch; health statements ride in its first message (in order with
+        the readings, through the same store-and-forward)."""
         subject = subjects.telemetry(gateway_id)
-        for i in range(0, len(readings), MAX_READINGS_PER_MESSAGE):
+        for i in range(0, max(len(readings), 1 if health else 0), MAX_READINGS_PER_MESSAGE):
             chunk = readings[i : i + MAX_READINGS_PER_MESSAGE]
-            payload = codec.encode_telemetry(gateway_id, chunk)
+            said = health if i == 0 else ()
+            payload = codec.encode_telemetry(gateway_id, chunk, said)
             dropped = self.buffer.append(
-                subject, codec.telemetry_msg_id(gateway_id, chunk), payload, len(chunk)
+                subject, codec.telemetry_msg_id(gateway_id, chunk, said), payload, len(chunk)
             )
             if dropped:
                 log.warning("telemetry buffer full: dropped %d oldest readings", dropped)

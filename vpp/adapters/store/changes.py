@@ -121,6 +121,8 @@ def text_rows(
             convert.append((i, name, _bool_text))
         elif not isinstance(col_type, String | Text):
             convert.append((i, name, str))
+    # a column that is null in every row needs no conversion (most optional fields are)
+    convert = [c for c in convert if any(row[c[0]] is not None for row in rows)]
     names = list(columns)
     out = []
     for row in rows:

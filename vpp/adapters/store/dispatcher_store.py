@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, false, func, select
 from sqlalchemy import update as update_
 
 from vpp.adapters.store import dispatcher_progress as progress
 from vpp.adapters.store import schema as s
-from vpp.adapters.store.registry_store import SqlRegistryStore
+from vpp.adapters.store.registry_store import SqlRegistryStore, id_chunks
 from vpp.adapters.store.transactions import reading, writing
 from vpp.application.ports import (
     DispatchUpdate,
@@ -64,6 +64,18 @@ class SqlDispatcherStore:
         if der_ids is None:
             return dict(self._ders)
         return {d: self._ders[d] for d in der_ids if d in self._ders}
+
+    def unhealthy(self, der_ids: Iterable[str]) -> frozenset[str]:
+        """Those of ``der_ids`` whose gateway last said they do not answer: read fresh
+        every call (a small indexed query), not from the registry cache, since health
+        changes without ``updated_at`` moving."""
+        d = s.ders
+        out: set[str] = set()
+        with reading(self.engine) as con:
+            for chunk in id_chunks(der_ids):
+                q = select(d.c.der_id).where(d.c.der_id.in_(chunk), d.c.healthy == false())
+                out.update(con.execute(q).scalars())
+        return frozenset(out)
 
     def open_dispatches(self) -> list[OpenDispatch]:
         d, i = s.dispatches, s.dispatch_intervals

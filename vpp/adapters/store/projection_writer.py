@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, and_, bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from vpp.adapters.store import schema as s
@@ -32,7 +32,7 @@ from vpp.adapters.store.upsert import (
 )
 from vpp.application.ports import ChangeRecord, StreamPosition
 from vpp.domain.commands import CommandAck, SetpointCommand
-from vpp.domain.telemetry import READING_ROW_FIELDS, Reading, ReadingRow
+from vpp.domain.telemetry import READING_ROW_FIELDS, DeviceHealth, Reading, ReadingRow
 from vpp.runtime import utc_now
 
 #: canal-json records carry at most this many rows (a NATS message is at most 1 MB)
@@ -93,7 +93,11 @@ class SqlProjectionWriter:
         return self.record_reading_rows([r.as_row() for r in readings], position)
 
     def record_reading_rows(
-        self, rows: Sequence[ReadingRow], position: StreamPosition | None = None
+        self,
+        rows: Sequence[ReadingRow],
+        position: StreamPosition | None = None,
+        *,
+        health: Sequence[DeviceHealth] = (),
     ) -> list[ChangeRecord]:
         """Store reading rows idempotently and advance ``position`` in the same transaction.
 
@@ -102,9 +106,14 @@ class SqlProjectionWriter:
         to the oldest reading, so the roll-ups of every touched minute are recomputed from
         the telemetry rows (replays cannot double-count them).  Keep batches to a few
         thousand readings (TiDB transaction size).
+
+        ``health`` (the gateway's statements about its devices) sets ``ders.healthy`` and
+        ``health_reason`` in the same transaction, where it is newer than what the row
+        holds (``health_ts``): replays and late deliveries never undo a newer statement.
         """
         newest = _newest_per_der(rows)
         received = utc_now()
+        health_rows: list[dict[str, Any]] = []
 
         def write(con: Connection) -> None:
             dialect = con.dialect.name
@@ -115,11 +124,15 @@ class SqlProjectionWriter:
             upsert_newer_rows(con, s.latest_state, LATEST_FIELDS, latest, bound=True)
             if rows:
                 mark_dirty_from(con, min(row[1] for row in rows))
+            health_rows[:] = _write_health(con, health)
             if position is not None:
                 _save_position(con, position)
 
         writing(self.engine, write)
-        return _reading_changes(rows, newest, received)
+        changes = _reading_changes(rows, newest, received)
+        if health_rows:
+            changes += _change_records([(s.ders, health_rows, "UPDATE")], received)
+        return changes
 
     # commands and acks ----------------------------------------------------------------
     def record_commands(
@@ -178,6 +191,43 @@ class SqlProjectionWriter:
 
         writing(self.engine, write)
         return _change_records([(s.acks, rows, "UPDATE")], utc_now())
+
+
+_HEALTH_UPDATE = (
+    update(s.ders)
+    .where(
+        and_(
+            s.ders.c.der_id == bindparam("b_der_id"),
+            or_(s.ders.c.health_ts.is_(None), s.ders.c.health_ts < bindparam("b_ts")),
+        )
+    )
+    .values(healthy=bindparam("b_healthy"), health_reason=bindparam("b_reason"))
+    .values(health_ts=bindparam("b_ts"))
+)
+
+
+def _write_health(con: Connection, health: Sequence[DeviceHealth]) -> list[dict[str, Any]]:
+    """Apply the newest statement per DER where it is newer than the stored one; return
+    the ``ders`` rows it changed (for their change records)."""
+    if not health:
+        return []
+    newest: dict[str, DeviceHealth] = {}
+    for h in health:
+        seen = newest.get(h.der_id)
+        if seen is None or h.ts >= seen.ts:
+            newest[h.der_id] = h
+    params = [
+        {"b_der_id": h.der_id, "b_ts": h.ts, "b_healthy": h.healthy, "b_reason": h.reason}
+        for h in newest.values()
+    ]
+    con.execute(_HEALTH_UPDATE, params)
+    d = s.ders
+    changed = con.execute(select(d).where(d.c.der_id.in_(sorted(newest))))
+    return [
+        dict(r._mapping)
+        for r in changed
+        if r.health_ts is not None and r.health_ts == newest[r.der_id].ts
+    ]
 
 
 def _save_position(con: Connection, p: StreamPosition) -> None:

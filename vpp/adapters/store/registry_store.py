@@ -29,7 +29,7 @@ from vpp.runtime import utc_now
 CHUNK = 500
 
 
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+def id_chunks(ids: Iterable[str]) -> Iterable[list[str]]:
     items = sorted(set(ids))
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
@@ -115,7 +115,7 @@ class SqlRegistryStore:
     def _members(self, con: Connection, plant_ids: list[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {p: set() for p in plant_ids}
         pm = s.plant_members
-        for chunk in _chunks(plant_ids):
+        for chunk in id_chunks(plant_ids):
             for row in con.execute(select(pm).where(pm.c.plant_id.in_(chunk))):
                 out.setdefault(row.plant_id, set()).add(row.der_id)
         return out
@@ -154,7 +154,7 @@ class SqlRegistryStore:
     def der_records(self, der_ids: Iterable[str]) -> dict[str, DerRecord]:
         out: dict[str, DerRecord] = {}
         with reading(self.engine) as con:
-            for chunk in _chunks(der_ids):
+            for chunk in id_chunks(der_ids):
                 for row in con.execute(select(s.ders).where(s.ders.c.der_id.in_(chunk))):
                     out[row.der_id] = _record(row._mapping)
         return out
@@ -206,7 +206,7 @@ class SqlRegistryStore:
             if der_ids is None:
                 return {r.der_id: row_der(r._mapping) for r in con.execute(select(d))}
             out: dict[str, Der] = {}
-            for chunk in _chunks(der_ids):
+            for chunk in id_chunks(der_ids):
                 for r in con.execute(select(d).where(d.c.der_id.in_(chunk))):
                     out[r.der_id] = row_der(r._mapping)
         return out
@@ -218,7 +218,7 @@ class SqlRegistryStore:
         with reading(self.engine) as con:
             if der_ids is None:
                 return {r.der_id: row_reading(r._mapping) for r in con.execute(select(ls))}
-            for chunk in _chunks(der_ids):
+            for chunk in id_chunks(der_ids):
                 for row in con.execute(select(ls).where(ls.c.der_id.in_(chunk))):
                     out[row.der_id] = row_reading(row._mapping)
         return out
@@ -237,7 +237,7 @@ class SqlDerGateways:
             if der_ids is None:
                 return {r.der_id: r.gateway_id for r in con.execute(q)}
             out: dict[str, str] = {}
-            for chunk in _chunks(der_ids):
+            for chunk in id_chunks(der_ids):
                 for r in con.execute(q.where(d.c.der_id.in_(chunk))):
                     out[r.der_id] = r.gateway_id
         return out
@@ -250,4 +250,5 @@ def _record(row: Any) -> DerRecord:
         address=row["address"],
         healthy=bool(row["healthy"]),
         health_reason=row["health_reason"] or "",
+        health_ts=row["health_ts"],
     )

@@ -7,6 +7,8 @@ W, energies in Wh, state of charge 0..1, timestamps UTC.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -106,6 +108,8 @@ ders = Table(
     Column("q_max_var", Double, nullable=False, default=0.0),
     Column("healthy", Boolean, nullable=False, default=True),
     Column("health_reason", String(500), nullable=False, default=""),
+    # when the gateway said so (its clock); the newest statement wins (migration 0005)
+    Column("health_ts", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_ders_gateway_id", "gateway_id"),
 )
@@ -131,7 +135,7 @@ plant_members = Table(
     Index("ix_plant_members_der_id", "der_id"),
 )
 
-_reading_columns = (
+_reading_columns: tuple[tuple[str, Any, bool], ...] = (
     ("p_w", Double, False),
     ("q_var", Double, True),
     ("soc", Double, True),
@@ -140,6 +144,8 @@ _reading_columns = (
     ("connected", Boolean, True),
     ("v_v", Double, True),
     ("hz", Double, True),
+    ("temp_c", Double, True),  # heat pump: its thermal store, degC (migration 0005)
+    ("deadline", UtcDateTime(), True),  # flexible load: energy_wh due by then (0005)
 )
 READING_FIELDS: tuple[str, ...] = tuple(name for name, _, _ in _reading_columns)
 

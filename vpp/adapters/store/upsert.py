@@ -62,6 +62,7 @@ def bind_rows(
         (i, _bind_converter(table, k, dialect))
         for i, k in enumerate(columns)
         if isinstance(table.c[k].type, UtcDateTime)
+        and any(row[i] is not None for row in rows)  # an all-NULL column needs nothing
     ]
     if not convs:
         return list(rows)

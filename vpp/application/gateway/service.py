@@ -2,9 +2,11 @@
 
 ``FieldGateway.run()`` starts the services (uplink, telemetry forwarder, command consumer,
 metrics), one poll task per device, a flush task that publishes the readings of each
-cycle as one batch, and the safety supervisor; it returns after :meth:`stop`.  On the way
-out every device is released to its default mode and buffered telemetry is flushed for a
-moment (what is not delivered stays on disk for the next start).
+cycle as one batch (with the devices' health when it changed, and all of it every
+``health_every_s``: docs/device-state.md), and the safety supervisor; it returns after
+:meth:`stop`.  On the way out every device is released to its default mode and buffered
+telemetry is flushed for a moment (what is not delivered stays on disk for the next
+start).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from vpp.application.gateway.command_handling import GatewayCommandHandler
 from vpp.application.gateway.device_runner import CommandsFirst, DeviceRunner
 from vpp.application.ports import Clock, GatewayMetrics, Service, TelemetryPublisher, Uplink
 from vpp.domain.commands import SetpointCommand
-from vpp.domain.telemetry import Reading
+from vpp.domain.telemetry import DeviceHealth, Reading
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class FieldGateway:
         metrics: GatewayMetrics,
         flush_s: float = 1.0,
         supervise_s: float = 0.5,
+        health_every_s: float = 60.0,
     ) -> None:
         self.gateway_id = gateway_id
         self.runners = {r.der_id: r for r in runners}
@@ -48,6 +51,7 @@ class FieldGateway:
         self.metrics = metrics
         self.flush_s = flush_s
         self.supervise_s = supervise_s
+        self.health_every_s = health_every_s
         self.services: list[Service] = []  # started in order, closed in reverse
         self.cycle_samples: deque[float] = deque(maxlen=200_000)
         self.commands_first = CommandsFirst()
@@ -59,6 +63,8 @@ class FieldGateway:
                 r.commands_first = self.commands_first
         self.readings_produced = 0
         self._pending: list[Reading] = []
+        self._announced: dict[str, bool] = {}  # health last published, per device
+        self._health_due = 0.0  # loop time of the next full health statement
         self._stop = asyncio.Event()
         self._started = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -134,14 +140,35 @@ class FieldGateway:
 
     # -- loops ------------------------------------------------------------------------------
 
+    def _health_statements(self) -> list[DeviceHealth]:
+        """The devices whose health changed since it was last published (once their
+        first connect was tried), and all of them every ``health_every_s`` so that a
+        statement lost upstream (e.g. refused before the DER was registered) is repeated."""
+        loop_now = asyncio.get_running_loop().time()
+        everyone = loop_now >= self._health_due
+        if everyone:
+            self._health_due = loop_now + self.health_every_s
+        now = self.clock.now()
+        out = []
+        for r in self.runners.values():
+            if not r.first_attempt.is_set():
+                continue
+            if everyone or self._announced.get(r.der_id) != r.healthy:
+                out.append(DeviceHealth(r.der_id, now, r.healthy, r.last_error))
+        return out
+
     async def _flush_once(self) -> None:
-        if not self._pending:
+        health = self._health_statements()
+        if not self._pending and not health:
             return
         batch, self._pending = self._pending, []
         try:
-            await self.telemetry.publish_readings(self.gateway_id, batch)
+            await self.telemetry.publish_readings(self.gateway_id, batch, health)
         except Exception as exc:  # the local store failed: say so loudly, keep running
             log.error("telemetry of %d readings not stored: %s", len(batch), exc)
+            return
+        for h in health:
+            self._announced[h.der_id] = h.healthy
 
     async def _flush_forever(self) -> None:
         while True:

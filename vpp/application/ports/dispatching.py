@@ -139,6 +139,11 @@ class DispatcherStore(Protocol):
 
     def latest_readings(self, der_ids: Iterable[str] | None = None) -> dict[str, Reading]: ...
 
+    def unhealthy(self, der_ids: Iterable[str]) -> frozenset[str]:
+        """Those of ``der_ids`` whose gateway says they do not answer (``ders.healthy``
+        false): plan around them.  A DER never stated unhealthy (or not registered) is
+        not in the answer."""
+
     def update_dispatch(self, dispatch_id: str, now: datetime, update: DispatchUpdate) -> None:
         """Update an open dispatch; a cancellation that came in meanwhile is never undone."""
 

@@ -11,11 +11,14 @@ from typing import Protocol
 from vpp.domain.commands import CommandAck
 from vpp.domain.der import DerKind, DerRatings
 from vpp.domain.errors import VppError
-from vpp.domain.telemetry import Reading
+from vpp.domain.telemetry import DeviceHealth, Reading
 
 
 class TelemetryPublisher(Protocol):
-    async def publish_readings(self, gateway_id: str, readings: Sequence[Reading]) -> None: ...
+    async def publish_readings(
+        self, gateway_id: str, readings: Sequence[Reading], health: Sequence[DeviceHealth] = ()
+    ) -> None:
+        """Readings of one cycle, and the gateway's health statements of its devices."""
 
 
 class AckPublisher(Protocol):

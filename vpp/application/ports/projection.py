@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from vpp.domain.commands import CommandAck, SetpointCommand
-from vpp.domain.telemetry import ReadingRow
+from vpp.domain.telemetry import DeviceHealth, ReadingRow
 
 #: a canal-json change record (TiCDC's shape: database, table, pkNames, type, es, ts,
 #: data, old, mysqlType); JSON values, built by the store adapter after its commit
@@ -34,8 +34,13 @@ class ProjectionWriter(Protocol):
         """Last committed stream sequence of ``projection`` (0 before the first)."""
 
     def record_reading_rows(
-        self, rows: Sequence[ReadingRow], position: StreamPosition | None = None
-    ) -> list[ChangeRecord]: ...
+        self,
+        rows: Sequence[ReadingRow],
+        position: StreamPosition | None = None,
+        *,
+        health: Sequence[DeviceHealth] = (),
+    ) -> list[ChangeRecord]:
+        """Readings, and the gateway's health statements of its devices (newest wins)."""
 
     def record_commands(
         self, cmds: Sequence[SetpointCommand], position: StreamPosition | None = None

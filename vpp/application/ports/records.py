@@ -66,6 +66,7 @@ class DerRecord:
     address: str | None = None
     healthy: bool = True
     health_reason: str = ""
+    health_ts: datetime | None = None  # when the gateway said so; None: it never did
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,7 +195,9 @@ class FleetRows:
         if remaining is None:
             self._hold(der, reading, "no energy state")
             return
-        avail, after_h = self._steps_until(window.end if window is not None else self.end)
+        # the window given, else the deadline the load reports, else the horizon's end
+        end = window.end if window is not None else (reading.deadline or self.end)
+        avail, after_h = self._steps_until(end)
         row = EnergyWindow(der.der_id, max(0.0, -r.p_min_w), 1.0, avail, remaining, True, after_h)
         rows = energy_window_row(row, steps=self.steps, dt_h=self.dt_h, notes=self.notes)
         self._storage(-rows.charge_max_w[0], rows)

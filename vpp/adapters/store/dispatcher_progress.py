@@ -125,13 +125,3 @@ def power_history(
         for r in con.execute(q):
             out[r.der_id].append((r.ts, float(r.p_w)))
     return dict(out)
-
-
-def unhealthy(engine: Engine, der_ids: Iterable[str]) -> frozenset[str]:
-    ids = sorted(set(der_ids))
-    if not ids:
-        return frozenset()
-    d = s.ders
-    with reading(engine) as con:
-        q = select(d.c.der_id).where(d.c.der_id.in_(ids), d.c.healthy.is_(False))
-        return frozenset(con.execute(q).scalars())

@@ -148,9 +148,6 @@ class SqlDispatcherStore:
     ) -> dict[str, list[tuple[datetime, float]]]:
         return progress.power_history(self.engine, der_ids, start, end)
 
-    def unhealthy(self, der_ids: Iterable[str]) -> frozenset[str]:
-        return progress.unhealthy(self.engine, der_ids)
-
     def update_interval(self, dispatch_id: str, idx: int, update: IntervalUpdate) -> None:
         values = update.values()
         if not values:

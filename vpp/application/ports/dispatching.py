@@ -149,9 +149,6 @@ class DispatcherStore(Protocol):
 
     def update_interval(self, dispatch_id: str, idx: int, update: IntervalUpdate) -> None: ...
 
-    def unhealthy(self, der_ids: Iterable[str]) -> frozenset[str]:
-        """Those of ``der_ids`` their gateway marked unhealthy (planned around)."""
-
     def save_cycle(
         self,
         dispatch_id: str,

@@ -1,8 +1,8 @@
 """dispatch tracking figures per interval, stated shortfall per interval, the dispatcher's
 loop state (restart-safe dispatcher)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-04 01:30:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import vpp.adapters.store.types
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -66,14 +66,18 @@ def devices_report(store: SqlDispatcherStore, ts: datetime, p: dict[str, float])
 
 
 def insert_dispatch(
-    db_url: str, dispatch_id: str, mode: str, intervals: list[tuple[datetime, float, float]]
+    db_url: str,
+    dispatch_id: str,
+    mode: str,
+    intervals: list[tuple[datetime, float, float]],
+    plant_id: str = "plant-1",
 ) -> None:
     engine = make_engine(db_url)
     SqlDispatchStore(engine).insert(
         DispatchRecord(
             dispatch_id,
             "t1",
-            "plant-1",
+            plant_id,
             mode,
             "accepted",
             None,

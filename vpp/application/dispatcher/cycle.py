@@ -125,6 +125,10 @@ class Dispatcher:
             self.store.save_cycle(d.dispatch_id, now, update, updates, loop.to_json())
             return
         current = next((iv for iv in d.intervals if iv.start <= now < iv.end), None)
+        if current is None and d.status is not DispatchStatus.ACCEPTED:
+            prepared = await self._prepare(d, members, readings, loop, live, now)
+            if prepared is not None:
+                status = _merge(status, DispatchUpdate(detail=prepared))
         if current is not None and current.p_w_target is not None:
             followed, planned_w = await self._follow(d, current, members, readings, loop, live, now)
             if notes and isinstance(followed.detail, str):
@@ -206,6 +210,37 @@ class Dispatcher:
             shortfall_w=abs(shortfall),
         )
         return update, alloc.total_w
+
+    async def _prepare(
+        self,
+        d: OpenDispatch,
+        members: Sequence[Der],
+        readings: Mapping[str, Reading],
+        loop: LoopState,
+        measured: float | None,
+        now: datetime,
+    ) -> str | None:
+        """Before an interval (at most ``prepare_s`` ahead): send the members the plan
+        moves ahead of it — a CHP that must ramp up first, storage that must charge
+        first — their planned power; the others are left as they are."""
+        nxt = next((iv for iv in d.intervals if iv.start > now), None)
+        if nxt is None or (nxt.start - now).total_seconds() > self.settings.prepare_s:
+            return None
+        unhealthy = self.store.unhealthy([m.der_id for m in members])
+        usable, dropped = feedback.available_members(
+            members, readings, unhealthy, self.settings, now
+        )
+        held_w = sum(readings[m].p_w for m in dropped if m in readings)
+        plan = await self._plan(d, usable, readings, frozenset(dropped), held_w, measured, now)
+        if plan is None:
+            return None
+        tolerance = {m.der_id: self.settings.follow_tol_w(m) for m in usable}
+        moves = planning.preparations(plan, usable, readings, tolerance, now)
+        if not moves:
+            return f"waiting for interval {nxt.idx}; {plan.describe()}"
+        await self._send(d, nxt, moves, members, loop, now)
+        ahead = ", ".join(f"{k} to {v / 1000:.1f} kW" for k, v in sorted(moves.items()))
+        return f"preparing interval {nxt.idx}: {ahead}; {plan.describe()}"
 
     async def _plan(
         self,

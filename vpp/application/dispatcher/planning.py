@@ -88,12 +88,19 @@ class DispatchPlan:
         return text
 
 
-def plan_step(d: OpenDispatch, now: datetime) -> tuple[timedelta, int]:
-    """The plan's step (the shortest interval, at least 30 s, at most 96 steps to the end)."""
+def plan_step(d: OpenDispatch, now: datetime) -> tuple[datetime, timedelta, int]:
+    """The plan's start, step and steps: the step is the shortest interval (at least 30 s,
+    at most 96 steps to the end); before the first interval the steps are laid so that
+    one ends where it starts (what must happen before it is planned in whole steps)."""
     remaining = max((d.end - now).total_seconds(), 1.0)
     shortest = min(iv.duration_s for iv in d.intervals)
     step_s = max(MIN_STEP.total_seconds(), min(shortest, 900.0), remaining / MAX_STEPS)
-    return timedelta(seconds=step_s), max(1, math.ceil(remaining / step_s))
+    step = timedelta(seconds=step_s)
+    start = now
+    if now < d.intervals[0].start:
+        ahead = math.ceil((d.intervals[0].start - now) / step)
+        start = d.intervals[0].start - ahead * step
+    return start, step, max(1, math.ceil((d.end - start).total_seconds() / step_s))
 
 
 def step_targets(
@@ -121,12 +128,12 @@ def make_plan(
 ) -> DispatchPlan:
     """Plan ``d`` from ``now`` to its end around the ``excluded`` members, which hold
     ``held_w`` between them (pure: the optimizer and the inputs)."""
-    step, steps = plan_step(d, now)
-    targets = step_targets(d, now, step, steps, measured_w) - held_w
+    start, step, steps = plan_step(d, now)
+    targets = step_targets(d, start, step, steps, measured_w) - held_w
     fleet = build_fleet_problem(
         [m for m in members if m.der_id not in excluded],
         readings,
-        start=now,
+        start=start,
         step=step,
         steps=steps,
         target_w=targets,
@@ -134,6 +141,24 @@ def make_plan(
     )
     plan = solve_fleet_problem(fleet, time_limit_s=time_limit_s)
     return DispatchPlan(plan, fleet, now, excluded)
+
+
+def preparations(
+    plan: DispatchPlan,
+    members: Sequence[Der],
+    readings: Mapping[str, Reading],
+    tolerance_w: Mapping[str, float],
+    now: datetime,
+) -> dict[str, float]:
+    """Before an interval: the members the plan moves away from what they do now (a CHP
+    that must ramp up ahead, storage that must charge first), and their planned power."""
+    refs = plan.references(now)
+    out = {}
+    for m in members:
+        r, ref = readings.get(m.der_id), refs.get(m.der_id)
+        if r is not None and ref is not None and abs(ref - r.p_w) > tolerance_w[m.der_id]:
+            out[m.der_id] = ref
+    return out
 
 
 def due(

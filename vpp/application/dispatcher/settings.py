@@ -23,6 +23,7 @@ class DispatcherSettings:
     stale_s: float = 15.0  # a member silent this long has dropped out (left out at once)
     plan_ahead: bool = True  # track a horizon plan (else merit order every cycle)
     replan_s: float = 300.0  # the horizon plan is made again this often (rolling)
+    prepare_s: float = 1800.0  # members the plan moves ahead of an interval move this early
     tracking: TrackingRule = field(default=DEFAULT_RULE)
 
     def follow_tol_w(self, der: Der) -> float:

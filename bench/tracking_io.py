@@ -123,9 +123,31 @@ def member_latest(api: httpx.Client, pool: ThreadPoolExecutor, members: list[str
             d = api.get(f"/v1/ders/{der_id}").raise_for_status().json()
         except httpx.HTTPError as exc:
             return {"der_id": der_id, "error": str(exc)}
-        return {"der_id": der_id, "available": d["available"], "latest": d["latest"]}
+        return {"der_id": der_id, "available": d["available"], "latest": compact(d["latest"])}
 
     return list(pool.map(one, members))
+
+
+LATEST_FIELDS = ("ts", "p_kw", "soc", "p_avail_kw", "connected")
+
+
+def compact(latest: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the diagnosis needs of a latest reading (the JSON stays small)."""
+    if latest is None:
+        return None
+    out = {k: latest[k] for k in LATEST_FIELDS if latest.get(k) is not None}
+    if latest.get("quality") != "good":
+        out["quality"] = latest.get("quality")
+    return out
+
+
+def compact_ack(t: float, ack: dict[str, Any]) -> dict[str, Any]:
+    """An ack at ``t`` s of the run, its reason kept only when it was not simply applied."""
+    keep = ("der_id", "outcome", "p_kw_requested", "p_kw_applied", "clamped")
+    out = {"t": round(t, 2), **{k: ack[k] for k in keep}}
+    if ack["outcome"] != "applied" or ack["clamped"]:
+        out["reason"] = ack["reason"]
+    return out
 
 
 def member_telemetry(

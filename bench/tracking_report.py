@@ -23,7 +23,12 @@ def table(runs: list[dict[str, Any]]) -> str:
             lines.append(f"{run['plant_id']:<16}  FAILED: {run['failure']}")
             continue
         for i, s in enumerate(run["steps"]):
-            f = s["figures"]
+            f = s.get("figures")
+            if f is None:
+                lines.append(
+                    f"{run['plant_id']:<16} {i:>2} {s['target_kw']:>9.1f}  FAILED: not judged"
+                )
+                continue
             share = "-" if f["share"] is None else f"{f['share']:.0%}"
             lines.append(
                 f"{run['plant_id']:<16} {i:>2} {s['target_kw']:>9.1f} "
@@ -33,6 +38,16 @@ def table(runs: list[dict[str, Any]]) -> str:
             )
         final = run.get("final") or {}
         lines.append(f"{'':<16}    dispatch {final.get('status')}: {final.get('detail')}")
+        own = [iv.get("tracking") for iv in final.get("intervals", [])]
+        if any(own):  # the dispatcher's own figures (its 4 s samples), where the API has them
+            lines.append(
+                f"{'':<16}    dispatcher's own share / to band: "
+                + ", ".join(
+                    f"{_f(t['share_within'], '.0%')} / {_f(t['time_to_band_s'], '.0f')} s"
+                    for t in own
+                    if t
+                )
+            )
         if run.get("failure"):
             lines.append(f"{'':<16}    FAILED: {run['failure']}")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bench.tracking_io import (
+    compact_ack,
     member_latest,
     member_telemetry,
     parse_ts,
@@ -142,7 +143,7 @@ def judge(run: dict[str, Any], ders: dict[str, dict[str, Any]], acks: list[dict[
                     key = a["outcome"] + (" clamped" if a["clamped"] else "")
                     outcomes[key] = outcomes.get(key, 0) + 1
             s["members"][m] = {**asdict(f), "acks": outcomes}
-    run["acks"] = [{"t": t, **a} for t, a in mine]
+    run["acks"] = [compact_ack(t, a) for t, a in mine]
     run["battery_plant"] = battery_plant
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vpp.application.dispatcher_commands import next_seq
+from vpp.application.dispatcher.emission import next_seq
 from vpp.domain import AckOutcome, Der, DerKind, DerRatings, SetpointCommand, decide
 from vpp.domain.commands import SEQ_AHEAD_LIMIT_US, seq_at
 

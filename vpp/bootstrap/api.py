@@ -30,15 +30,18 @@ def api_services(engine: Engine) -> ApiServices:
     from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore
     from vpp.application.auth import ApiKeys
     from vpp.application.dispatch_requests import DispatchRequests
+    from vpp.application.flexibility import PlantFlexibility
     from vpp.application.queries import OperatorQueries
     from vpp.application.registry import TenantRegistry
 
     registry = SqlRegistryStore(engine)
+    queries = OperatorQueries(registry, SqlTelemetryReadStore(engine))
     return ApiServices(
         keys=ApiKeys(SqlApiKeyStore(engine)),
-        queries=OperatorQueries(registry, SqlTelemetryReadStore(engine)),
+        queries=queries,
         dispatches=DispatchRequests(SqlDispatchStore(engine), registry),
         registry=TenantRegistry(registry),
+        flexibility=PlantFlexibility(queries, registry),
     )
 
 

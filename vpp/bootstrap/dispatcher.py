@@ -72,8 +72,7 @@ async def run_dispatcher(
     from vpp.adapters.nats.command_sender import NatsCommandSender
     from vpp.adapters.nats.streams import ensure_streams
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
-    from vpp.application.dispatcher import Dispatcher
-    from vpp.application.dispatcher_follow import DispatcherSettings
+    from vpp.application.dispatcher import Dispatcher, DispatcherSettings
     from vpp.bootstrap.signing import dispatcher_signer
 
     signer = dispatcher_signer(signing_keys)

@@ -9,6 +9,7 @@ from vpp.cli import (
     db,
     dispatch,
     dispatcher,
+    flexibility,
     gateway,
     keys,
     nats,
@@ -32,6 +33,9 @@ app.add_typer(db.app, name="db", help="Read-model store: create and migrate data
 app.add_typer(tls.app, name="tls", help="A private CA and its certificates (TLS).")
 app.command("api", help="Serve the operator HTTP API.")(api.api)
 app.command("dispatch", help="Send a dispatch request and follow it live.")(dispatch.dispatch)
+app.command("flexibility", help="Show a plant's holdable flexibility per interval.")(
+    flexibility.flexibility
+)
 app.command("projector", help="Project the streams into the read models.")(projector.projector)
 app.command("dispatcher", help="Follow dispatches with setpoints (closed loop).")(
     dispatcher.dispatcher

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from vpp.optimizer.fleet_rows import clear_sky_fraction
 from vpp.optimizer.fleets import ChargeWindow, battery_fleet, concat_storage, window_fleet
 from vpp.optimizer.horizon import ChpFleet, CurtailableFleet, FloatArray, HorizonProblem
 
@@ -30,8 +31,7 @@ def day_price(steps: int = 96) -> FloatArray:
 
 def pv_shape(steps: int = 96) -> FloatArray:
     """Clear-sky fraction of PV peak power over a June day."""
-    h = np.arange(steps) * 24.0 / steps + 12.0 / steps
-    return np.asarray(np.clip(np.sin(np.pi * (h - 5.0) / 16.0), 0.0, None) ** 1.3, np.float64)
+    return clear_sky_fraction(np.arange(steps) * 24.0 / steps + 12.0 / steps)
 
 
 def battery_problem(

@@ -74,8 +74,12 @@ def allocate_fleet(
     cost_by_der: Mapping[str, DerCost] | None = None,
     max_age: timedelta = DEFAULT_MAX_AGE,
     sustain_s: float | None = None,
+    p_ref_by_der: Mapping[str, float] | None = None,
 ) -> FleetAllocation:
-    """Split ``target_w`` (plant injection, W) among the fleet at least cost, now."""
+    """Split ``target_w`` (plant injection, W) among the fleet at least cost, now.
+
+    The quadratic costs are deviations from each DER's power now, or from
+    ``p_ref_by_der`` where given (a plan the allocation should stay close to)."""
     members: list[Der] = []
     lo: list[float] = []
     hi: list[float] = []
@@ -89,7 +93,8 @@ def allocate_fleet(
         members.append(der)
         lo.append(env.p_min_w)
         hi.append(env.p_max_w)
-        ref.append(env.clamp(env.p_now_w))
+        wanted = (p_ref_by_der or {}).get(der.der_id, env.p_now_w)
+        ref.append(env.clamp(wanted))
     by_der = cost_by_der or {}
     picked = [by_der.get(d.der_id) or costs.get(d.kind, DerCost()) for d in members]
     c = np.array([x.lin for x in picked], dtype=np.float64)

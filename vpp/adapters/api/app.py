@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from vpp.adapters.api import admin, ders, dispatches, plants
+from vpp.adapters.api import admin, ders, dispatches, flexibility, plants
 from vpp.adapters.api.middleware import BodyLimit, RequestMetrics
 from vpp.adapters.api.problems import install_problem_handlers
 from vpp.adapters.api.refusals import Refusals
@@ -56,6 +56,6 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(RequestMetrics, registry=app.state.metrics_registry)
     app.add_middleware(BodyLimit)
-    for module in (plants, ders, dispatches, admin):
+    for module in (plants, flexibility, ders, dispatches, admin):
         app.include_router(module.router)
     return app

@@ -12,7 +12,7 @@ from vpp.application.dispatch_requests import (
     DispatchView,
     OnShortfall,
 )
-from vpp.application.ports import DispatchRecord, IntervalRecord
+from vpp.application.ports import DispatchRecord, IntervalRecord, tally_from_columns
 from vpp.domain.dispatch import DispatchMode, DispatchStatus, Interval
 from vpp.domain.errors import InvalidValue
 from vpp.domain.units import format_duration, parse_duration, require_aware
@@ -75,6 +75,31 @@ class DispatchCreate(BaseModel):
         return DispatchInput(plant_id, self.mode, intervals, self.on_shortfall)
 
 
+class TrackingPublic(BaseModel):
+    """How well the plant tracked this interval (4 s samples; rule in docs/dispatch.md)."""
+
+    samples: int = Field(description="measurements taken in the interval")
+    judged: int = Field(description="samples after the activation allowance")
+    share_within: float | None = Field(description="share of judged samples within the band")
+    rms_kw: float | None = Field(description="RMS error against the reference, every sample")
+    worst_kw: float = Field(description="largest error against the reference")
+    time_to_band_s: float | None = Field(
+        description="from the interval's start to the first sample within the band"
+    )
+
+    @classmethod
+    def from_record(cls, iv: IntervalRecord) -> TrackingPublic:
+        tally = tally_from_columns(iv)
+        return cls(
+            samples=tally.samples,
+            judged=tally.judged,
+            share_within=tally.share_within,
+            rms_kw=_kw(tally.rms_w),
+            worst_kw=tally.worst_w / 1000.0,
+            time_to_band_s=tally.first_in_band_s,
+        )
+
+
 class DispatchIntervalPublic(BaseModel):
     idx: int
     start: datetime
@@ -86,7 +111,9 @@ class DispatchIntervalPublic(BaseModel):
     energy_kwh_requested: float | None = Field(description="absolute mode: p × duration")
     energy_kwh_target: float | None
     energy_kwh_delivered: float
+    energy_kwh_shortfall: float = Field(description="what the plant was stated to miss")
     p_kw_measured_last: float | None
+    tracking: TrackingPublic
 
     @classmethod
     def from_record(cls, iv: IntervalRecord, mode: str) -> DispatchIntervalPublic:
@@ -107,7 +134,9 @@ class DispatchIntervalPublic(BaseModel):
             energy_kwh_requested=requested,
             energy_kwh_target=_kw(iv.energy_wh_target),
             energy_kwh_delivered=iv.energy_wh_delivered / 1000.0,
+            energy_kwh_shortfall=iv.energy_wh_shortfall / 1000.0,
             p_kw_measured_last=_kw(iv.p_w_measured_last),
+            tracking=TrackingPublic.from_record(iv),
         )
 
 

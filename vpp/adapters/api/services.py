@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from vpp.application.auth import ApiKeys
 from vpp.application.dispatch_requests import DispatchRequests
+from vpp.application.flexibility import PlantFlexibility
 from vpp.application.queries import OperatorQueries
 from vpp.application.registry import TenantRegistry
 
@@ -16,3 +17,4 @@ class ApiServices:
     queries: OperatorQueries
     dispatches: DispatchRequests
     registry: TenantRegistry
+    flexibility: PlantFlexibility

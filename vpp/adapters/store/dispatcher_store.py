@@ -9,17 +9,25 @@ conflicts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy import update as update_
 
+from vpp.adapters.store import dispatcher_progress as progress
 from vpp.adapters.store import schema as s
 from vpp.adapters.store.registry_store import SqlRegistryStore
 from vpp.adapters.store.transactions import reading, writing
-from vpp.application.ports import DispatchUpdate, IntervalState, IntervalUpdate, OpenDispatch
+from vpp.application.ports import (
+    DispatchUpdate,
+    IntervalState,
+    IntervalUpdate,
+    OpenDispatch,
+    tally_from_columns,
+)
+from vpp.domain.commands import CommandAck
 from vpp.domain.der import Der
 from vpp.domain.dispatch import DispatchMode, DispatchStatus
 from vpp.domain.plant import Plant
@@ -78,6 +86,8 @@ class SqlDispatcherStore:
                         r.p_w_requested,
                         r.p_w_target,
                         r.energy_wh_delivered or 0.0,
+                        r.energy_wh_shortfall or 0.0,
+                        tally_from_columns(r),
                     )
                 )
         return [
@@ -102,13 +112,32 @@ class SqlDispatcherStore:
 
     def update_dispatch(self, dispatch_id: str, now: datetime, update: DispatchUpdate) -> None:
         """Update an open dispatch; a cancellation that came in meanwhile is never undone."""
-        d = s.dispatches
-        stmt = (
-            update_(d)
-            .where(and_(d.c.dispatch_id == dispatch_id, d.c.status.in_([x.value for x in OPEN])))
-            .values(updated_at=now, **update.values())
-        )
+        stmt = progress.dispatch_update_stmt(dispatch_id, now, update)
         writing(self.engine, lambda con: con.execute(stmt))
+
+    def save_cycle(
+        self,
+        dispatch_id: str,
+        now: datetime,
+        update: DispatchUpdate,
+        intervals: Mapping[int, IntervalUpdate],
+        loop_state: Mapping[str, Any],
+    ) -> None:
+        progress.save_cycle(self.engine, dispatch_id, now, update, intervals, loop_state)
+
+    def loop_state(self, dispatch_id: str) -> dict[str, Any] | None:
+        return progress.loop_state(self.engine, dispatch_id)
+
+    def acks_for(self, command_ids: Iterable[str]) -> list[CommandAck]:
+        return progress.acks_for(self.engine, command_ids)
+
+    def power_history(
+        self, der_ids: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, float]]]:
+        return progress.power_history(self.engine, der_ids, start, end)
+
+    def unhealthy(self, der_ids: Iterable[str]) -> frozenset[str]:
+        return progress.unhealthy(self.engine, der_ids)
 
     def update_interval(self, dispatch_id: str, idx: int, update: IntervalUpdate) -> None:
         values = update.values()

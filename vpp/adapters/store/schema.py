@@ -216,6 +216,23 @@ dispatch_intervals = Table(
     Column("energy_wh_target", Double, nullable=True),
     Column("energy_wh_delivered", Double, nullable=False, default=0.0),
     Column("p_w_measured_last", Double, nullable=True),
+    Column("energy_wh_shortfall", Double, nullable=False, default=0.0),
+    # tracking figures as running sums (vpp.domain.tracking.TrackingTally)
+    Column("track_samples", Integer, nullable=False, default=0),
+    Column("track_sq_error_sum", Double, nullable=False, default=0.0),
+    Column("track_worst_w", Double, nullable=False, default=0.0),
+    Column("track_judged", Integer, nullable=False, default=0),
+    Column("track_within", Integer, nullable=False, default=0),
+    Column("track_first_in_band_s", Double, nullable=True),
+)
+
+#: the dispatcher's loop state of an open dispatch (vpp.application.dispatcher.state)
+dispatch_loops = Table(
+    "dispatch_loops",
+    metadata,
+    Column("dispatch_id", Id(), primary_key=True),
+    Column("state", Text, nullable=False),  # JSON
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 commands = Table(

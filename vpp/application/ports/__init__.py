@@ -31,7 +31,10 @@ from vpp.application.ports.dispatching import (
     DispatchUpdate,
     IntervalState,
     IntervalUpdate,
+    Keep,
     OpenDispatch,
+    tally_columns,
+    tally_from_columns,
 )
 from vpp.application.ports.gateway import (
     AckPublisher,
@@ -112,6 +115,7 @@ __all__ = [
     "IntervalRecord",
     "IntervalState",
     "IntervalUpdate",
+    "Keep",
     "OpenDispatch",
     "PlantBucket",
     "ProjectionWriter",
@@ -131,4 +135,6 @@ __all__ = [
     "TelemetryPublisher",
     "TelemetryReadStore",
     "Uplink",
+    "tally_columns",
+    "tally_from_columns",
 ]

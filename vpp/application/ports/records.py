@@ -131,6 +131,14 @@ class IntervalRecord:
     energy_wh_target: float | None = None
     energy_wh_delivered: float = 0.0
     p_w_measured_last: float | None = None
+    energy_wh_shortfall: float = 0.0
+    # the interval's tracking figures as running sums (see vpp.domain.tracking)
+    track_samples: int = 0
+    track_sq_error_sum: float = 0.0
+    track_worst_w: float = 0.0
+    track_judged: int = 0
+    track_within: int = 0
+    track_first_in_band_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from vpp.application.dispatcher_follow import DispatcherSettings, FollowState
+from vpp.application.dispatcher.settings import DispatcherSettings
+from vpp.application.dispatcher.state import LoopState, SentSetpoint
 from vpp.application.ports import IntervalState
 from vpp.domain.commands import SetpointCommand, seq_at
 from vpp.domain.der import Der
@@ -29,7 +30,7 @@ def setpoint_commands(
     iv: IntervalState,
     setpoints: Mapping[str, float],
     members: Sequence[Der],
-    state: FollowState,
+    state: LoopState,
     settings: DispatcherSettings,
     *,
     now: datetime,
@@ -45,14 +46,15 @@ def setpoint_commands(
     for der_id, p_w in setpoints.items():
         prev = state.sent.get(der_id)
         band = max(settings.deadband_w, settings.deadband * by_id[der_id].ratings.p_range_w)
-        same = prev is not None and abs(prev[0] - p_w) <= band
-        close = prev is not None and abs(prev[0] - p_w) <= settings.follow_tol_w(by_id[der_id])
-        if prev and same and prev[1] > refresh_before:
+        same = prev is not None and abs(prev.p_w - p_w) <= band
+        close = prev is not None and abs(prev.p_w - p_w) <= settings.follow_tol_w(by_id[der_id])
+        if prev and same and prev.valid_until > refresh_before:
             continue
         until = min(now + ttl, iv.end) if remaining_s > 1.0 else now + ttl
+        cid = command_id(dispatch_id, iv.idx, der_id, seq)
         cmds.append(
             SetpointCommand(
-                command_id=command_id(dispatch_id, iv.idx, der_id, seq),
+                command_id=cid,
                 der_id=der_id,
                 gateway_id=by_id[der_id].gateway_id,
                 seq=seq,
@@ -63,8 +65,8 @@ def setpoint_commands(
             )
         )
         # a small move is no new target; a command that lapsed starts the clock again
-        since = prev[2] if prev and close and prev[1] > now else now
-        state.sent[der_id] = (float(p_w), until, since)
+        since = prev.since if prev and close and prev.in_force(now) else now
+        state.sent[der_id] = SentSetpoint(float(p_w), until, since, cid)
     return cmds
 
 

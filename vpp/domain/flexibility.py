@@ -6,6 +6,10 @@ reach from where it is (``p_now_w``).  ``up_w`` is the headroom towards more inj
 
 CHP and heat pumps may switch off, so their feasible set ``{0} ∪ [min_stable, max]`` is not
 convex; the envelope is its convex hull, and the optimizer handles the on/off choice.
+
+Device state narrows it where the device reports it (docs/device-state.md): a heat pump
+at the top of its comfort band may not heat, one at the bottom must; a flexible load with
+no job due (nothing left, or outside its window) cannot move.
 """
 
 from __future__ import annotations
@@ -112,8 +116,31 @@ def der_envelope(
             p_max = min(p_max, max(0.0, stored * r.eff_discharge / hours))
             p_min = max(p_min, -max(0.0, room / r.eff_charge / hours))
         return Envelope(min(p_min, p_max), p_max, p_now)
+    if kind is DerKind.HEAT_PUMP and reading.soc is not None:
+        return _heat_pump(der, reading)
+    job_done = reading.energy_wh is not None and (
+        reading.energy_wh <= 0 or reading.deadline is None
+    )
+    if kind is DerKind.FLEXIBLE_LOAD and job_done:
+        return Envelope(0.0, 0.0, p_now)  # no job due (done, or outside its window)
     # heat pump, flexible load: their consumption range
     return Envelope(r.p_min_w, r.p_max_w, p_now)
+
+
+#: a heat pump this close to the top of its comfort band may not heat, this close to the
+#: bottom it must (its reading's ``soc`` is the band's thermal fill)
+BAND_EDGE = 0.02
+
+
+def _heat_pump(der: Der, reading: Reading) -> Envelope:
+    r, fill = der.ratings, reading.soc
+    assert fill is not None
+    if fill >= 1.0 - BAND_EDGE:  # may not heat: off (p_max_w, 0 W for a heat pump)
+        return Envelope(r.p_max_w, r.p_max_w, reading.p_w)
+    if fill <= BAND_EDGE:
+        must = min(r.p_max_w, -r.min_stable_w) if r.min_stable_w else r.p_max_w
+        return Envelope(r.p_min_w, max(r.p_min_w, must), reading.p_w)
+    return Envelope(r.p_min_w, r.p_max_w, reading.p_w)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,11 +75,14 @@ def allocate_fleet(
     max_age: timedelta = DEFAULT_MAX_AGE,
     sustain_s: float | None = None,
     p_ref_by_der: Mapping[str, float] | None = None,
+    limits_by_der: Mapping[str, tuple[float, float]] | None = None,
 ) -> FleetAllocation:
     """Split ``target_w`` (plant injection, W) among the fleet at least cost, now.
 
     The quadratic costs are deviations from each DER's power now, or from
-    ``p_ref_by_der`` where given (a plan the allocation should stay close to)."""
+    ``p_ref_by_der`` where given (a plan the allocation should stay close to);
+    ``limits_by_der`` narrows a DER's envelope (what its ramp reaches in the next
+    seconds, what it was seen to take)."""
     members: list[Der] = []
     lo: list[float] = []
     hi: list[float] = []
@@ -91,8 +94,13 @@ def allocate_fleet(
             unavailable.append(der.der_id)
             continue
         members.append(der)
-        lo.append(env.p_min_w)
-        hi.append(env.p_max_w)
+        lim = (limits_by_der or {}).get(der.der_id)
+        lo_i, hi_i = env.p_min_w, env.p_max_w
+        if lim is not None:
+            lo_i = min(max(lo_i, lim[0]), hi_i)
+            hi_i = max(min(hi_i, lim[1]), lo_i)
+        lo.append(lo_i)
+        hi.append(hi_i)
         wanted = (p_ref_by_der or {}).get(der.der_id, env.p_now_w)
         ref.append(env.clamp(wanted))
     by_der = cost_by_der or {}

@@ -172,7 +172,7 @@ class Dispatcher:
         usable, dropped = feedback.available_members(
             members, readings, unhealthy, self.settings, now
         )
-        followers, _settled = update_pins(usable, readings, loop, self.settings, now)
+        followers, limits, _settled = update_pins(usable, readings, loop, self.settings, now)
         held = set(loop.pinned) | set(dropped)
         held_w = sum(readings[m].p_w for m in held if m in readings)
         env = fleet_envelope(usable, readings, now)
@@ -191,10 +191,16 @@ class Dispatcher:
         wanted = target_w - held_w + loop.integral_w
         if refs:
             alloc = allocate_fleet(
-                followers, readings, now, wanted, costs=TRACKING_COSTS, p_ref_by_der=refs
+                followers,
+                readings,
+                now,
+                wanted,
+                costs=TRACKING_COSTS,
+                p_ref_by_der=refs,
+                limits_by_der=limits,
             )
         else:
-            alloc = allocate_fleet(followers, readings, now, wanted)
+            alloc = allocate_fleet(followers, readings, now, wanted, limits_by_der=limits)
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
         loop.saturated = alloc.binding is not None
         if measured is not None:

@@ -12,7 +12,6 @@ takes less than it was sent (a clamp) has its range narrowed for the rest of the
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from vpp.application.dispatcher.settings import DispatcherSettings
@@ -21,6 +20,8 @@ from vpp.domain.der import Der, DerKind
 from vpp.domain.flexibility import is_fresh
 from vpp.domain.telemetry import Reading
 
+Limits = dict[str, tuple[float, float]]
+
 
 def update_pins(
     members: Sequence[Der],
@@ -28,22 +29,28 @@ def update_pins(
     state: LoopState,
     settings: DispatcherSettings,
     now: datetime,
-) -> tuple[list[Der], bool]:
+) -> tuple[list[Der], Limits, bool]:
     """Hold the members that do not follow, release those held long enough; return the
-    followers (their ranges narrowed to what their ramps reach in ``follow_s``) and whether
-    the plant has settled on the setpoints sent."""
+    followers, their power limits now (what their ramps reach in ``follow_s``, what their
+    acks and their following said they take) and whether the plant has settled on the
+    setpoints sent."""
     stuck, settled = follow_judgement(members, readings, state, settings, now)
     release_pins(state, settings, now)
     for der_id in stuck:  # held for a while (no flapping), then tried again
         state.pinned.setdefault(der_id, now)
-    followers = [
-        capped(reachable(m, readings[m.der_id], settings.follow_s), state.caps.get(m.der_id))
-        if m.der_id in readings
-        else m
-        for m in members
-        if m.der_id not in state.pinned
-    ]
-    return followers, settled
+        learn_cap(state, der_id, readings[der_id].p_w)
+    followers = [m for m in members if m.der_id not in state.pinned]
+    limits: Limits = {}
+    for m in followers:
+        r = readings.get(m.der_id)
+        lim = reachable(m, r, settings.follow_s) if r is not None else None
+        cap = state.caps.get(m.der_id)
+        if cap is not None:
+            lo, hi = lim or (m.ratings.p_min_w, m.ratings.p_max_w)
+            lim = (max(lo, cap[0]), min(hi, cap[1]))
+        if lim is not None:
+            limits[m.der_id] = lim
+    return followers, limits, settled
 
 
 def follow_judgement(
@@ -71,6 +78,21 @@ def follow_judgement(
         else:
             settled = False  # still on its way
     return frozenset(stuck), settled
+
+
+def learn_cap(state: LoopState, der_id: str, measured_w: float) -> None:
+    """A member that stays short of its setpoint takes no more than it measures, on that
+    side, for the rest of the interval (an EV whose car draws less than the charger's
+    rating, a heat pump near its comfort limit): tried again within that, not beyond."""
+    sent = state.sent.get(der_id)
+    if sent is None:
+        return
+    lo, hi = state.caps.get(der_id, (float("-inf"), float("inf")))
+    if sent.p_w > measured_w:
+        hi = min(hi, measured_w)
+    else:
+        lo = max(lo, measured_w)
+    state.caps[der_id] = (lo, hi)
 
 
 def release_pins(state: LoopState, settings: DispatcherSettings, now: datetime) -> None:
@@ -115,29 +137,21 @@ def correct_integral(
     state.integral_w = max(-limit, min(limit, state.integral_w))
 
 
-def reachable(der: Der, reading: Reading, within_s: float) -> Der:
-    """``der`` with its power range narrowed to what its ramp reaches in ``within_s``."""
+def reachable(der: Der, reading: Reading, within_s: float) -> tuple[float, float] | None:
+    """The power range ``der``'s ramp reaches in ``within_s`` from where it is (``None``: no
+    ramp limit)."""
     r = der.ratings
     if r.ramp_w_per_s is None:
-        return der
-    if der.kind is DerKind.CHP and reading.p_w < r.min_stable_w:
-        return der  # stopped: it starts at its minimum at once, or not at all
+        return None
     reach = r.ramp_w_per_s * within_s
+    if der.kind is DerKind.CHP and reading.p_w < r.min_stable_w:
+        # stopped: it starts at its minimum, then ramps (or stays off)
+        return max(0.0, r.p_min_w), min(r.p_max_w, r.min_stable_w + reach)
     lo = max(r.p_min_w, min(r.p_max_w, reading.p_w - reach))
     hi = min(r.p_max_w, max(r.p_min_w, reading.p_w + reach))
     if der.kind is DerKind.CHP and reading.p_w - reach <= r.min_stable_w:
         lo = 0.0  # near its minimum it may still trip off
-    return replace(der, ratings=replace(r, p_min_w=lo, p_max_w=max(lo, hi)))
-
-
-def capped(der: Der, cap: tuple[float, float] | None) -> Der:
-    """``der`` with its power range narrowed to what its acks said it takes (clamps)."""
-    if cap is None:
-        return der
-    r = der.ratings
-    lo = min(max(r.p_min_w, cap[0]), r.p_max_w)
-    hi = max(min(r.p_max_w, cap[1]), lo)
-    return replace(der, ratings=replace(r, p_min_w=lo, p_max_w=hi))
+    return lo, max(lo, hi)
 
 
 def plant_power(

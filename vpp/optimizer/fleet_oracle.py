@@ -72,7 +72,8 @@ class FleetOracle:
     def distinct_storage_rows(self) -> int:
         return 0 if self.rows is None else int(self.rows.eff_charge.shape[0])
 
-    def _storage(self, lam: FloatArray) -> StorageSchedule | None:
+    def storage_schedule(self, lam: FloatArray) -> StorageSchedule | None:
+        """Every storage device's best schedule at prices ``lam`` (None without storage)."""
         s = self.problem.storage
         if self.rows is None or s is None:
             return None
@@ -96,12 +97,14 @@ class FleetOracle:
         run = lam[None, :] > pv.cost[:, None]
         return np.where(run, pv.p_avail_w, 0.0)
 
-    def respond(self, lam: FloatArray) -> Column:
-        """Plant power, device cost and Lagrangian value at prices ``lam``."""
+    def respond(self, lam: FloatArray, sched: StorageSchedule | None = None) -> Column:
+        """Plant power, device cost and Lagrangian value at prices ``lam`` (``sched``: the
+        storage schedule at ``lam`` when the caller has it already)."""
         pb, dt = self.problem, self.dt
         plant = np.zeros(pb.steps)
         cost = 0.0
-        sched = self._storage(lam)
+        if sched is None:
+            sched = self.storage_schedule(lam)
         if sched is not None and pb.storage is not None:
             plant += sched.p_w.sum(axis=0)
             through = (sched.charge_w + sched.discharge_w).sum(axis=1) * dt
@@ -119,7 +122,7 @@ class FleetOracle:
         parts: list[FloatArray] = []
         energy = np.zeros((0, pb.steps))
         through = np.zeros(0)
-        sched = self._storage(lam)
+        sched = self.storage_schedule(lam)
         if sched is not None:
             parts.append(sched.p_w)
             energy = sched.energy_wh
@@ -132,7 +135,7 @@ class FleetOracle:
 
     def infeasible_devices(self) -> NDArray[np.int64]:
         """Storage rows whose initial energy cannot satisfy their own bounds."""
-        sched = self._storage(self.problem.price)
+        sched = self.storage_schedule(self.problem.price)
         if sched is None:
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(~sched.feasible)

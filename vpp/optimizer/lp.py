@@ -82,6 +82,8 @@ class LpSolution:
     mip_gap: float
     seconds: float
     has_solution: bool
+    #: proven bound on the optimum: HiGHS' MIP dual bound, or the LP optimum (nan if none)
+    dual_bound: float = float("nan")
 
 
 _STATUS = {
@@ -153,4 +155,9 @@ def solve_highs(
     duals = np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else np.zeros(lp.n_rows)
     objective = float(info.objective_function_value) if has_solution else float("nan")
     gap = float(info.mip_gap) if integer.any() else 0.0
-    return LpSolution(status, x, duals, objective, gap, time.perf_counter() - t0, has_solution)
+    if integer.any():
+        bound = float(info.mip_dual_bound)
+    else:
+        bound = objective if status == "optimal" else float("nan")
+    seconds = time.perf_counter() - t0
+    return LpSolution(status, x, duals, objective, gap, seconds, has_solution, bound)

@@ -14,13 +14,22 @@ on deviation).  Two things are computed, and their distance is the certificate:
    small problem per device, answered exactly by the dynamic programme of
    :class:`FleetOracle`; the fleet's value ``L(λ)`` bounds the optimum from below for any
    ``λ``.  The prices tried are the small LP's balance duals and, if that leaves a gap,
-   those of a clustered aggregate (a relaxation of the fleet, :mod:`aggregation`).
+   those of a clustered aggregate (:mod:`aggregation`).  Summing the members of one
+   model is a relaxation of the fleet, so the aggregate's own optimum is a bound too.
 
 While the proven gap is above ``rel_gap`` the number of representatives is multiplied by
 four (up to ``max_per_model``).  On the benchmark fleets 8 representatives per model
 already close the gap to ~1e-6 or better.  A hard target (``deviation_cost=None``) is
 planned with deviation priced at a large internal penalty; objective and bound are then
 those of the penalised problem, whose optimum is at most the hard one's.
+
+CHP on/off units stay as they are in the small problem, which becomes a MILP (HiGHS, to
+``problem.mip_rel_gap``).  Their Lagrangian term is the exact two-state programme of
+:mod:`chp_dp`, but start costs leave a duality gap (a few start costs); the aggregate
+relaxation with the CHP units kept as a MILP gives the tighter bound there (its dual bound,
+HiGHS to 1e-6).  The gap reported includes the MILP's own tolerance, so with CHP the gap
+asked for is at least ``mip_rel_gap``.  The MILP grows with the number of CHP units (not
+of storage devices); ramp limits that can bind are refused (the DP has no ramp state).
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from vpp.optimizer.aggregation import aggregate, cluster_storage
 from vpp.optimizer.fleet_oracle import FleetOracle
 from vpp.optimizer.horizon import FloatArray, HorizonProblem
 from vpp.optimizer.horizon_lp import HorizonModel, build_horizon_lp
-from vpp.optimizer.lp import LpSolution, solve_highs
+from vpp.optimizer.lp import LpSolution, fix_integers, solve_highs
 from vpp.optimizer.plan import HorizonPlan, deviation_bindings, plan_cost, relative_gap
 from vpp.optimizer.representatives import Representation, represent, scaled_fleet, split_back
 from vpp.optimizer.status import SolveStatus
@@ -61,10 +70,10 @@ def solve_horizon_decomposed(
 ) -> HorizonPlan:
     """Plan a fleet of storage and PV with a proven gap (see the module docstring)."""
     t0 = time.perf_counter()
-    if problem.chp is not None and problem.chp.size:
-        return _refuse(problem, "CHP on/off is not convex: use solve_horizon_lp (MILP)", t0)
     if problem.storage is not None and problem.storage.ramp_can_bind():
         return _refuse(problem, "ramp limits that can bind: use solve_horizon_lp", t0)
+    if problem.chp is not None and problem.chp.size:
+        rel_gap = max(rel_gap, problem.mip_rel_gap)
     oracle = FleetOracle(problem)
     penalty = internal_penalty(problem)
     priced = replace(problem, deviation_cost=penalty)
@@ -77,18 +86,25 @@ def solve_horizon_decomposed(
         found = _represented_plan(priced, oracle, r, time_limit_s)
         if found is None:
             return _refuse(problem, "HiGHS could not solve the representatives' LP", t0)
-        p_w, energy, through, lam, n_rows = found
+        p_w, energy, through, lam, n_rows, exact_bound = found
         objective = plan_cost(priced, p_w, through)
-        lower = max(lower, oracle.respond(lam).lagrangian)
+        lower = max(lower, exact_bound, oracle.respond(lam).lagrangian)
         if not _closed(objective, lower, rel_gap) and not tried_aggregate:
             tried_aggregate = True
-            lam0 = aggregate_prices(priced, oracle, max_clusters)
+            lam0, bound = aggregate_bound(priced, oracle, max_clusters)
+            lower = max(lower, bound)
             if lam0 is not None:
                 lower = max(lower, oracle.respond(lam0).lagrangian)
         out_of_time = time_limit_s is not None and time.perf_counter() - t0 > time_limit_s
-        if _closed(objective, lower, rel_gap) or r >= max_per_model or out_of_time:
+        n_storage = problem.storage.size if problem.storage is not None else 0
+        every_device = n_rows == n_storage  # more representatives cannot change the LP
+        if _closed(objective, lower, rel_gap) or r >= max_per_model or out_of_time or every_device:
             break
+        # four times the representatives, or every device if that is not much more
+        largest = int(np.bincount(oracle.group).max()) if oracle.group.size else 1
         r = min(4 * r, max_per_model)
+        if n_storage <= 2 * n_rows:
+            r = max(r, largest)
     return _plan(problem, oracle, p_w, energy, objective, lower, rel_gap, (n_rows, r, solves), t0)
 
 
@@ -102,19 +118,27 @@ def _closed(objective: float, lower: float, rel_gap: float) -> bool:
 
 def _represented_plan(
     priced: HorizonProblem, oracle: FleetOracle, per_model: int, time_limit_s: float | None
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, int] | None:
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, int, float] | None:
     """Solve the representatives' LP; the fleet's (p_w, energy, throughput), the LP's
-    balance prices and the number of storage rows in the LP."""
+    balance prices, the number of storage rows in the LP and, when every storage device
+    is its own representative (the LP is then the whole problem, PV summed exactly), the
+    solver's bound on its optimum (else -inf)."""
     s, dt, t_ = priced.storage, priced.dt_h, priced.steps
     rep: Representation | None = None
-    small = aggregate(replace(priced, storage=None), np.zeros(0, np.int64))
+    small = replace(aggregate(replace(priced, storage=None), np.zeros(0, np.int64)), chp=priced.chp)
     if s is not None and s.size:
         rep = represent(s, oracle.group, per_model)
         small = replace(small, storage=scaled_fleet(s, rep))
     model = build_horizon_lp(small)
-    sol = solve_highs(model.lp, time_limit_s=time_limit_s)
+    sol = solve_highs(model.lp, time_limit_s=time_limit_s, mip_rel_gap=priced.mip_rel_gap)
     if not sol.has_solution or model.balance_rows is None:
         return None
+    duals = sol.row_dual
+    if priced.chp is not None and priced.chp.size:
+        # a MILP has no duals: price the balance with the on/off decisions fixed
+        fixed = solve_highs(fix_integers(model.lp, sol.x), time_limit_s=time_limit_s)
+        duals = fixed.row_dual if fixed.has_solution else np.zeros_like(duals)
+
     parts: list[FloatArray] = []
     energy = np.zeros((0, t_))
     through = np.zeros(0)
@@ -131,11 +155,16 @@ def _represented_plan(
     pv = _pv_split(priced, model, sol)
     if pv is not None:
         parts.append(pv)
+    if priced.chp is not None and priced.chp.size:
+        parts.append(sol.x[model.power_cols[-1]].reshape(-1, t_) * KW)
     p_w = np.concatenate(parts, axis=0) if parts else np.zeros((0, t_))
-    lam = priced.price + sol.row_dual[model.balance_rows] / (KW * dt)
+    lam = priced.price + duals[model.balance_rows] / (KW * dt)
     pen = internal_penalty(priced)
     lam = np.clip(lam, priced.price - pen, priced.price + pen)
-    return p_w, energy, through, lam, 0 if rep is None else rep.size
+    n_rows = 0 if rep is None else rep.size
+    whole = s is None or n_rows == s.size
+    bound = sol.dual_bound if whole and np.isfinite(sol.dual_bound) else -np.inf
+    return p_w, energy, through, lam, n_rows, bound
 
 
 def _pv_split(problem: HorizonProblem, model: HorizonModel, sol: LpSolution) -> FloatArray | None:
@@ -152,24 +181,41 @@ def _pv_split(problem: HorizonProblem, model: HorizonModel, sol: LpSolution) -> 
     return np.asarray(pv.p_avail_w * np.clip(ratio[cls], 0.0, 1.0))
 
 
-def aggregate_prices(
+def aggregate_bound(
     priced: HorizonProblem, oracle: FleetOracle, max_clusters: int
-) -> FloatArray | None:
-    """Balance prices of the clustered aggregate (each cluster one virtual battery with
-    summed limits: a relaxation whose duals are often the optimal prices)."""
+) -> tuple[FloatArray | None, float]:
+    """Balance prices and optimum of the clustered aggregate (each cluster one virtual
+    battery with summed limits, CHP kept as it is).  Summing members of one model is a
+    relaxation of their feasible sets, so when every cluster holds one model only, the
+    aggregate's optimum (HiGHS' dual bound for a MILP) is a lower bound too; otherwise
+    the bound returned is -inf and only the prices are of use."""
     s = priced.storage
-    cluster = (
-        cluster_storage(s, oracle.group, max_clusters)
-        if s is not None and s.size
-        else np.zeros(0, np.int64)
-    )
-    model = build_horizon_lp(aggregate(priced, cluster))
-    sol = solve_highs(model.lp)
+    cluster = np.zeros(0, np.int64)
+    uniform = True
+    if s is not None and s.size:
+        cluster = (
+            np.arange(s.size, dtype=np.int64)  # small fleets: the relaxation is exact
+            if s.size <= max_clusters
+            else cluster_storage(s, oracle.group, max_clusters)
+        )
+        for values in (s.eff_charge, s.eff_discharge, s.wear_cost):
+            lo = np.full(int(cluster.max()) + 1, np.inf)
+            hi = np.full_like(lo, -np.inf)
+            np.minimum.at(lo, cluster, values)
+            np.maximum.at(hi, cluster, values)
+            uniform = uniform and bool(np.all(hi - lo <= 1e-12 * np.maximum(1.0, hi)))
+    model = build_horizon_lp(replace(aggregate(priced, cluster), chp=priced.chp))
+    sol = solve_highs(model.lp, mip_rel_gap=min(priced.mip_rel_gap, 1e-6))
+    bound = sol.dual_bound if uniform and np.isfinite(sol.dual_bound) else -np.inf
     if not sol.has_solution or model.balance_rows is None:
-        return None
-    lam = priced.price + sol.row_dual[model.balance_rows] / (KW * priced.dt_h)
+        return None, bound
+    duals = sol.row_dual
+    if priced.chp is not None and priced.chp.size:
+        fixed = solve_highs(fix_integers(model.lp, sol.x))
+        duals = fixed.row_dual if fixed.has_solution else np.zeros_like(duals)
+    lam = priced.price + duals[model.balance_rows] / (KW * priced.dt_h)
     pen = internal_penalty(priced)
-    return np.asarray(np.clip(lam, priced.price - pen, priced.price + pen))
+    return np.asarray(np.clip(lam, priced.price - pen, priced.price + pen)), bound
 
 
 def _plan(

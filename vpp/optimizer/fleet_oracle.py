@@ -6,8 +6,8 @@ subproblem of the horizon dispatch with the plant balance relaxed; summed over t
 it gives a proven lower bound on the optimum (see :mod:`vpp.optimizer.decomposition`).
 
 Storage rows go through the vectorised dynamic programme of :mod:`storage_dp`, grouped by
-identical parameters; PV produces when the price beats its cost.  CHP on/off is not a
-convex device and is left to the MILP path.
+identical parameters; PV produces when the price beats its cost; CHP units run the
+two-state on/off programme of :mod:`chp_dp` (exact for the unit, though not convex).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from vpp.optimizer.chp_dp import chp_response
 from vpp.optimizer.horizon import FloatArray, HorizonProblem
 from vpp.optimizer.storage_dp import StorageRows, StorageSchedule, backward, forward
 
@@ -113,6 +114,10 @@ class FleetOracle:
         if pv_p is not None and pb.pv is not None:
             plant += pv_p.sum(axis=0)
             cost += float(pb.pv.cost @ pv_p.sum(axis=1)) * dt
+        if pb.chp is not None and pb.chp.size:
+            chp_p, chp_cost = chp_response(pb.chp, lam, dt)
+            plant += chp_p.sum(axis=0)
+            cost += float(chp_cost.sum())
         lagr = cost - dt * float(lam @ plant) + dt * float((lam - pb.price) @ pb.target_w)
         return Column(lam.copy(), plant, cost, lagr)
 
@@ -130,6 +135,8 @@ class FleetOracle:
         pv_p = self._pv(lam)
         if pv_p is not None:
             parts.append(pv_p)
+        if pb.chp is not None and pb.chp.size:
+            parts.append(chp_response(pb.chp, lam, self.dt)[0])
         p = np.concatenate(parts, axis=0) if parts else np.zeros((0, pb.steps))
         return FleetSchedules(p, energy, through)
 

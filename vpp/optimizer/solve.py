@@ -22,15 +22,21 @@ def solve_horizon(
     rel_gap: float = 1e-4,
 ) -> HorizonPlan:
     """``method``: ``"highs"`` (exact LP/MILP), ``"decomposition"`` (storage and PV fleets of
-    any size, with a proven gap) or ``"auto"``: HiGHS for CHP on/off (a MILP: the
-    decomposition refuses it), for ramp limits that can bind (the decomposition's bound
-    has no ramp state) and for fleets up to ``EXACT_LIMIT`` device-steps; otherwise the
-    decomposition, and HiGHS after all when its proven gap stays above ``rel_gap`` and the
-    fleet is not larger than ``FALLBACK_LIMIT``.  Every plan carries ``lower_bound``."""
+    any size, with a proven gap; CHP on/off as a small MILP) or ``"auto"``: HiGHS for ramp
+    limits that can bind (the decomposition refuses them: its bound has no ramp state),
+    for fleets up to ``EXACT_LIMIT`` device-steps and, with CHP, up to ``FALLBACK_LIMIT``
+    (the small MILP is then hardly smaller than HiGHS' whole one); otherwise the
+    decomposition, and HiGHS
+    after all when its proven gap stays above ``rel_gap`` (with CHP: at least the MILP's
+    ``mip_rel_gap``) and the fleet is not larger than ``FALLBACK_LIMIT``.  Every plan
+    carries ``lower_bound``."""
     size = len(problem.der_ids) * problem.steps
     has_chp = problem.chp is not None and problem.chp.size > 0
+    if has_chp:
+        rel_gap = max(rel_gap, problem.mip_rel_gap)
     ramps = problem.storage is not None and problem.storage.ramp_can_bind()
-    if method == "highs" or (method == "auto" and (has_chp or ramps or size <= EXACT_LIMIT)):
+    small = size <= (FALLBACK_LIMIT if has_chp else EXACT_LIMIT)
+    if method == "highs" or (method == "auto" and (ramps or small)):
         return solve_horizon_lp(problem, time_limit_s=time_limit_s)
     plan = solve_horizon_decomposed(problem, rel_gap=rel_gap, time_limit_s=time_limit_s)
     if method == "auto" and (plan.gap is None or plan.gap > rel_gap) and size <= FALLBACK_LIMIT:

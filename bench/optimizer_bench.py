@@ -303,12 +303,21 @@ def plot(summary: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    bats = [r for r in summary if r["case"].startswith("batteries") and "hard" not in r["case"]]
+    bats = [
+        r
+        for r in summary
+        if r["case"].startswith("batteries") and "hard" not in r["case"] and "CHP" not in r["case"]
+    ]
     fig, ax = plt.subplots(figsize=(6, 4))
     n = [r["N"] for r in bats]
     ax.loglog(n, [r["dec_median_s"] for r in bats], "o-", label="decomposition (median)")
     hn = [r["N"] for r in bats if r["highs_median_s"]]
-    ax.loglog(hn, [r["highs_median_s"] for r in bats if r["highs_median_s"]], "s--", label="HiGHS")
+    ax.loglog(
+        hn,
+        [r["highs_median_s"] for r in bats if r["highs_median_s"]],
+        "s--",
+        label="HiGHS (1,000: interior point)",
+    )
     ax.set_xlabel("batteries (x 96 steps)")
     ax.set_ylabel("seconds")
     ax.set_title("horizon planning, batteries")

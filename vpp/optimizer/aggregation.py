@@ -1,17 +1,15 @@
-"""Aggregate a large fleet into a few virtual devices, plan those, and split the plan back.
+"""Aggregate a large fleet into a few virtual devices (a relaxation: prices, a bound).
 
 * :func:`cluster_storage` groups storage rows: identical parameters first (a fleet of
   10,000 batteries of 8 models has 8 groups); when there are more groups than
   ``max_clusters``, rows are binned by power, capacity and efficiency.
 * :func:`aggregate` sums each cluster into one virtual storage row (powers and energy
   bounds add) and PV by cost, giving a problem HiGHS solves in well under a second.
-* :func:`disaggregate` splits each virtual row's charge and discharge among its members
-  step by step.  A member charges in proportion to its room and discharges in proportion
-  to its usable energy (which keeps members' states of charge together), clipped to its
-  power and to the energy range from which its later bounds (final state of charge, EV
-  departure energy) are still reachable — so every member's schedule is feasible by
-  construction.  Whatever the members cannot follow shows up as plant deviation, priced
-  in the plan's cost and visible in the gap.
+
+Summing limits is a relaxation (a cluster's schedule need not split among its members), so
+the decomposition uses the aggregate only for prices, i.e. for a lower bound; its plans come
+from :mod:`vpp.optimizer.representatives`, which split back exactly.  Summing PV by cost is
+exact.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from vpp.optimizer.allocation import allocate
 from vpp.optimizer.horizon import CurtailableFleet, FloatArray, HorizonProblem, StorageFleet
 
 IntArray = NDArray[np.int64]
@@ -114,66 +111,3 @@ def aggregate(problem: HorizonProblem, cluster: IntArray) -> HorizonProblem:
             costs,
         )
     return replace(problem, storage=storage, pv=pv, chp=None)
-
-
-def reachable_range(s: StorageFleet, dt_h: float) -> tuple[FloatArray, FloatArray]:
-    """Per row and step, the energy range at the end of the step from which every later
-    bound can still be met: ``(floor, ceiling)``, each (N, T)."""
-    t_ = s.energy_min_wh.shape[1]
-    floor = s.energy_min_wh.copy()
-    ceil = s.energy_max_wh.copy()
-    for t in range(t_ - 2, -1, -1):
-        floor[:, t] = np.maximum(
-            floor[:, t], floor[:, t + 1] - s.charge_max_w[:, t + 1] * s.eff_charge * dt_h
-        )
-        ceil[:, t] = np.minimum(
-            ceil[:, t], ceil[:, t + 1] + s.discharge_max_w[:, t + 1] * dt_h / s.eff_discharge
-        )
-    return floor, ceil
-
-
-def disaggregate(
-    s: StorageFleet,
-    cluster: IntArray,
-    charge_w: FloatArray,
-    discharge_w: FloatArray,
-    dt_h: float,
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Split cluster charge/discharge (C, T) among members: member (charge, discharge,
-    energy), each (N, T), all within the members' own limits."""
-    n, t_ = s.charge_max_w.shape
-    floor, ceil = reachable_range(s, dt_h)
-    members = [np.flatnonzero(cluster == k) for k in range(charge_w.shape[0])]
-    e = s.energy0_wh.copy()
-    c = np.zeros((n, t_))
-    d = np.zeros((n, t_))
-    energy = np.zeros((n, t_))
-    for t in range(t_):
-        # charge first (room-limited), then discharge from what is stored after it (the
-        # LP may do both in one step when prices are negative)
-        room = np.maximum(ceil[:, t] - e, 0.0)
-        c_cap = np.minimum(s.charge_max_w[:, t], room / (s.eff_charge * dt_h))
-        # below the reachable floor a member must charge now
-        c_lo = np.minimum(np.maximum(floor[:, t] - e, 0.0) / (s.eff_charge * dt_h), c_cap)
-        for k, idx in enumerate(members):
-            c[idx, t] = _share(charge_w[k, t], c_lo[idx], c_cap[idx], room[idx])
-        e_mid = e + c[:, t] * s.eff_charge * dt_h
-        usable = np.maximum(e_mid - floor[:, t], 0.0)
-        d_cap = np.minimum(s.discharge_max_w[:, t], usable * s.eff_discharge / dt_h)
-        d_lo = np.minimum(np.maximum(e_mid - ceil[:, t], 0.0) * s.eff_discharge / dt_h, d_cap)
-        for k, idx in enumerate(members):
-            d[idx, t] = _share(discharge_w[k, t], d_lo[idx], d_cap[idx], usable[idx])
-        e = e + (c[:, t] * s.eff_charge - d[:, t] / s.eff_discharge) * dt_h
-        energy[:, t] = e
-    return c, d, energy
-
-
-def _share(total: float, lo: FloatArray, cap: FloatArray, weight: FloatArray) -> FloatArray:
-    """``clip(μ·weight, lo, cap)`` summing to ``total`` (or all at ``lo``/``cap``)."""
-    if total <= lo.sum():
-        return lo.copy()
-    if total >= cap.sum():
-        return cap.copy()
-    w = np.maximum(weight, 1e-9 * max(1.0, float(weight.max(initial=0.0))))
-    result = allocate(lo, cap, total, cost_quad=1.0 / w, compute_objective=False)
-    return np.clip(result.p_w, lo, cap)

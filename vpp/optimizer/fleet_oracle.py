@@ -6,8 +6,8 @@ subproblem of the horizon dispatch with the plant balance relaxed; summed over t
 it gives a proven lower bound on the optimum (see :mod:`vpp.optimizer.decomposition`).
 
 Storage rows go through the vectorised dynamic programme of :mod:`storage_dp`, grouped by
-identical parameters; PV produces when the price beats its cost.  CHP on/off is not a
-convex device and is left to the MILP path.
+identical parameters; PV produces when the price beats its cost; CHP units run the
+two-state on/off programme of :mod:`chp_dp` (exact for the unit, though not convex).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from vpp.optimizer.chp_dp import chp_response
 from vpp.optimizer.horizon import FloatArray, HorizonProblem
 from vpp.optimizer.storage_dp import StorageRows, StorageSchedule, backward, forward
 
@@ -72,7 +73,8 @@ class FleetOracle:
     def distinct_storage_rows(self) -> int:
         return 0 if self.rows is None else int(self.rows.eff_charge.shape[0])
 
-    def _storage(self, lam: FloatArray) -> StorageSchedule | None:
+    def storage_schedule(self, lam: FloatArray) -> StorageSchedule | None:
+        """Every storage device's best schedule at prices ``lam`` (None without storage)."""
         s = self.problem.storage
         if self.rows is None or s is None:
             return None
@@ -96,12 +98,14 @@ class FleetOracle:
         run = lam[None, :] > pv.cost[:, None]
         return np.where(run, pv.p_avail_w, 0.0)
 
-    def respond(self, lam: FloatArray) -> Column:
-        """Plant power, device cost and Lagrangian value at prices ``lam``."""
+    def respond(self, lam: FloatArray, sched: StorageSchedule | None = None) -> Column:
+        """Plant power, device cost and Lagrangian value at prices ``lam`` (``sched``: the
+        storage schedule at ``lam`` when the caller has it already)."""
         pb, dt = self.problem, self.dt
         plant = np.zeros(pb.steps)
         cost = 0.0
-        sched = self._storage(lam)
+        if sched is None:
+            sched = self.storage_schedule(lam)
         if sched is not None and pb.storage is not None:
             plant += sched.p_w.sum(axis=0)
             through = (sched.charge_w + sched.discharge_w).sum(axis=1) * dt
@@ -110,6 +114,10 @@ class FleetOracle:
         if pv_p is not None and pb.pv is not None:
             plant += pv_p.sum(axis=0)
             cost += float(pb.pv.cost @ pv_p.sum(axis=1)) * dt
+        if pb.chp is not None and pb.chp.size:
+            chp_p, chp_cost = chp_response(pb.chp, lam, dt)
+            plant += chp_p.sum(axis=0)
+            cost += float(chp_cost.sum())
         lagr = cost - dt * float(lam @ plant) + dt * float((lam - pb.price) @ pb.target_w)
         return Column(lam.copy(), plant, cost, lagr)
 
@@ -119,7 +127,7 @@ class FleetOracle:
         parts: list[FloatArray] = []
         energy = np.zeros((0, pb.steps))
         through = np.zeros(0)
-        sched = self._storage(lam)
+        sched = self.storage_schedule(lam)
         if sched is not None:
             parts.append(sched.p_w)
             energy = sched.energy_wh
@@ -127,12 +135,14 @@ class FleetOracle:
         pv_p = self._pv(lam)
         if pv_p is not None:
             parts.append(pv_p)
+        if pb.chp is not None and pb.chp.size:
+            parts.append(chp_response(pb.chp, lam, self.dt)[0])
         p = np.concatenate(parts, axis=0) if parts else np.zeros((0, pb.steps))
         return FleetSchedules(p, energy, through)
 
     def infeasible_devices(self) -> NDArray[np.int64]:
         """Storage rows whose initial energy cannot satisfy their own bounds."""
-        sched = self._storage(self.problem.price)
+        sched = self.storage_schedule(self.problem.price)
         if sched is None:
             return np.zeros(0, dtype=np.int64)
         return np.flatnonzero(~sched.feasible)

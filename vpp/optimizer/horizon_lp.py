@@ -198,7 +198,7 @@ def solve_horizon_lp(
         energy_wh=energy,
         target_w=problem.target_w,
         objective=plan_cost(problem, p_w, throughput),
-        lower_bound=None,
+        lower_bound=sol.dual_bound if np.isfinite(sol.dual_bound) else None,
         binding=deviation_bindings(problem.target_w, p_w.sum(axis=0), tol),
         seconds=time.perf_counter() - t0,
         notes=problem.notes + ((f"mip gap {sol.mip_gap:.2e}",) if sol.mip_gap else ()),

@@ -73,6 +73,28 @@ class LinearProgram:
         return idx
 
 
+def fix_integers(lp: LinearProgram, x: FloatArray) -> LinearProgram:
+    """A copy of ``lp`` with its integer columns fixed at ``x`` (rounded): an LP whose
+    duals price the rest of the problem around a MILP solution."""
+    integer = np.concatenate(lp.integer) if lp.integer else np.zeros(0, bool)
+    lower, upper = np.concatenate(lp.lower), np.concatenate(lp.upper)
+    fixed = np.round(x[integer])
+    lower[integer], upper[integer] = fixed, fixed
+    return LinearProgram(
+        cost=list(lp.cost),
+        lower=[lower],
+        upper=[upper],
+        integer=[np.zeros(lp.n_cols, bool)],
+        rows_i=list(lp.rows_i),
+        rows_j=list(lp.rows_j),
+        rows_v=list(lp.rows_v),
+        row_lo=list(lp.row_lo),
+        row_hi=list(lp.row_hi),
+        n_cols=lp.n_cols,
+        n_rows=lp.n_rows,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LpSolution:
     status: str  # "optimal", "infeasible", "time_limit", "unbounded", "error"
@@ -82,6 +104,8 @@ class LpSolution:
     mip_gap: float
     seconds: float
     has_solution: bool
+    #: proven bound on the optimum: HiGHS' MIP dual bound, or the LP optimum (nan if none)
+    dual_bound: float = float("nan")
 
 
 _STATUS = {
@@ -96,6 +120,22 @@ _STATUS = {
 }
 
 
+def _matrix(lp: LinearProgram) -> sparse.csc_matrix:
+    """The constraint matrix, column-wise, duplicates summed."""
+    a = sparse.csc_matrix(
+        (
+            np.concatenate(lp.rows_v) if lp.rows_v else np.zeros(0),
+            (
+                np.concatenate(lp.rows_i) if lp.rows_i else np.zeros(0, np.int64),
+                np.concatenate(lp.rows_j) if lp.rows_j else np.zeros(0, np.int64),
+            ),
+        ),
+        shape=(lp.n_rows, lp.n_cols),
+    )
+    a.sum_duplicates()
+    return a
+
+
 def solve_highs(
     lp: LinearProgram,
     *,
@@ -108,17 +148,7 @@ def solve_highs(
     t0 = time.perf_counter()
     n = lp.n_cols
     integer = np.concatenate(lp.integer) if lp.integer else np.zeros(0, bool)
-    a = sparse.csc_matrix(
-        (
-            np.concatenate(lp.rows_v) if lp.rows_v else np.zeros(0),
-            (
-                np.concatenate(lp.rows_i) if lp.rows_i else np.zeros(0, np.int64),
-                np.concatenate(lp.rows_j) if lp.rows_j else np.zeros(0, np.int64),
-            ),
-        ),
-        shape=(lp.n_rows, n),
-    )
-    a.sum_duplicates()
+    a = _matrix(lp)
     model = highspy.HighsLp()
     model.num_col_ = n
     model.num_row_ = lp.n_rows
@@ -153,4 +183,9 @@ def solve_highs(
     duals = np.asarray(sol.row_dual, dtype=np.float64) if sol.dual_valid else np.zeros(lp.n_rows)
     objective = float(info.objective_function_value) if has_solution else float("nan")
     gap = float(info.mip_gap) if integer.any() else 0.0
-    return LpSolution(status, x, duals, objective, gap, time.perf_counter() - t0, has_solution)
+    bound = float(info.mip_dual_bound) if integer.any() else objective
+    if not integer.any() and status != "optimal":
+        bound = float("nan")
+    return LpSolution(
+        status, x, duals, objective, gap, time.perf_counter() - t0, has_solution, bound
+    )

@@ -20,7 +20,9 @@ class HorizonPlan:
 
     ``objective`` is the cost of this plan (device costs − revenue + deviation penalty);
     ``lower_bound`` a proven bound on the optimum when the method gives one, so that
-    ``gap`` = (objective − lower_bound) / max(|objective|, 1) certifies the plan's quality.
+    ``gap`` = (objective − lower_bound) / max(|objective|, |lower_bound|) certifies the
+    plan's quality: the plan is at most that fraction above the optimum (relative to
+    the larger magnitude; near a zero objective read ``absolute_gap``, in currency).
     """
 
     status: SolveStatus
@@ -51,10 +53,21 @@ class HorizonPlan:
     def gap(self) -> float | None:
         if self.lower_bound is None:
             return None
-        return (self.objective - self.lower_bound) / max(abs(self.objective), 1.0)
+        return relative_gap(self.objective, self.lower_bound)
+
+    @property
+    def absolute_gap(self) -> float | None:
+        """Objective − lower bound (currency)."""
+        return None if self.lower_bound is None else self.objective - self.lower_bound
 
     def power_of(self, der_id: str) -> FloatArray:
         return np.asarray(self.p_w[self.der_ids.index(der_id)], dtype=np.float64)
+
+
+def relative_gap(objective: float, lower_bound: float) -> float:
+    """(objective − bound) / max(|objective|, |bound|); 0 when both are 0."""
+    scale = max(abs(objective), abs(lower_bound))
+    return 0.0 if scale == 0.0 else (objective - lower_bound) / scale
 
 
 def plan_cost(problem: HorizonProblem, p_w: FloatArray, throughput_wh: FloatArray) -> float:

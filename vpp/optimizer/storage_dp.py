@@ -80,8 +80,7 @@ def _step_shape(rows: StorageRows, lam: FloatArray, t: int, dt: float) -> tuple[
 def backward(rows: StorageRows, lam: FloatArray, dt: float, *, keep_values: bool = False) -> Policy:
     """Backward pass for prices ``lam`` of shape (U, T) (one price row per storage row).
 
-    With ``keep_values`` the policy also holds every step's value function (water values),
-    which :mod:`vpp.optimizer.value_dispatch` uses to dispatch the fleet step by step."""
+    With ``keep_values`` the policy also holds every step's value function (water values)."""
     u, t_ = rows.charge_max_w.shape
     x0 = rows.energy_min_wh[:, -1].copy()
     f0 = np.zeros(u)

@@ -37,7 +37,6 @@ from vpp.application.dispatcher.delivery import (
 from vpp.application.dispatcher.emission import next_seq, setpoint_commands
 from vpp.application.dispatcher.follow import correct_integral, plant_power, update_pins
 from vpp.application.dispatcher.lifecycle import advance, fail, plan_targets, settle
-from vpp.application.dispatcher.planning import TRACKING_COSTS
 from vpp.application.dispatcher.settings import DispatcherSettings
 from vpp.application.dispatcher.state import LoopState
 from vpp.application.ports import (
@@ -54,7 +53,6 @@ from vpp.domain.dispatch import DispatchStatus
 from vpp.domain.flexibility import fleet_envelope
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import energy_wh
-from vpp.optimizer.fleet_allocation import allocate_fleet
 
 log = logging.getLogger(__name__)
 
@@ -187,20 +185,8 @@ class Dispatcher:
         if measured is not None and not loop.saturated:
             correct_integral(loop, followers, readings, range_w, self.settings, now)
         plan = await self._plan(d, usable, readings, frozenset(held), held_w, measured, now)
-        refs = plan.references(now) if plan is not None else {}
         wanted = target_w - held_w + loop.integral_w
-        if refs:
-            alloc = allocate_fleet(
-                followers,
-                readings,
-                now,
-                wanted,
-                costs=TRACKING_COSTS,
-                p_ref_by_der=refs,
-                limits_by_der=limits,
-            )
-        else:
-            alloc = allocate_fleet(followers, readings, now, wanted, limits_by_der=limits)
+        alloc = planning.track(plan, followers, readings, limits, wanted, now)
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
         loop.saturated = alloc.binding is not None
         if measured is not None:

@@ -28,7 +28,7 @@ import numpy as np
 from vpp.application.ports import OpenDispatch
 from vpp.domain.der import Der, DerKind
 from vpp.domain.telemetry import Reading
-from vpp.optimizer.fleet_allocation import DerCost
+from vpp.optimizer.fleet_allocation import DerCost, FleetAllocation, allocate_fleet
 from vpp.optimizer.fleet_problem import (
     FleetProblem,
     build_fleet_problem,
@@ -170,3 +170,27 @@ def due(
         return True
     age = (now - plan.made_at).total_seconds()
     return age >= replan_s or (plan.excluded != excluded and age >= MIN_REPLAN_S)
+
+
+def track(
+    plan: DispatchPlan | None,
+    followers: Sequence[Der],
+    readings: Mapping[str, Reading],
+    limits: Mapping[str, tuple[float, float]],
+    wanted_w: float,
+    now: datetime,
+) -> FleetAllocation:
+    """This cycle's setpoints: ``wanted_w`` spread around the plan's powers for now at the
+    tracking costs, or in merit order when there is no usable plan."""
+    refs = plan.references(now) if plan is not None else {}
+    if not refs:
+        return allocate_fleet(followers, readings, now, wanted_w, limits_by_der=limits)
+    return allocate_fleet(
+        followers,
+        readings,
+        now,
+        wanted_w,
+        costs=TRACKING_COSTS,
+        p_ref_by_der=refs,
+        limits_by_der=limits,
+    )

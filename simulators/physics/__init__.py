@@ -69,7 +69,7 @@ _EXAMPLE_RATINGS: dict[DerKind, DerRatings] = {
         p_min_w=-11_000.0, p_max_w=0.0, energy_wh=60_000.0, eff_charge=0.92
     ),
     DerKind.CHP: DerRatings(
-        p_min_w=0.0, p_max_w=50_000.0, min_stable_w=25_000.0, ramp_w_per_s=500.0
+        p_min_w=0.0, p_max_w=50_000.0, min_stable_w=25_000.0, ramp_w_per_s=500.0, min_off_s=300.0
     ),
     DerKind.HEAT_PUMP: DerRatings(p_min_w=-3_000.0, p_max_w=0.0, min_stable_w=900.0),
     DerKind.FLEXIBLE_LOAD: DerRatings(p_min_w=-2_000.0, p_max_w=0.0),

@@ -3,9 +3,9 @@
 Running, it injects between ``ratings.min_stable_w`` and ``ratings.p_max_w`` and moves
 at most ``ratings.ramp_w_per_s``.  A setpoint below half the minimum stable power stops
 it (it ramps down to the minimum, then trips off); a setpoint between that and the
-minimum runs it at the minimum.  Once stopped it stays off for ``min_off_s`` (300 s).
+minimum runs it at the minimum.  Once stopped it stays off for ``ratings.min_off_s``.
 Starting, it synchronises at the minimum stable power.  Default mode: heat-led at
-``default_fraction`` (1.0) of its rating.  ``params``: ``min_off_s``, ``default_fraction``,
+``default_fraction`` (1.0) of its rating.  ``params``: ``default_fraction``,
 ``running`` (start running, True), ``response_s`` (3).
 """
 
@@ -28,7 +28,7 @@ class ChpModel(DerModel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         p = self.params
-        self.min_off_s = float(p.get("min_off_s", 300.0))
+        self.min_off_s = self.ratings.min_off_s
         self.default_fraction = float(p.get("default_fraction", 1.0))
         self.running = bool(p.get("running", True))
         self._stopped_at: datetime | None = None

@@ -61,6 +61,7 @@ class SunSpecFleet:
                     "soc_min": r.soc_min,
                     "soc_max": r.soc_max,
                     "q_max_var": r.q_max_var,
+                    "min_off_s": r.min_off_s,
                 },
             }
         )

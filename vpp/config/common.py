@@ -53,6 +53,7 @@ class RatingsConfig(Strict):
     soc_min: float = 0.0
     soc_max: float = 1.0
     q_max_var: float = 0.0
+    min_off_s: float = 0.0
 
     @model_validator(mode="after")
     def _valid(self) -> RatingsConfig:

@@ -60,6 +60,7 @@ class DerRatings:
     soc_min: float = 0.0
     soc_max: float = 1.0
     q_max_var: float = 0.0
+    min_off_s: float = 0.0  # once stopped, a unit that stays off at least this long (CHP)
 
     def __post_init__(self) -> None:
         require_finite(self.p_min_w, "p_min_w")
@@ -80,6 +81,8 @@ class DerRatings:
             raise InvalidValue(
                 f"need 0 <= soc_min < soc_max <= 1, got {self.soc_min}, {self.soc_max}"
             )
+        if require_finite(self.min_off_s, "min_off_s") < 0:
+            raise InvalidValue(f"min_off_s must be >= 0, got {self.min_off_s}")
         if require_finite(self.q_max_var, "q_max_var") < 0:
             raise InvalidValue(f"q_max_var must be >= 0, got {self.q_max_var}")
 

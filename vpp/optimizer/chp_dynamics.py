@@ -10,7 +10,9 @@ its rows are added to the LP that :func:`vpp.optimizer.horizon_lp.build_horizon_
 - ``p[-1] = p0_w`` and ``u[-1] = on0`` come from the unit's reading, so a ramp that must
   start before an interval is planned from where the unit is now;
 - min up: ``u[tau] >= u[t] - u[t-1]`` for ``tau`` in ``t+1 .. t+L-1``.  A unit already on
-  is assumed to have served its minimum up time (the reading says nothing about since when).
+  is assumed to have served its minimum up time (the reading says nothing about since when);
+- min down (``ratings.min_off_s``): a stop keeps the unit off for ``L`` steps, and a unit
+  seen stopping (``off_steps``, from the dispatcher's loop state) rests that long first.
 """
 
 from __future__ import annotations
@@ -35,9 +37,13 @@ class ChpDynamics:
     ramp_w: FloatArray  # (N,) largest change of power per step; inf = none
     p0_w: FloatArray  # (N,) power now
     min_up_steps: NDArray[np.int64]  # (N,) 1 = none
+    min_down_steps: NDArray[np.int64] | None = None  # (N,) once stopped, off this long
+    off_steps: NDArray[np.int64] | None = None  # (N,) steps it must still stay off from now
 
     def binds(self, p_max_w: FloatArray) -> bool:
-        return bool(np.any(self.ramp_w < p_max_w) or np.any(self.min_up_steps > 1))
+        down = self.min_down_steps is not None and bool(np.any(self.min_down_steps > 1))
+        off = self.off_steps is not None and bool(np.any(self.off_steps > 0))
+        return bool(np.any(self.ramp_w < p_max_w) or np.any(self.min_up_steps > 1)) or down or off
 
 
 def add_chp_dynamics(m: HorizonModel, dyn: ChpDynamics) -> None:
@@ -77,6 +83,43 @@ def add_chp_dynamics(m: HorizonModel, dyn: ChpDynamics) -> None:
         )
     for i in np.flatnonzero(dyn.min_up_steps > 1):
         _min_up_rows(m, u[i], int(dyn.min_up_steps[i]), on0[i])
+    if dyn.min_down_steps is not None:
+        for i in np.flatnonzero(dyn.min_down_steps > 1):
+            _min_down_rows(m, u[i], int(dyn.min_down_steps[i]), on0[i])
+    if dyn.off_steps is not None:
+        for i in np.flatnonzero(dyn.off_steps > 0):
+            k = min(int(dyn.off_steps[i]), t_)  # still resting: off for its first k steps
+            m.lp.add_rows(k, np.arange(k), u[i, :k], np.ones(k), -np.inf, 0.0)
+
+
+def _min_down_rows(m: HorizonModel, u: NDArray[np.int64], length: int, on0: float) -> None:
+    """A stop at ``t`` (on at ``t-1``, off at ``t``) keeps the unit off until ``t+L-1``:
+    ``u[tau] + u[t-1] - u[t] <= 1`` (``u[-1] = on0``)."""
+    t_ = u.size
+    for t in range(t_):
+        taus = np.arange(t + 1, min(t + length, t_))
+        k = taus.size
+        if not k:
+            continue
+        r = np.arange(k)
+        if t == 0:  # u[tau] - u[0] <= 1 - on0
+            m.lp.add_rows(
+                k,
+                np.r_[r, r],
+                np.r_[u[taus], np.full(k, u[0])],
+                np.r_[np.ones(k), -np.ones(k)],
+                -np.inf,
+                1.0 - on0,
+            )
+        else:
+            m.lp.add_rows(
+                k,
+                np.r_[r, r, r],
+                np.r_[u[taus], np.full(k, u[t - 1]), np.full(k, u[t])],
+                np.r_[np.ones(k), np.ones(k), -np.ones(k)],
+                -np.inf,
+                1.0,
+            )
 
 
 def _min_up_rows(m: HorizonModel, u: NDArray[np.int64], length: int, on0: float) -> None:

@@ -50,6 +50,7 @@ class FleetRows:
     load_windows: Mapping[str, LoadWindow]
     chp_min_up_steps: Mapping[str, int]
     costs: Mapping[DerKind, DerCost]
+    chp_off_until: Mapping[str, datetime] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     held_w: FloatArray = field(default_factory=lambda: np.zeros(0))
@@ -117,6 +118,13 @@ class FleetRows:
         self.held_w += p
         self.held.append(der.der_id)
         self.notes.append(f"{der.der_id}: held at its baseline, {why}")
+
+    def _resting_steps(self, der_id: str) -> int:
+        """Steps a CHP seen stopping must still stay off (its minimum off time)."""
+        until = self.chp_off_until.get(der_id)
+        if until is None or until <= self.start:
+            return 0
+        return math.ceil((until - self.start) / self.step)
 
     def _steps_until(self, when: datetime) -> tuple[int, float]:
         """Whole steps that end by ``when`` and the hours from the horizon's end to it."""
@@ -271,5 +279,9 @@ class FleetRows:
             ramp_w=np.array([(d.ratings.ramp_w_per_s or math.inf) * step_s for d in ders]),
             p0_w=p0,
             min_up_steps=np.array([self.chp_min_up_steps.get(d.der_id, 1) for d in ders]),
+            min_down_steps=np.array(
+                [max(1, math.ceil(d.ratings.min_off_s / step_s)) for d in ders], dtype=np.int64
+            ),
+            off_steps=np.array([self._resting_steps(d.der_id) for d in ders], dtype=np.int64),
         )
         return storage, pv, chp, dyn

@@ -16,7 +16,8 @@
   power held constant when the sun's shape is below 5 % now (night, dawn).
 - **CHP** — :class:`ChpFleet` (min stable power, on now iff it injects more than 1 % of
   its maximum), plus :class:`ChpDynamics` (ramp from ``ramp_w_per_s``, min up time from
-  ``chp_min_up_steps``) solved by :func:`solve_fleet_problem`.
+  ``chp_min_up_steps``; minimum off time from ``ratings.min_off_s``, and a unit seen
+  stopping resting until ``chp_off_until``) solved by :func:`solve_fleet_problem`.
 - **flexible load** — must consume what its job still needs (``reading.energy_wh``; or
   ``(1 - soc) * ratings.energy_wh``) by its :class:`LoadWindow` end, or by the horizon's
   end when none is given.  Without an energy state: held at its baseline.
@@ -95,6 +96,7 @@ def build_fleet_problem(
     ev_sessions: Mapping[str, EvSession] | None = None,
     load_windows: Mapping[str, LoadWindow] | None = None,
     chp_min_up_steps: Mapping[str, int] | None = None,
+    chp_off_until: Mapping[str, datetime] | None = None,
     unavailable: frozenset[str] = frozenset(),
     now: datetime | None = None,
     max_age: timedelta = DEFAULT_MAX_AGE,
@@ -104,8 +106,7 @@ def build_fleet_problem(
     """See the module doc.  ``now`` (default ``start``) is when readings must be fresh."""
     if steps < 1 or step <= timedelta(0):
         raise ValueError("a horizon needs steps >= 1 and a positive step")
-    target = np.broadcast_to(np.asarray(target_w, np.float64), (steps,)).copy()
-    prices = np.broadcast_to(np.asarray(price, np.float64), (steps,)).copy()
+    target, prices = _per_step(target_w, steps), _per_step(price, steps)
     rows = FleetRows(
         start=start,
         step=step,
@@ -114,6 +115,7 @@ def build_fleet_problem(
         ev_sessions=ev_sessions or {},
         load_windows=load_windows or {},
         chp_min_up_steps=chp_min_up_steps or {},
+        chp_off_until=chp_off_until or {},
         costs=costs,
     )
     at = now or start
@@ -141,6 +143,10 @@ def build_fleet_problem(
     return FleetProblem(
         problem, dyn, baseline, target, tuple(left_out), tuple(rows.held), rows.intents()
     )
+
+
+def _per_step(value: FloatArray | Sequence[float] | float, steps: int) -> FloatArray:
+    return np.broadcast_to(np.asarray(value, np.float64), (steps,)).copy()
 
 
 def plan_setpoints(plan: HorizonPlan, now: datetime) -> dict[str, float]:

@@ -89,6 +89,7 @@ class RatingsIn(_Strict):
     soc_min: Fraction = 0.0
     soc_max: Fraction = 1.0
     q_max_kvar: Annotated[float, Field(ge=0, le=1e7, allow_inf_nan=False)] = 0.0
+    min_off_s: Annotated[float, Field(ge=0, le=86400, allow_inf_nan=False)] = 0.0
 
     def to_domain(self) -> DerRatings:
         def w(v: float | None) -> float | None:
@@ -105,6 +106,7 @@ class RatingsIn(_Strict):
             soc_min=self.soc_min,
             soc_max=self.soc_max,
             q_max_var=self.q_max_kvar * 1000.0,
+            min_off_s=self.min_off_s,
         )
 
 

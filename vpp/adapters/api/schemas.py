@@ -90,6 +90,7 @@ class RatingsPublic(BaseModel):
     soc_min: float
     soc_max: float
     q_max_kvar: float
+    min_off_s: float
 
 
 class DerPublic(BaseModel):
@@ -119,6 +120,7 @@ class DerPublic(BaseModel):
             soc_min=r.soc_min,
             soc_max=r.soc_max,
             q_max_kvar=r.q_max_var / 1000.0,
+            min_off_s=r.min_off_s,
         )
         return cls(
             der_id=d.der_id,

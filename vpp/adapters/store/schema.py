@@ -106,6 +106,7 @@ ders = Table(
     Column("soc_min", Double, nullable=False, default=0.0),
     Column("soc_max", Double, nullable=False, default=1.0),
     Column("q_max_var", Double, nullable=False, default=0.0),
+    Column("min_off_s", Double, nullable=False, default=0.0),
     Column("healthy", Boolean, nullable=False, default=True),
     Column("health_reason", String(500), nullable=False, default=""),
     # when the gateway said so (its clock); the newest statement wins (migration 0005)

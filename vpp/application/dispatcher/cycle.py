@@ -48,7 +48,7 @@ from vpp.application.ports import (
     IntervalUpdate,
     OpenDispatch,
 )
-from vpp.domain.der import Der
+from vpp.domain.der import Der, DerKind
 from vpp.domain.dispatch import DispatchStatus
 from vpp.domain.flexibility import fleet_envelope
 from vpp.domain.telemetry import Reading
@@ -171,17 +171,12 @@ class Dispatcher:
             members, readings, unhealthy, self.settings, now
         )
         followers, limits, _settled = update_pins(usable, readings, loop, self.settings, now)
+        resting = feedback.resting_chps(loop, usable, readings, now)
+        limits |= dict.fromkeys(resting, (0.0, 0.0))
         held = set(loop.pinned) | set(dropped)
         held_w = sum(readings[m].p_w for m in held if m in readings)
-        env = fleet_envelope(usable, readings, now)
-        range_w = env.total.p_max_w - env.total.p_min_w
-        loop.span_w = max(0.0, range_w)
-        dropped_w = sum(readings[m].p_w for m in dropped if m in readings)
-        shortfall = shortfall_w(
-            target_w, env.total.p_min_w + dropped_w, env.total.p_max_w + dropped_w
-        )
-        record_shortfall(loop, current, shortfall, now)
-        loop.reference_w = target_w - shortfall
+        counted = [m for m in usable if m.der_id not in resting]
+        shortfall, range_w = _state_shortfall(current, counted, dropped, readings, loop, now)
         if measured is not None and not loop.saturated:
             correct_integral(loop, followers, readings, range_w, self.settings, now)
         plan = await self._plan(d, usable, readings, frozenset(held), held_w, measured, now)
@@ -190,7 +185,8 @@ class Dispatcher:
         loop.had_members = loop.had_members or bool(alloc.setpoints_w)
         loop.saturated = alloc.binding is not None
         if measured is not None:
-            record_sample(current, measured, loop.reference_w, loop.span_w, self.settings, now)
+            reference = target_w - shortfall
+            record_sample(current, measured, reference, loop.span_w, self.settings, now)
         await self._send(d, current, alloc.setpoints_w, members, loop, now)
         detail = following_detail(alloc, len(members), loop.pinned, shortfall)
         if plan is not None:
@@ -252,9 +248,11 @@ class Dispatcher:
         if not planning.due(plan, self.settings.replan_s, excluded, now):
             return plan
         base = measured if measured is not None else 0.0
+        chps = {m.der_id: m.ratings.min_off_s for m in usable if m.kind is DerKind.CHP}
+        resting = self._loops[d.dispatch_id].resting(chps, now)
         try:
             plan = await asyncio.to_thread(
-                planning.make_plan, d, usable, readings, excluded, held_w, base, now
+                planning.make_plan, d, usable, readings, excluded, held_w, base, now, resting
             )
         except Exception:
             log.exception("dispatch %s: planning failed; merit order this cycle", d.dispatch_id)
@@ -288,6 +286,28 @@ class Dispatcher:
         if cmds:
             await self.sender.send_commands(cmds)
             self.commands_sent += len(cmds)
+
+
+def _state_shortfall(
+    iv: IntervalState,
+    counted: Sequence[Der],
+    dropped: Sequence[str],
+    readings: Mapping[str, Reading],
+    loop: LoopState,
+    now: datetime,
+) -> tuple[float, float]:
+    """What the plant cannot reach of ``iv``'s target now — the envelope of the members it
+    can count on, plus what the dropped ones measure — stated and made the reference;
+    returns it and the plant's power range."""
+    assert iv.p_w_target is not None
+    env = fleet_envelope(counted, readings, now).total
+    range_w = env.p_max_w - env.p_min_w
+    loop.span_w = max(0.0, range_w)
+    dropped_w = sum(readings[m].p_w for m in dropped if m in readings)
+    shortfall = shortfall_w(iv.p_w_target, env.p_min_w + dropped_w, env.p_max_w + dropped_w)
+    record_shortfall(loop, iv, shortfall, now)
+    loop.reference_w = iv.p_w_target - shortfall
+    return shortfall, range_w
 
 
 def progress(iv: IntervalState, **extra: float | None) -> IntervalUpdate:

@@ -11,7 +11,8 @@ member at most) and, before allocating:
   the allocation stops counting on power it does not have.
 
 Members that drop out otherwise — marked unhealthy by their gateway, or silent for longer
-than ``stale_s`` — are left out of the allocation of the cycle that sees it.
+than ``stale_s`` — are left out of the allocation of the cycle that sees it.  A CHP seen
+stopping rests for its ``min_off_s`` (it would not restart): it counts as 0 W until then.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from datetime import datetime, timedelta
 from vpp.application.dispatcher.settings import DispatcherSettings
 from vpp.application.dispatcher.state import LoopState
 from vpp.domain.commands import AckOutcome, CommandAck
-from vpp.domain.der import Der
+from vpp.domain.der import Der, DerKind
 from vpp.domain.telemetry import Reading
 
 REFUSED = (AckOutcome.REJECTED, AckOutcome.FAILED, AckOutcome.EXPIRED)
@@ -87,3 +88,14 @@ def available_members(
         else:
             ok.append(m)
     return ok, out
+
+
+def resting_chps(
+    state: LoopState, members: Sequence[Der], readings: Mapping[str, Reading], now: datetime
+) -> dict[str, datetime]:
+    """CHPs that stopped during the dispatch and are still in their minimum off time (until
+    when): they cannot restart, so they are planned and allocated at 0 W until then."""
+    chps = [m for m in members if m.kind is DerKind.CHP and m.der_id in readings]
+    running = {m.der_id: readings[m.der_id].p_w > 0.01 * m.ratings.p_max_w for m in chps}
+    state.watch_chps(running, now)
+    return state.resting({m.der_id: m.ratings.min_off_s for m in chps}, now)

@@ -124,6 +124,7 @@ def make_plan(
     held_w: float,
     measured_w: float,
     now: datetime,
+    chp_off_until: Mapping[str, datetime] | None = None,
     time_limit_s: float = 3.0,
 ) -> DispatchPlan:
     """Plan ``d`` from ``now`` to its end around the ``excluded`` members, which hold
@@ -138,6 +139,7 @@ def make_plan(
         steps=steps,
         target_w=targets,
         now=now,
+        chp_off_until=chp_off_until,
     )
     plan = solve_fleet_problem(fleet, time_limit_s=time_limit_s)
     return DispatchPlan(plan, fleet, now, excluded)
@@ -185,6 +187,7 @@ def track(
     refs = plan.references(now) if plan is not None else {}
     if not refs:
         return allocate_fleet(followers, readings, now, wanted_w, limits_by_der=limits)
+    limits = commitments(followers, refs, limits)
     return allocate_fleet(
         followers,
         readings,
@@ -194,3 +197,24 @@ def track(
         p_ref_by_der=refs,
         limits_by_der=limits,
     )
+
+
+def commitments(
+    followers: Sequence[Der],
+    refs: Mapping[str, float],
+    limits: Mapping[str, tuple[float, float]],
+) -> dict[str, tuple[float, float]]:
+    """The plan decides which CHPs run: a unit it runs is not tripped by the fast
+    correction (at least its minimum), one it stops gets 0 W (it would not restart soon)."""
+    out = dict(limits)
+    for m in followers:
+        ref = refs.get(m.der_id)
+        if m.kind is not DerKind.CHP or ref is None or m.ratings.min_stable_w <= 0:
+            continue
+        lo, hi = out.get(m.der_id, (m.ratings.p_min_w, m.ratings.p_max_w))
+        if ref >= 0.5 * m.ratings.min_stable_w:
+            lo = max(lo, m.ratings.min_stable_w)
+            out[m.der_id] = (min(lo, hi), hi)
+        else:
+            out[m.der_id] = (0.0, 0.0)
+    return out

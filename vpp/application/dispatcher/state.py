@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from vpp.domain.errors import InvalidValue
@@ -50,12 +50,34 @@ class LoopState:
     saturated: bool = False  # the last allocation hit the followers' limits (no windup)
     acks_until: datetime | None = None  # acks up to here have been taken into account
     planned_at: datetime | None = None  # when the horizon plan was last made
+    #: CHPs seen stopping (der -> when): they rest for their ``min_off_s`` before a restart
+    chp_stopped: dict[str, datetime] = field(default_factory=dict)
+    chp_running: set[str] = field(default_factory=set)  # CHPs last seen running
 
     def enter_interval(self, idx: int) -> None:
         """A new interval starts with no integral term, no member held, no learnt cap."""
         if self.last_idx != idx:
             self.integral_w, self.last_idx = 0.0, idx
             self.pinned, self.caps = {}, {}
+
+    def watch_chps(self, chps: Mapping[str, bool], now: datetime) -> None:
+        """Note which CHPs run (``chps``: der -> whether it injects) and when one stops."""
+        for der_id, running in chps.items():
+            if running:
+                self.chp_running.add(der_id)
+                self.chp_stopped.pop(der_id, None)
+            elif der_id in self.chp_running:
+                self.chp_running.discard(der_id)
+                self.chp_stopped[der_id] = now
+
+    def resting(self, ders: Mapping[str, float], now: datetime) -> dict[str, datetime]:
+        """CHPs still in their minimum off time (``ders``: der -> ``min_off_s``), until when."""
+        out = {}
+        for der_id, since in self.chp_stopped.items():
+            until = since + timedelta(seconds=ders.get(der_id, 0.0))
+            if until > now:
+                out[der_id] = until
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +98,8 @@ class LoopState:
             "saturated": self.saturated,
             "acks_until": _opt_ts(self.acks_until),
             "planned_at": _opt_ts(self.planned_at),
+            "chp_stopped": {d: _ts(t) for d, t in self.chp_stopped.items()},
+            "chp_running": sorted(self.chp_running),
         }
 
     @classmethod
@@ -99,6 +123,8 @@ class LoopState:
             saturated=bool(data.get("saturated", False)),
             acks_until=_opt_parse(data["acks_until"]),
             planned_at=_opt_parse(data["planned_at"]),
+            chp_stopped={d: _parse(t) for d, t in data.get("chp_stopped", {}).items()},
+            chp_running=set(data.get("chp_running", [])),
         )
 
 

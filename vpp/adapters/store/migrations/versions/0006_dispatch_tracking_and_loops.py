@@ -1,5 +1,5 @@
 """dispatch tracking figures per interval, stated shortfall per interval, the dispatcher's
-loop state (restart-safe dispatcher)
+loop state (restart-safe dispatcher), a DER's minimum off time (min_off_s)
 
 Revision ID: 0006
 Revises: 0005
@@ -36,6 +36,8 @@ def upgrade() -> None:
     with op.batch_alter_table("dispatch_intervals", schema=None) as batch_op:
         for name, type_, nullable, default in TRACK_COLUMNS:
             batch_op.add_column(sa.Column(name, type_, nullable=nullable, server_default=default))
+    with op.batch_alter_table("ders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("min_off_s", sa.Double(), nullable=False, server_default="0"))
     op.create_table(
         "dispatch_loops",
         sa.Column("dispatch_id", sa.String(length=64), nullable=False),
@@ -52,6 +54,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("dispatch_loops")
+    with op.batch_alter_table("ders", schema=None) as batch_op:
+        batch_op.drop_column("min_off_s")
     with op.batch_alter_table("dispatch_intervals", schema=None) as batch_op:
         for name, *_ in reversed(TRACK_COLUMNS):
             batch_op.drop_column(name)

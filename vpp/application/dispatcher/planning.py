@@ -90,16 +90,15 @@ class DispatchPlan:
 
 def plan_step(d: OpenDispatch, now: datetime) -> tuple[datetime, timedelta, int]:
     """The plan's start, step and steps: the step is the shortest interval (at least 30 s,
-    at most 96 steps to the end); before the first interval the steps are laid so that
-    one ends where it starts (what must happen before it is planned in whole steps)."""
+    at most 96 steps to the end), laid on the grid of the intervals' starts — the first
+    step is the one covering now — so that a step never straddles two targets (a plan
+    made mid-interval would otherwise plan the next interval's target for now)."""
     remaining = max((d.end - now).total_seconds(), 1.0)
     shortest = min(iv.duration_s for iv in d.intervals)
     step_s = max(MIN_STEP.total_seconds(), min(shortest, 900.0), remaining / MAX_STEPS)
     step = timedelta(seconds=step_s)
-    start = now
-    if now < d.intervals[0].start:
-        ahead = math.ceil((d.intervals[0].start - now) / step)
-        start = d.intervals[0].start - ahead * step
+    anchor = d.intervals[0].start  # steps on the intervals' grid, the one covering now first
+    start = anchor + math.floor((now - anchor) / step) * step
     return start, step, max(1, math.ceil((d.end - start).total_seconds() / step_s))
 
 

@@ -34,7 +34,7 @@ from vpp.application.dispatcher.delivery import (
     record_shortfall,
     shortfall_w,
 )
-from vpp.application.dispatcher.emission import next_seq, setpoint_commands
+from vpp.application.dispatcher.emission import hold_until, next_seq, setpoint_commands
 from vpp.application.dispatcher.follow import correct_integral, plant_power, update_pins
 from vpp.application.dispatcher.lifecycle import advance, fail, plan_targets, settle
 from vpp.application.dispatcher.settings import DispatcherSettings
@@ -271,7 +271,6 @@ class Dispatcher:
         now: datetime,
     ) -> None:
         self._last_seq = seq = next_seq(now, self._last_seq)
-        remaining_s = (iv.end - now).total_seconds()
         cmds = setpoint_commands(
             d.dispatch_id,
             iv,
@@ -280,7 +279,7 @@ class Dispatcher:
             loop,
             self.settings,
             now=now,
-            remaining_s=remaining_s,
+            hold_until=hold_until(d.intervals, iv),
             seq=seq,
         )
         if cmds:

@@ -34,11 +34,12 @@ def setpoint_commands(
     settings: DispatcherSettings,
     *,
     now: datetime,
-    remaining_s: float,
+    hold_until: datetime,
     seq: int,
 ) -> list[SetpointCommand]:
     """The commands for the setpoints that changed or are about to expire; what was sent
     (and since when the device has that target) is noted in ``state.sent``."""
+    remaining_s = (hold_until - now).total_seconds()
     by_id = {m.der_id: m for m in members}
     ttl = timedelta(seconds=min(settings.command_ttl_s, max(remaining_s, 1.0)))
     refresh_before = now + timedelta(seconds=2 * settings.cycle_s)
@@ -50,7 +51,7 @@ def setpoint_commands(
         close = prev is not None and abs(prev.p_w - p_w) <= settings.follow_tol_w(by_id[der_id])
         if prev and same and prev.valid_until > refresh_before:
             continue
-        until = min(now + ttl, iv.end) if remaining_s > 1.0 else now + ttl
+        until = min(now + ttl, hold_until) if remaining_s > 1.0 else now + ttl
         cid = command_id(dispatch_id, iv.idx, der_id, seq)
         cmds.append(
             SetpointCommand(
@@ -68,6 +69,19 @@ def setpoint_commands(
         since = prev.since if prev and close and prev.in_force(now) else now
         state.sent[der_id] = SentSetpoint(float(p_w), until, since, cid)
     return cmds
+
+
+def hold_until(intervals: Sequence[IntervalState], iv: IntervalState) -> datetime:
+    """Until when a setpoint of ``iv`` may hold: the end of the run of back-to-back
+    intervals from ``iv`` on.  A command that lapsed at every interval's end would send the
+    devices back to their default for the seconds until the next interval's first cycle
+    (a CHP trips and stays off for minutes); the next interval's setpoints replace it
+    within a cycle instead."""
+    end = iv.end
+    for nxt in intervals:
+        if nxt.idx > iv.idx and nxt.start <= end:
+            end = max(end, nxt.end)
+    return end
 
 
 def command_id(dispatch_id: str, idx: int, der_id: str, seq: int) -> str:

@@ -36,9 +36,10 @@ def update_pins(
     setpoints sent."""
     stuck, settled = follow_judgement(members, readings, state, settings, now)
     release_pins(state, settings, now)
+    by_id = {m.der_id: m for m in members}
     for der_id in stuck:  # held for a while (no flapping), then tried again
         state.pinned.setdefault(der_id, now)
-        learn_cap(state, der_id, readings[der_id].p_w)
+        learn_cap(state, by_id[der_id], readings[der_id].p_w)
     followers = [m for m in members if m.der_id not in state.pinned]
     limits: Limits = {}
     for m in followers:
@@ -73,26 +74,36 @@ def follow_judgement(
             continue  # not in force (the dispatcher or NATS was away): resent, not judged
         if abs(r.p_w - sent.p_w) <= settings.follow_tol_w(m):
             continue
-        if r.ts >= sent.since + timedelta(seconds=settings.follow_s):
+        if r.ts >= sent.since + timedelta(seconds=follow_time_s(m, r, sent.p_w, settings)):
             stuck.add(m.der_id)
         else:
             settled = False  # still on its way
     return frozenset(stuck), settled
 
 
-def learn_cap(state: LoopState, der_id: str, measured_w: float) -> None:
+def learn_cap(state: LoopState, der: Der, measured_w: float) -> None:
     """A member that stays short of its setpoint takes no more than it measures, on that
     side, for the rest of the interval (an EV whose car draws less than the charger's
     rating, a heat pump near its comfort limit): tried again within that, not beyond."""
-    sent = state.sent.get(der_id)
-    if sent is None:
-        return
-    lo, hi = state.caps.get(der_id, (float("-inf"), float("inf")))
+    sent = state.sent.get(der.der_id)
+    if sent is None or der.ratings.ramp_w_per_s is not None:
+        return  # a ramping unit is judged on its ramp (follow_time_s), not capped
+    lo, hi = state.caps.get(der.der_id, (float("-inf"), float("inf")))
     if sent.p_w > measured_w:
         hi = min(hi, measured_w)
     else:
         lo = max(lo, measured_w)
-    state.caps[der_id] = (lo, hi)
+    state.caps[der.der_id] = (lo, hi)
+
+
+def follow_time_s(
+    der: Der, reading: Reading, setpoint_w: float, settings: DispatcherSettings
+) -> float:
+    """How long ``der`` may take to reach ``setpoint_w``: ``follow_s``, plus what its ramp
+    needs for the way still left (a CHP ramping 0.5 kW/s is on its way, not stuck)."""
+    ramp = der.ratings.ramp_w_per_s
+    extra = abs(setpoint_w - reading.p_w) / ramp if ramp else 0.0
+    return settings.follow_s + extra
 
 
 def release_pins(state: LoopState, settings: DispatcherSettings, now: datetime) -> None:

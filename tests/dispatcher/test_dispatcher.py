@@ -38,9 +38,9 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
 
     sent = {str(c["der_id"]): float(c["p_w"]) for c in cmds}  # type: ignore[arg-type]
     assert sent.get("pv-1") == 6000.0  # free PV first, at what it has available
-    # 4 s on, the devices are on their way: no new commands, no over-reaction
-    devices_report(store, T0 + timedelta(seconds=4), {d: p / 2 for d, p in sent.items()})
-    await disp.cycle(T0 + timedelta(seconds=5))
+    # 2 s on (within follow_s), the devices are on their way: no new commands, no over-reaction
+    devices_report(store, T0 + timedelta(seconds=3), {d: p / 2 for d, p in sent.items()})
+    await disp.cycle(T0 + timedelta(seconds=3.2))
     assert (await sent_commands(js))[len(cmds) :] == []
     # 8 s on, the battery with the largest setpoint is stuck at 0 W while the others reached
     # their setpoints: it is held at what it measures and the others take over its share

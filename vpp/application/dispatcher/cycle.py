@@ -240,12 +240,12 @@ class Dispatcher:
         measured: float | None,
         now: datetime,
     ) -> planning.DispatchPlan | None:
-        """The dispatch's horizon plan, made again every ``replan_s`` (rolling) and when
-        the members it can count on change."""
+        """The dispatch's horizon plan, made again every ``replan_s`` (rolling), around the
+        members held or dropped out then."""
         if not self.settings.plan_ahead:
             return None
         plan = self._plans.get(d.dispatch_id)
-        if not planning.due(plan, self.settings.replan_s, excluded, now):
+        if not planning.due(plan, self.settings.replan_s, now):
             return plan
         base = measured if measured is not None else 0.0
         chps = {m.der_id: m.ratings.min_off_s for m in usable if m.kind is DerKind.CHP}

@@ -16,7 +16,7 @@ class DispatcherSettings:
     deadband_w: float = 10.0  # … and more than this
     gain: float = 0.4  # integral gain on the plant's measured error (per cycle)
     integral_limit: float = 0.25  # anti-windup: the integral within this share of the range
-    follow_s: float = 6.0  # a member off its setpoint this long after it is not following
+    follow_s: float = 2.5  # a member off its setpoint this long after it is not following
     follow_tol: float = 0.05  # … by more than this fraction of its power range (min 100 W)
     retry_pinned_s: float = 30.0  # a member held at its measured power is tried again after
     delivery_tol: float = 0.1  # completed: delivered within this of the deliverable energy

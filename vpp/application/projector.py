@@ -12,7 +12,9 @@ sent them); the feed dead-letters those with the reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from vpp.application.ports import (
     ChangeRecord,
     DerGateways,
     ProjectionWriter,
+    ProjectorMetrics,
     RollupMaintainer,
     StreamPosition,
 )
@@ -31,6 +34,7 @@ from vpp.domain.commands import CommandAck, SetpointCommand
 from vpp.domain.telemetry import DeviceHealth, ReadingRow, TelemetryItem
 
 Item = TypeVar("Item")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,6 +59,8 @@ class Projection(Generic[Item]):
         changes: ChangePublisher | None = None,
         *,
         max_rows: int = 5000,
+        metrics: ProjectorMetrics | None = None,
+        resume_after: str | None = None,
     ) -> None:
         self.name = name
         self.stream = stream
@@ -63,6 +69,10 @@ class Projection(Generic[Item]):
         self.stats = ProjectionStats()
         self._position: int | None = None
         self.max_rows = max_rows
+        self.metrics = metrics
+        #: before its first commit, a projection stands where this one stood (a partition
+        #: of a stream that was projected whole before it was partitioned)
+        self.resume_after = resume_after
 
     def _write(self, items: Sequence[Item], position: StreamPosition) -> list[ChangeRecord]:
         raise NotImplementedError
@@ -76,7 +86,10 @@ class Projection(Generic[Item]):
 
     async def position(self) -> int:
         if self._position is None:
-            self._position = await asyncio.to_thread(self.store.position, self.name)
+            seq = await asyncio.to_thread(self.store.position, self.name)
+            if seq == 0 and self.resume_after is not None:
+                seq = await asyncio.to_thread(self.store.position, self.resume_after)
+            self._position = seq
         return self._position
 
     async def project(self, batch: Sequence[tuple[int, Sequence[Item]]], last_seq: int) -> None:
@@ -111,6 +124,8 @@ class Projection(Generic[Item]):
         self.stats.batches += 1
         self.stats.items += len(items)
         self.stats.last_seq = seq
+        if self.metrics is not None:
+            self.metrics.count_batch(self.name, len(items))
         if self.changes is not None and changes:
             try:
                 await self.changes.publish_changes(changes)
@@ -120,10 +135,43 @@ class Projection(Generic[Item]):
                 del self.stats.notes[:-20]
 
 
+class RollupSchedule:
+    """1-minute roll-ups of the minutes gone by every ``every_s``, of all minutes when
+    stopped: the work of one process of a group (the holder of ``main``).  The store's
+    roll-up is safe beside concurrent telemetry writes."""
+
+    def __init__(self, rollups: RollupMaintainer, *, every_s: float = 5.0) -> None:
+        self.rollups = rollups
+        self.every_s = every_s
+        self.buckets = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.every_s)
+                if not stop.is_set():
+                    # the minute still filling is left for later: aggregated about once,
+                    # not at every call (readers compute it from the raw rows meanwhile)
+                    await self.roll_up(include_open=False)
+        finally:
+            await self.roll_up(include_open=True)
+
+    async def roll_up(self, *, include_open: bool) -> None:
+        try:
+            self.buckets += await asyncio.to_thread(
+                functools.partial(self.rollups.roll_up, include_open=include_open)
+            )
+        except Exception as exc:  # the store is away: the next call recomputes it all
+            log.warning("roll-up failed (%s)", exc)
+
+
 class TelemetryProjection(Projection[TelemetryItem]):
-    """Telemetry rows and latest state; the gateway's health statements into
-    ``ders.healthy``; 1-minute roll-ups of the minutes gone by every ``rollup_every_s``, of
-    all minutes when the feed stops.
+    """Telemetry rows and latest state (of the whole stream, or of one partition: ``name``
+    ``telemetry-p<i>``); the gateway's health statements into ``ders.healthy``.  With
+    ``rollups``, 1-minute roll-ups of the minutes gone by every ``rollup_every_s`` and of
+    all minutes when the feed stops (a projector group runs a :class:`RollupSchedule`
+    instead, in one process).
 
     Items are reading rows (:data:`vpp.domain.telemetry.READING_ROW_FIELDS`) and
     :class:`DeviceHealth` statements; only those of DERs registered behind the sending
@@ -132,18 +180,21 @@ class TelemetryProjection(Projection[TelemetryItem]):
     def __init__(
         self,
         store: ProjectionWriter,
-        rollups: RollupMaintainer,
+        rollups: RollupMaintainer | None,
         ders: DerGateways,
         changes: ChangePublisher | None = None,
         *,
         rollup_every_s: float = 5.0,
+        name: str = "telemetry",
+        metrics: ProjectorMetrics | None = None,
+        resume_after: str | None = None,
     ) -> None:
-        super().__init__("telemetry", "TELEMETRY", store, changes)
+        super().__init__(
+            name, "TELEMETRY", store, changes, metrics=metrics, resume_after=resume_after
+        )
         self.binding = GatewayBinding(ders)
-        self.rollups = rollups
-        self.rollup_every_s = rollup_every_s
+        self.schedule = None if rollups is None else RollupSchedule(rollups, every_s=rollup_every_s)
         self._last_rollup = time.monotonic()
-        self.rollup_buckets = 0
 
     async def admit(
         self, source: str, items: Sequence[TelemetryItem]
@@ -167,24 +218,26 @@ class TelemetryProjection(Projection[TelemetryItem]):
 
     async def _commit(self, items: list[TelemetryItem], seq: int) -> None:
         await super()._commit(items, seq)
-        if time.monotonic() - self._last_rollup >= self.rollup_every_s:
-            # the minute still filling is left for later: aggregated about once, not at
-            # every call (readers compute it from the raw rows meanwhile)
-            await self._roll_up(include_open=False)
+        if (
+            self.schedule is not None
+            and time.monotonic() - self._last_rollup >= self.schedule.every_s
+        ):
+            self._last_rollup = time.monotonic()
+            await self.schedule.roll_up(include_open=False)
 
     async def flush(self) -> None:
-        await self._roll_up(include_open=True)
-
-    async def _roll_up(self, *, include_open: bool) -> None:
-        self._last_rollup = time.monotonic()
-        self.rollup_buckets += await asyncio.to_thread(
-            functools.partial(self.rollups.roll_up, include_open=include_open)
-        )
+        if self.schedule is not None:
+            await self.schedule.roll_up(include_open=True)
 
 
 class CommandProjection(Projection[SetpointCommand]):
-    def __init__(self, store: ProjectionWriter, changes: ChangePublisher | None = None) -> None:
-        super().__init__("commands", "COMMANDS", store, changes)
+    def __init__(
+        self,
+        store: ProjectionWriter,
+        changes: ChangePublisher | None = None,
+        metrics: ProjectorMetrics | None = None,
+    ) -> None:
+        super().__init__("commands", "COMMANDS", store, changes, metrics=metrics)
 
     def _write(
         self, items: Sequence[SetpointCommand], position: StreamPosition
@@ -193,8 +246,13 @@ class CommandProjection(Projection[SetpointCommand]):
 
 
 class AckProjection(Projection[CommandAck]):
-    def __init__(self, store: ProjectionWriter, changes: ChangePublisher | None = None) -> None:
-        super().__init__("acks", "ACKS", store, changes)
+    def __init__(
+        self,
+        store: ProjectionWriter,
+        changes: ChangePublisher | None = None,
+        metrics: ProjectorMetrics | None = None,
+    ) -> None:
+        super().__init__("acks", "ACKS", store, changes, metrics=metrics)
 
     def _write(self, items: Sequence[CommandAck], position: StreamPosition) -> list[ChangeRecord]:
         return self.store.record_acks(items, position)

@@ -1,24 +1,84 @@
-"""Projector: JetStream streams into the read models."""
+"""Projector: JetStream streams into the read models, shared by any number of processes.
+
+Every process joins the group of its NATS account (:mod:`vpp.application.projector_group`):
+the telemetry partitions of the TELEMETRY stream (its ``P``, set by ops; 1 when it is not
+partitioned) and the ``main`` unit (commands, acks, roll-ups) are leased in the
+projectors' KV bucket.  One process alone holds everything, as before partitions.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from vpp.adapters.store import migrate
 from vpp.adapters.store.engine import default_url
 
 if TYPE_CHECKING:
-    from nats.js import JetStreamContext
+    from nats.aio.client import Client
     from sqlalchemy import Engine
 
     from vpp.adapters.nats.client import NatsClientSettings
-    from vpp.adapters.nats.projection_consumer import JetStreamProjectionFeed
-    from vpp.application.ports import ChangePublisher
+    from vpp.application.projector_group import ProjectorGroup
+    from vpp.bootstrap.projector_units import Units
+
+log = logging.getLogger(__name__)
 
 #: per projection: its counters (batches, items, skipped, refused, last_seq,
 #: change_errors, dead_letters) and its last notes
 ProjectorStats = dict[str, dict[str, int | list[str]]]
+
+__all__ = ["OpsAddress", "ProjectorStats", "run_projector"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpsAddress:
+    """Where ``/metrics``, ``/healthz`` and ``/readyz`` are served (port 0: any free)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass
+class _Readiness:
+    """``/readyz``: connected to NATS and the store, holding its share (or idle because
+    the others hold everything)."""
+
+    nc: Client
+    group: ProjectorGroup
+    units: Units
+    store_ok: bool = False
+
+    def __call__(self) -> str | None:
+        if not self.nc.is_connected:
+            return "not connected to NATS"
+        if not self.store_ok or self.units.store_failing():
+            return "store unavailable"
+        state = self.group.state
+        if not state.board_ok:
+            return "lease board unavailable"
+        if not state.settled:
+            return f"rebalancing: {len(state.owned)} of {state.quota} partitions held"
+        return None
+
+    async def watch_store(self, engine: Engine, stop: asyncio.Event) -> None:
+        from sqlalchemy import text
+
+        def ping() -> None:
+            with engine.connect() as con:
+                con.execute(text("SELECT 1"))
+
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(ping)
+                self.store_ok = True
+            except Exception:
+                self.store_ok = False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
 
 
 async def run_projector(
@@ -28,63 +88,68 @@ async def run_projector(
     *,
     publish_changes: bool = True,
     ready: asyncio.Event | None = None,
+    instance: str = "projector",
+    ops: OpsAddress | None = None,
+    lease_ttl_s: float = 5.0,
+    cycle_s: float = 1.0,
 ) -> ProjectorStats:
-    """Project TELEMETRY, COMMANDS and ACKS into the store until ``stop`` is set.
+    """Project (this process's share of) TELEMETRY, COMMANDS and ACKS into the store
+    until ``stop`` is set.  ``instance`` names the process in the group (unique per
+    process), its logs and metrics; ``ops`` serves its metrics and probes.
 
-    Returns the per-projection statistics.
+    Returns the per-projection statistics of what this process projected.
     """
     from vpp.adapters.nats.client import as_settings, connect, log_nats_error
+    from vpp.adapters.nats.leases import KvLeaseBoard
     from vpp.adapters.nats.projection_consumer import NatsChangePublisher
-    from vpp.adapters.nats.streams import ensure_streams
+    from vpp.adapters.nats.streams import ensure_lease_bucket, ensure_streams, telemetry_partitions
+    from vpp.adapters.prometheus.http import serve_ops
+    from vpp.adapters.prometheus.projector_metrics import PrometheusProjectorMetrics
     from vpp.adapters.store.engine import make_engine
+    from vpp.application.projector_group import ProjectorGroup
+    from vpp.bootstrap.projector_units import Units
 
     url = db_url or default_url()
     migrate.upgrade(url)
     engine = make_engine(url)
     nc = await connect(
-        as_settings(nats), "vpp-projector", max_reconnect_attempts=-1, error_cb=log_nats_error
+        as_settings(nats), f"vpp-{instance}", max_reconnect_attempts=-1, error_cb=log_nats_error
     )
+    endpoint = None
     try:
         js = nc.jetstream()
         await ensure_streams(js, update_existing=False)  # ops provisions them
+        await ensure_lease_bucket(js)  # ops provisions it (an open server: the first one)
+        partitions = await telemetry_partitions(js)
+        metrics = PrometheusProjectorMetrics(instance) if ops is not None else None
         changes = NatsChangePublisher(js) if publish_changes else None
-        feeds = _feeds(js, engine, changes)
-        tasks = [asyncio.create_task(f.run(stop), name=f.durable) for f in feeds]
+        units = Units(js, engine, changes, partitions, metrics)
+        board = KvLeaseBoard(js, ttl_s=lease_ttl_s)
+        group = ProjectorGroup(
+            instance,
+            board,
+            partitions,
+            units.partition,
+            units.main,
+            interval_s=cycle_s,
+            metrics=metrics,
+        )
+        readiness = _Readiness(nc, group, units)
+        if ops is not None and metrics is not None:
+            endpoint = serve_ops(ops.host, ops.port, metrics.registry, readiness)
+            log.info("projector %s: ops endpoint on %s", instance, endpoint.url)
+        log.info("projector %s: %d telemetry partition(s)", instance, partitions)
+        watch = asyncio.create_task(readiness.watch_store(engine, stop))
+        await group.cycle()  # the first claims at once
         if ready is not None:
             ready.set()
-        await asyncio.gather(*tasks)
-        return {
-            f.projection.name: {**vars(f.projection.stats), "dead_letters": f.dead_letters}
-            for f in feeds
-        }
+        await group.run(stop)
+        await watch
+        return units.stats()
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         if nc.is_connected:
             await nc.flush(timeout=5)  # the last batch's ack
         await nc.close()
         engine.dispose()
-
-
-def _feeds(
-    js: JetStreamContext, engine: Engine, changes: ChangePublisher | None
-) -> list[JetStreamProjectionFeed[Any]]:
-    """The three projections over ``engine``, each fed from its stream."""
-    from vpp.adapters.nats import codec
-    from vpp.adapters.nats.projection_consumer import (
-        JetStreamProjectionFeed,
-        decode_ack,
-        decode_command,
-        decode_telemetry,
-    )
-    from vpp.adapters.store.projection_writer import SqlProjectionWriter
-    from vpp.adapters.store.registry_store import SqlDerGateways
-    from vpp.adapters.store.rollups import SqlRollupMaintainer
-    from vpp.application.projector import AckProjection, CommandProjection, TelemetryProjection
-
-    store = SqlProjectionWriter(engine)
-    rollups, ders = SqlRollupMaintainer(engine), SqlDerGateways(engine)
-    telemetry = TelemetryProjection(store, rollups, ders, changes)
-    return [
-        JetStreamProjectionFeed(js, telemetry, decode_telemetry, narrow=codec.telemetry_of_ders),
-        JetStreamProjectionFeed(js, CommandProjection(store, changes), decode_command),
-        JetStreamProjectionFeed(js, AckProjection(store, changes), decode_ack),
-    ]

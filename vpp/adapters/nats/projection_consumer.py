@@ -28,7 +28,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from vpp.adapters.nats import codec, subjects
-from vpp.application.ports import ChangeRecord
+from vpp.application.ports import ChangeRecord, ProjectorMetrics
 from vpp.application.projector import Projection
 from vpp.application.telemetry_binding import Refusal
 from vpp.domain.commands import CommandAck, SetpointCommand
@@ -91,6 +91,8 @@ class JetStreamProjectionFeed(Generic[Item]):
         fetch_timeout: float = 1.0,
         prefetch: int = 2,
         narrow: Narrower = _whole,
+        filter_subjects: Sequence[str] = (),
+        metrics: ProjectorMetrics | None = None,
     ) -> None:
         self.js = js
         self.projection = projection
@@ -100,6 +102,8 @@ class JetStreamProjectionFeed(Generic[Item]):
         self.fetch_timeout = fetch_timeout
         self.prefetch = prefetch
         self.durable = f"proj-{projection.name}"
+        self.filter_subjects = list(filter_subjects)  # a partition's; none: the whole stream
+        self.metrics = metrics
         self.dead_letters = 0
         self.failures = 0
 
@@ -122,6 +126,7 @@ class JetStreamProjectionFeed(Generic[Item]):
             opt_start_seq=start,
             max_ack_pending=-1,
             ack_wait=60.0,
+            filter_subjects=self.filter_subjects or None,
         )
         await self.js.add_consumer(stream, config)
         return await self.js.pull_subscribe_bind(self.durable, stream=stream)
@@ -254,6 +259,8 @@ class JetStreamProjectionFeed(Generic[Item]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 15.0)
         self.dead_letters += 1
+        if self.metrics is not None:
+            self.metrics.count_dead_letter(self.projection.name)
         log.warning(
             "projection %s: dead letter %d (%s) subject=%s seq=%s refused_items=%d: %s",
             self.durable,

@@ -3,23 +3,52 @@
 File storage, limits retention, each stream's ``max_age`` and a 2-minute
 ``duplicate_window`` (the ``Nats-Msg-Id`` dedupe horizon).  Idempotent: every process
 that publishes may call :func:`ensure_streams` at start-up.
+
+TELEMETRY may be partitioned: a subject transform stores ``vpp.telemetry.<gw>`` as
+``vpp.telemetry.<gw>.<p>`` with ``p`` a stable hash of the gateway among ``P``
+partitions, so that projectors can share it (one durable consumer per partition).  The
+stream is the one source of ``P`` (:func:`telemetry_partitions`).  The projectors' lease
+bucket (:func:`ensure_lease_bucket`) is provisioned beside the streams.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.api import (
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+    SubjectTransform,
+)
+from nats.js.errors import BucketNotFoundError, NotFoundError
 
+from vpp.adapters.nats import subjects
 from vpp.adapters.nats.subjects import ALL_STREAMS, StreamSpec
 
 DUPLICATE_WINDOW_S = 120.0
+_PARTITIONS = re.compile(r"partition\((\d+),")
 
 
-def stream_config(spec: StreamSpec, max_age_s: float | None = None) -> StreamConfig:
+def stream_config(
+    spec: StreamSpec, max_age_s: float | None = None, *, partitions: int = 1
+) -> StreamConfig:
+    """``partitions`` (TELEMETRY only): more than one stores each message under its
+    gateway's partition."""
+    transform = None
+    if spec.name == subjects.TELEMETRY.name and partitions > 1:
+        if partitions > subjects.MAX_TELEMETRY_PARTITIONS:
+            raise ValueError(f"at most {subjects.MAX_TELEMETRY_PARTITIONS} partitions")
+        transform = SubjectTransform(
+            src=subjects.TELEMETRY_PARTITION_SOURCE,
+            dest=subjects.telemetry_partition_dest(partitions),
+        )
     return StreamConfig(
+        subject_transform=transform,
         name=spec.name,
         description=spec.description,
         subjects=list(spec.subjects),
@@ -37,8 +66,9 @@ async def ensure_stream(
     max_age_s: float | None = None,
     *,
     update_existing: bool = True,
+    partitions: int = 1,
 ) -> None:
-    config = stream_config(spec, max_age_s)
+    config = stream_config(spec, max_age_s, partitions=partitions)
     try:
         await js.stream_info(spec.name)
     except NotFoundError:
@@ -54,13 +84,48 @@ async def ensure_streams(
     max_age_s: dict[str, float] | None = None,
     *,
     update_existing: bool = True,
+    telemetry_partitions: int = 1,
 ) -> None:
     """Create missing streams, bring existing ones to the configured limits.
 
     ``max_age_s`` overrides the default age per stream name (e.g. ``{"TELEMETRY": 86400}``).
     ``update_existing=False`` only creates what is missing (a gateway must not override
-    what the operator configured centrally).
+    what the operator configured centrally).  ``telemetry_partitions``: see the module.
     """
     overrides = max_age_s or {}
     for spec in specs:
-        await ensure_stream(js, spec, overrides.get(spec.name), update_existing=update_existing)
+        await ensure_stream(
+            js,
+            spec,
+            overrides.get(spec.name),
+            update_existing=update_existing,
+            partitions=telemetry_partitions,
+        )
+
+
+async def telemetry_partitions(js: JetStreamContext) -> int:
+    """The partition count of the TELEMETRY stream (1: not partitioned)."""
+    info = await js.stream_info(subjects.TELEMETRY.name)
+    transform = info.config.subject_transform
+    found = _PARTITIONS.search(transform.dest or "") if transform is not None else None
+    return int(found.group(1)) if found else 1
+
+
+#: a lease bucket entry outlives its writer by this long at most (members refresh theirs)
+LEASE_BUCKET_MAX_AGE_S = 3600.0
+
+
+async def ensure_lease_bucket(js: JetStreamContext) -> None:
+    """The projectors' lease bucket (created if missing; its entries are small)."""
+    try:
+        await js.key_value(subjects.PROJECTOR_LEASES_BUCKET)
+    except BucketNotFoundError:
+        await js.create_key_value(
+            KeyValueConfig(
+                bucket=subjects.PROJECTOR_LEASES_BUCKET,
+                description="projector membership and partition leases",
+                history=1,
+                storage=StorageType.FILE,
+                direct=True,
+            )
+        )

@@ -54,9 +54,34 @@ def ack(gateway_id: str, der_id: str) -> str:
     return f"{PREFIX}.ack.{validate_id(gateway_id, 'gateway_id')}.{validate_id(der_id, 'der_id')}"
 
 
+#: the TELEMETRY stream stores ``vpp.telemetry.<gw>`` as ``vpp.telemetry.<gw>.<partition>``
+#: (a subject transform: a stable hash of the gateway) when it has more than one partition
+TELEMETRY_PARTITION_SOURCE = f"{PREFIX}.telemetry.*"
+#: partitions of a provisioned deployment's TELEMETRY stream (``vpp nats streams``)
+TELEMETRY_PARTITIONS = 8
+#: the most partitions a projector identity may consume (its permissions name each one)
+MAX_TELEMETRY_PARTITIONS = 32
+
+
+def telemetry_partition_dest(partitions: int) -> str:
+    return f"{PREFIX}.telemetry.{{{{wildcard(1)}}}}.{{{{partition({partitions},1)}}}}"
+
+
+def telemetry_partition_filters(partition: int) -> tuple[str, ...]:
+    """The stored subjects of one partition; partition 0 also takes messages stored
+    before the stream was partitioned (three tokens, no partition)."""
+    own = f"{PREFIX}.telemetry.*.{partition}"
+    return (own, TELEMETRY_PARTITION_SOURCE) if partition == 0 else (own,)
+
+
+#: the JetStream KV bucket of the projectors' membership and leases
+PROJECTOR_LEASES_BUCKET = "vpp_projector_leases"
+
+
 def gateway_of(subject: str) -> str:
     """The gateway token of a telemetry, command or ack subject (``vpp.telemetry.<gw>``,
-    ``vpp.command.<gw>.<der>``, ``vpp.ack.<gw>.<der>``); "" for any other subject."""
+    stored ``vpp.telemetry.<gw>.<partition>``, ``vpp.command.<gw>.<der>``,
+    ``vpp.ack.<gw>.<der>``); "" for any other subject."""
     parts = subject.split(".")
     if len(parts) < 3 or parts[0] != PREFIX or parts[1] not in ("telemetry", "command", "ack"):
         return ""

@@ -2,12 +2,14 @@
 
 Each projection transaction that writes telemetry lowers a durable watermark,
 ``rollup_watermarks.dirty_from``, to the oldest reading it wrote (one single-row upsert).
-:func:`roll_up` — run by the telemetry projector every few seconds and at shutdown, in
-the same process and so never concurrently with its writes — recomputes every bucket from
-that minute on with one ``GROUP BY`` per hour of data (a replayed reading can never count
-twice), upserts them in small transactions and clears the watermark.  A crash in between
-only means the same buckets are recomputed on the next run.  The state of charge of a
-bucket is that of its newest reading, found by a primary-key join.
+:func:`roll_up` — run by one projector every few seconds and at shutdown, while the
+telemetry partitions keep writing — first moves the watermark into its own row
+(``telemetry_1m.taken``, in one transaction that only succeeds if no write lowered it
+meanwhile), then recomputes every bucket from there on with one ``GROUP BY`` per hour of
+data (a replayed reading can never count twice), upserts them in small transactions and
+clears its row.  A write committed after the move lowers the watermark again, for the
+next run; a crash in between only means the same buckets are recomputed next time.  The
+state of charge of a bucket is that of its newest reading, found by a primary-key join.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from vpp.domain.units import Quality
 from vpp.runtime import utc_now
 
 NAME = "telemetry_1m"
+TAKEN = f"{NAME}.taken"
 CHUNK = timedelta(hours=1)
 
 
@@ -35,10 +38,10 @@ def minute(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def mark_dirty_from(con: Connection, oldest: datetime) -> None:
+def mark_dirty_from(con: Connection, oldest: datetime, name: str = NAME) -> None:
     """Lower the watermark to ``oldest`` (inside the caller's transaction)."""
     w = s.rollup_watermarks
-    row = {"name": NAME, "dirty_from": oldest, "updated_at": utc_now()}
+    row = {"name": name, "dirty_from": oldest, "updated_at": utc_now()}
     if con.dialect.name == "sqlite":
         ins = sqlite.insert(w)
         lowest = func.min(
@@ -112,26 +115,58 @@ def _buckets(
     ]
 
 
+def _take(con: Connection) -> datetime | None:
+    """Move the watermark into the ``TAKEN`` row; the lowest instant to recompute from
+    (``None``: nothing to do).  Raises :class:`_Lowered` when a write lowered it between
+    the read and the move."""
+    w = s.rollup_watermarks
+    dirty = con.execute(select(w.c.dirty_from).where(w.c.name == NAME)).scalar_one_or_none()
+    if dirty is not None:
+        moved = con.execute(
+            update(w)
+            .where(w.c.name == NAME, w.c.dirty_from == dirty)
+            .values(dirty_from=None, updated_at=utc_now())
+        )
+        if moved.rowcount != 1:
+            raise _Lowered
+        mark_dirty_from(con, dirty, TAKEN)
+    taken = con.execute(select(w.c.dirty_from).where(w.c.name == TAKEN)).scalar_one_or_none()
+    return taken if isinstance(taken, datetime) or taken is None else None
+
+
+class _Lowered(Exception):
+    pass
+
+
+def _take_retried(engine: Engine) -> datetime | None:
+    for _ in range(20):
+        try:
+            return writing(engine, _take)
+        except _Lowered:
+            continue
+    return None  # writes keep lowering it: the next run takes it
+
+
 def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000) -> int:
     """Recompute the buckets from the watermark on; returns the number of buckets written.
 
     With ``include_open=False`` the minute of the newest reading, still filling, is left
     for later and the watermark moves to it: each minute is then aggregated about once,
     not again at every call (readers compute the minutes from the watermark on from the
-    raw rows, see :func:`live_buckets`).  Must not run concurrently with telemetry writes
-    of the same store (the projector calls it between its own transactions).
+    raw rows, see :func:`live_buckets`).  Safe beside concurrent telemetry writes; run by
+    one process at a time (the projector group's ``main`` holder).
     """
     w = s.rollup_watermarks
+    dirty = _take_retried(engine)
+    if dirty is None:
+        return 0
     with reading(engine) as con:
-        dirty = con.execute(select(w.c.dirty_from).where(w.c.name == NAME)).scalar_one_or_none()
         newest = con.execute(select(func.max(s.telemetry.c.ts))).scalar_one_or_none()
-    if dirty is None or newest is None:
+    if newest is None:
         return 0
     written = 0
     lo = minute(dirty)
     end = minute(newest) + (timedelta(minutes=1) if include_open else timedelta(0))
-    if lo >= end:
-        return 0
     while lo < end:
         hi = min(end, lo + CHUNK)
         with reading(engine) as con:
@@ -141,21 +176,24 @@ def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000
         written += len(rows)
         lo = hi
 
-    moved = (
-        update(w)
-        .where(w.c.name == NAME)
-        .values(dirty_from=None if include_open else end, updated_at=utc_now())
-    )
-    writing(engine, lambda con: con.execute(moved))
+    def done(con: Connection) -> None:
+        con.execute(update(w).where(w.c.name == TAKEN).values(dirty_from=None))
+        if not include_open:  # the open minute stays dirty
+            mark_dirty_from(con, max(end, minute(dirty)))
+
+    writing(engine, done)
     return written
 
 
 def open_from(con: Connection) -> datetime | None:
     """The first minute whose roll-up is not (or not yet correctly) stored; ``None``
-    when every minute is."""
+    when every minute is (a roll-up in progress counts as not stored)."""
     w = s.rollup_watermarks
-    dirty = con.execute(select(w.c.dirty_from).where(w.c.name == NAME)).scalar_one_or_none()
-    return None if dirty is None else minute(dirty)
+    marks = con.execute(
+        select(w.c.dirty_from).where(w.c.name.in_([NAME, TAKEN]), w.c.dirty_from.is_not(None))
+    ).scalars()
+    found = [m for m in marks if m is not None]
+    return minute(min(found)) if found else None
 
 
 def live_buckets(

@@ -6,7 +6,9 @@ module                    ports (``typing.Protocol``) and the values they carry
 ``devices``               gateway → field device: ``DeviceDriver``, ``RatingsSource``
 ``gateway``               gateway → uplink / own state: ``TelemetryPublisher``,
                           ``AckPublisher``, ``CommandLedger``, ``Uplink``, ``Service``
-``metrics``               gateway → metrics: ``GatewayMetrics``
+``metrics``               gateway, projector → metrics: ``GatewayMetrics``,
+                          ``ProjectorMetrics``
+``leases``                projector group: ``LeaseBoard``, ``UnitRunner``
 ``projection``            projector: ``ProjectionWriter``, ``RollupMaintainer``,
                           ``ChangePublisher``, ``DerGateways``
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
@@ -45,7 +47,8 @@ from vpp.application.ports.gateway import (
     TelemetryPublisher,
     Uplink,
 )
-from vpp.application.ports.metrics import GatewayMetrics
+from vpp.application.ports.leases import LeaseBoard, UnitRunner
+from vpp.application.ports.metrics import GatewayMetrics, ProjectorMetrics
 from vpp.application.ports.operator import (
     ApiKeyStore,
     DispatchStore,
@@ -116,9 +119,11 @@ __all__ = [
     "IntervalState",
     "IntervalUpdate",
     "Keep",
+    "LeaseBoard",
     "OpenDispatch",
     "PlantBucket",
     "ProjectionWriter",
+    "ProjectorMetrics",
     "RatingsSource",
     "RefusalKind",
     "RegistryImport",
@@ -134,6 +139,7 @@ __all__ = [
     "StreamPosition",
     "TelemetryPublisher",
     "TelemetryReadStore",
+    "UnitRunner",
     "Uplink",
     "tally_columns",
     "tally_from_columns",

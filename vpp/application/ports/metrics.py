@@ -47,3 +47,25 @@ class GatewayMetrics(Protocol):
         """One device returned to its default mode, and why."""
 
     def set_uplink_up(self, up: bool) -> None: ...
+
+
+class ProjectorMetrics(Protocol):
+    """What a projector process counts, per projection (``telemetry``, ``telemetry-p3``,
+    ``commands``, ``acks``)."""
+
+    def count_batch(self, projection: str, items: int) -> None:
+        """One committed transaction of ``items`` items."""
+
+    def count_dead_letter(self, projection: str) -> None: ...
+
+    def set_position(self, projection: str, lag: int, pending: int) -> None:
+        """``lag``: the stream's last sequence minus the committed one; ``pending``: what
+        the projection's consumer has not delivered yet."""
+
+    def set_partitions_owned(self, owned: int, total: int) -> None: ...
+
+    def set_main_owned(self, owned: bool) -> None:
+        """Whether this process holds the commands, acks and roll-ups."""
+
+    def forget(self, projection: str) -> None:
+        """A projection handed over: its gauges go (its counters stay)."""

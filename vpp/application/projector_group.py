@@ -95,24 +95,47 @@ class ProjectorGroup:
         self.state = GroupState()
         self._parts: dict[int, _Running] = {}
         self._main: _Running | None = None
+        self._members: frozenset[str] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Cycle until ``stop``; then stop every unit (partitions first, so the final
-        roll-up of ``main`` sees their last rows), release the leases, leave."""
+        roll-up of ``main`` sees their last rows), release the leases, leave.  The
+        heartbeat has its own task: stopping units (a batch to finish) never delays it."""
+        beat = asyncio.create_task(self._beat(stop), name=f"{self.instance}-heartbeat")
         try:
             while not stop.is_set():
                 await self.cycle()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
         finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
             await self._shutdown()
 
-    async def cycle(self) -> None:
+    async def _beat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self._heartbeat()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+
+    async def _heartbeat(self) -> frozenset[str] | None:
         try:
-            members = await self.board.heartbeat(self.instance)
+            self._members = await self.board.heartbeat(self.instance)
+        except Exception as exc:  # the board is away: keep what is held, try again
+            self.state.board_ok = False
+            log.warning("projector %s: lease board unavailable (%s)", self.instance, exc)
+            return None
+        return self._members
+
+    async def cycle(self) -> None:
+        members = self._members or await self._heartbeat()
+        if members is None:
+            return
+        try:
             keys = [partition_key(p, self.partitions) for p in range(self.partitions)]
             owners = await self.board.owners([*keys, MAIN], members)
-        except Exception as exc:  # the board is away: keep what is held, try again
+        except Exception as exc:
             self.state.board_ok = False
             log.warning("projector %s: lease board unavailable (%s)", self.instance, exc)
             return
@@ -149,10 +172,9 @@ class ProjectorGroup:
             if owners[partition_key(p, self.partitions)] == self.instance
         )
         target = quota(self.instance, members, self.partitions)
-        for p in mine[target:]:  # too many: stop first, then release
-            running = self._parts.pop(p, None)
-            if running is not None:
-                await self._stop(running)
+        extra = mine[target:]  # too many: stop first (all at once), then release
+        await asyncio.gather(*(self._stop(self._parts.pop(p)) for p in extra if p in self._parts))
+        for p in extra:
             await self.board.release(partition_key(p, self.partitions), self.instance)
             log.info("projector %s: released partition %d", self.instance, p)
         for p in mine[:target]:  # held from an earlier life of this instance

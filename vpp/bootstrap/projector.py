@@ -81,6 +81,15 @@ class _Readiness:
                 await asyncio.wait_for(stop.wait(), timeout=2.0)
 
 
+@dataclass(frozen=True, slots=True)
+class GroupOptions:
+    instance: str = "projector"
+    ops: OpsAddress | None = None
+    lease_ttl_s: float = 5.0
+    cycle_s: float = 1.0
+    publish_changes: bool = True
+
+
 async def run_projector(
     nats: NatsClientSettings | str,
     db_url: str | None,
@@ -95,50 +104,69 @@ async def run_projector(
 ) -> ProjectorStats:
     """Project (this process's share of) TELEMETRY, COMMANDS and ACKS into the store
     until ``stop`` is set.  ``instance`` names the process in the group (unique per
-    process), its logs and metrics; ``ops`` serves its metrics and probes.
+    process), its logs and metrics; ``ops`` serves its metrics and probes; a member
+    silent for ``lease_ttl_s`` is dropped from the group.
 
     Returns the per-projection statistics of what this process projected.
     """
     from vpp.adapters.nats.client import as_settings, connect, log_nats_error
-    from vpp.adapters.nats.leases import KvLeaseBoard
-    from vpp.adapters.nats.projection_consumer import NatsChangePublisher
-    from vpp.adapters.nats.streams import ensure_lease_bucket, ensure_streams, telemetry_partitions
-    from vpp.adapters.prometheus.http import serve_ops
-    from vpp.adapters.prometheus.projector_metrics import PrometheusProjectorMetrics
     from vpp.adapters.store.engine import make_engine
-    from vpp.application.projector_group import ProjectorGroup
-    from vpp.bootstrap.projector_units import Units
 
+    options = GroupOptions(instance, ops, lease_ttl_s, cycle_s, publish_changes)
     url = db_url or default_url()
     migrate.upgrade(url)
     engine = make_engine(url)
     nc = await connect(
         as_settings(nats), f"vpp-{instance}", max_reconnect_attempts=-1, error_cb=log_nats_error
     )
-    endpoint = None
     try:
-        js = nc.jetstream()
-        await ensure_streams(js, update_existing=False)  # ops provisions them
-        await ensure_lease_bucket(js)  # ops provisions it (an open server: the first one)
-        partitions = await telemetry_partitions(js)
-        metrics = PrometheusProjectorMetrics(instance) if ops is not None else None
-        changes = NatsChangePublisher(js) if publish_changes else None
-        units = Units(js, engine, changes, partitions, metrics)
-        board = KvLeaseBoard(js, ttl_s=lease_ttl_s)
-        group = ProjectorGroup(
-            instance,
-            board,
-            partitions,
-            units.partition,
-            units.main,
-            interval_s=cycle_s,
-            metrics=metrics,
-        )
-        readiness = _Readiness(nc, group, units)
-        if ops is not None and metrics is not None:
-            endpoint = serve_ops(ops.host, ops.port, metrics.registry, readiness)
-            log.info("projector %s: ops endpoint on %s", instance, endpoint.url)
-        log.info("projector %s: %d telemetry partition(s)", instance, partitions)
+        return await _run_group(nc, engine, stop, ready, options)
+    finally:
+        if nc.is_connected:
+            await nc.flush(timeout=5)  # the last batch's ack
+        await nc.close()
+        engine.dispose()
+
+
+async def _run_group(
+    nc: Client,
+    engine: Engine,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None,
+    o: GroupOptions,
+) -> ProjectorStats:
+    from vpp.adapters.nats.leases import KvLeaseBoard
+    from vpp.adapters.nats.projection_consumer import NatsChangePublisher
+    from vpp.adapters.nats.streams import ensure_lease_bucket, ensure_streams, telemetry_partitions
+    from vpp.adapters.prometheus.http import serve_ops
+    from vpp.adapters.prometheus.projector_metrics import PrometheusProjectorMetrics
+    from vpp.application.projector_group import ProjectorGroup
+    from vpp.bootstrap.projector_units import Units
+
+    js = nc.jetstream()
+    await ensure_streams(js, update_existing=False)  # ops provisions them
+    await ensure_lease_bucket(js)  # ops provisions it (an open server: the first one)
+    partitions = await telemetry_partitions(js)
+    metrics = PrometheusProjectorMetrics(o.instance) if o.ops is not None else None
+    changes = NatsChangePublisher(js) if o.publish_changes else None
+    units = Units(js, engine, changes, partitions, metrics)
+    board = KvLeaseBoard(js, ttl_s=o.lease_ttl_s)
+    group = ProjectorGroup(
+        o.instance,
+        board,
+        partitions,
+        units.partition,
+        units.main,
+        interval_s=o.cycle_s,
+        metrics=metrics,
+    )
+    readiness = _Readiness(nc, group, units)
+    endpoint = None
+    if o.ops is not None and metrics is not None:
+        endpoint = serve_ops(o.ops.host, o.ops.port, metrics.registry, readiness)
+        log.info("projector %s: ops endpoint on %s", o.instance, endpoint.url)
+    log.info("projector %s: %d telemetry partition(s)", o.instance, partitions)
+    try:
         watch = asyncio.create_task(readiness.watch_store(engine, stop))
         await group.cycle()  # the first claims at once
         if ready is not None:
@@ -149,7 +177,3 @@ async def run_projector(
     finally:
         if endpoint is not None:
             endpoint.stop()
-        if nc.is_connected:
-            await nc.flush(timeout=5)  # the last batch's ack
-        await nc.close()
-        engine.dispose()

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from vpp.adapters.nats.client import NatsClientSettings, connect
 from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
-from vpp.adapters.nats.streams import ensure_streams
-from vpp.adapters.nats.subjects import ALL_STREAMS
+from vpp.adapters.nats.streams import ensure_lease_bucket, ensure_streams
+from vpp.adapters.nats.subjects import ALL_STREAMS, TELEMETRY_PARTITIONS
 from vpp.bootstrap.nats_client import client_settings
 from vpp.bootstrap.nats_security import ClientTls, NatsSecurity, gateway_identity
 from vpp.bootstrap.pki import DeploymentPki, deployment_pki
@@ -42,11 +42,16 @@ class SecureNats:
         self.server.stop()
 
 
-async def ensure_streams_as(settings: NatsClientSettings) -> list[str]:
-    """Create or update every stream with ``settings`` (the ops identity); their names."""
+async def ensure_streams_as(
+    settings: NatsClientSettings, *, telemetry_partitions: int = TELEMETRY_PARTITIONS
+) -> list[str]:
+    """Create or update every stream, TELEMETRY in ``telemetry_partitions`` partitions,
+    and the projectors' lease bucket, with ``settings`` (the ops identity); their names."""
     nc = await connect(settings, "vpp-ops")
     try:
-        await ensure_streams(nc.jetstream(timeout=10))
+        js = nc.jetstream(timeout=10)
+        await ensure_streams(js, telemetry_partitions=telemetry_partitions)
+        await ensure_lease_bucket(js)
     finally:
         await nc.close()
     return [spec.name for spec in ALL_STREAMS]

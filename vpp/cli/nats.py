@@ -9,7 +9,9 @@
 - ``vpp nats server-config --dir SEC --port 4222 --store-dir D -o nats-server.conf``:
   the whole server config from every identity (restart or ``nats-server --signal reload``
   to grant or revoke);
-- ``vpp nats list --dir SEC``.
+- ``vpp nats list --dir SEC``;
+- ``vpp nats streams --nats-client ops.yaml [--telemetry-partitions 8]``: the streams
+  and the projectors' lease bucket.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from vpp.adapters.nats.subjects import MAX_TELEMETRY_PARTITIONS, TELEMETRY_PARTITIONS
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -149,12 +153,23 @@ def streams(
     nats_client: Annotated[
         Path, typer.Option("--nats-client", help="The ops identity's client file")
     ],
+    telemetry_partitions: Annotated[
+        int,
+        typer.Option(
+            "--telemetry-partitions",
+            min=1,
+            max=MAX_TELEMETRY_PARTITIONS,
+            help="Partitions of TELEMETRY (projectors share them; 1: not partitioned)",
+        ),
+    ] = TELEMETRY_PARTITIONS,
 ) -> None:
-    """Create or update every JetStream stream (as ops: no other identity may)."""
+    """Create or update every JetStream stream and the projectors' lease bucket (as ops:
+    no other identity may)."""
     import asyncio
 
     from vpp.bootstrap.nats_client import settings_for
     from vpp.bootstrap.secure_nats import ensure_streams_as
 
-    names = asyncio.run(ensure_streams_as(settings_for(None, nats_client)))
+    settings = settings_for(None, nats_client)
+    names = asyncio.run(ensure_streams_as(settings, telemetry_partitions=telemetry_partitions))
     typer.echo(f"streams up to date: {', '.join(names)}")

@@ -113,12 +113,17 @@ class KvLeaseBoard:
         return found
 
     async def claim(self, key: str, me: str, members: frozenset[str]) -> bool:
+        """A lease held by someone is taken only when its holder is not in the members
+        entry read *after* the lease (``members`` may predate a newcomer that joined and
+        claimed since: every member joins before it claims)."""
         value, revision = await self._read(lease_key(key))
         owner = value.get("owner")
         if owner == me:
             return True
-        if isinstance(owner, str) and owner in members:
-            return False
+        if isinstance(owner, str) and owner:
+            beats, _ = await self._read(MEMBERS)
+            if owner in members or owner in beats:
+                return False
         return await self._write(lease_key(key), {"owner": me}, revision)
 
     async def release(self, key: str, me: str) -> None:

@@ -11,8 +11,10 @@ reads another's replies; nobody may subscribe to ``_INBOX.>``.
   against the one in the body).  It cannot publish a command, another gateway's
   telemetry, or read another gateway's commands.
 - **projector**: reads TELEMETRY, COMMANDS and ACKS through its ``proj-<name>`` durable
-  consumers (each named: a NATS wildcard is a whole token), publishes change records
-  and dead letters.
+  consumers (each named: a NATS wildcard is a whole token; one per telemetry partition,
+  up to :data:`subjects.MAX_TELEMETRY_PARTITIONS`), publishes change records and dead
+  letters, reads and writes the entries of the projectors' lease bucket (direct gets and
+  publishes only: it cannot create, purge or delete the bucket).
 - **dispatcher**: publishes commands (each signed; gateways verify) and reads stream info.
 - **ops**: the JetStream API (creates and updates streams and consumers); no stream subject.
 - **observer**: reads telemetry, acks, changes and dead letters (scripts, benchmarks).
@@ -40,9 +42,15 @@ GATEWAY_STREAMS = (
 #: (``proj-<projection name>``, vpp.adapters.nats.projection_consumer)
 PROJECTOR_CONSUMERS = (
     (subjects.TELEMETRY.name, "proj-telemetry"),
+    *(
+        (subjects.TELEMETRY.name, f"proj-telemetry-p{p}")
+        for p in range(subjects.MAX_TELEMETRY_PARTITIONS)
+    ),
     (subjects.COMMANDS.name, "proj-commands"),
     (subjects.ACKS.name, "proj-acks"),
 )
+#: the lease bucket's stream (a KV bucket ``B`` is the stream ``KV_B``)
+LEASES_STREAM = f"KV_{subjects.PROJECTOR_LEASES_BUCKET}"
 
 
 class Role(StrEnum):
@@ -101,6 +109,9 @@ def projector_permissions(name: str) -> Permissions:
             f"{subjects.DEAD_LETTER_PREFIX}.>",
             f"{JS_API}.STREAM.INFO.*",
             *consumer_api,
+            f"$KV.{subjects.PROJECTOR_LEASES_BUCKET}.>",
+            f"{JS_API}.DIRECT.GET.{LEASES_STREAM}.>",
+            f"{JS_API}.STREAM.MSG.GET.{LEASES_STREAM}",
         ),
         subscribe=(_inbox(name),),
     )

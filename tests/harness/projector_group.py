@@ -53,15 +53,24 @@ class Projectors:
     def ready(self, instance: str) -> bool:
         return _get(self.ports[instance], "/readyz")[0] == 200
 
+    def metric(self, instance: str, name: str) -> dict[str, float]:
+        """The samples of metric ``name`` on ``instance``'s ``/metrics``: labels -> value."""
+        status, body = _get(self.ports[instance], "/metrics")
+        out: dict[str, float] = {}
+        for line in body.splitlines() if status == 200 else ():
+            if line.startswith((f"{name}{{", f"{name} ")):
+                labels, value = line.rsplit(" ", 1)
+                out[labels.removeprefix(name)] = float(value)
+        return out
+
+    def total(self, name: str) -> float:
+        """``name`` summed over every sample of every live instance."""
+        return sum(sum(self.metric(i, name).values()) for i in self.procs)
+
     def owned(self, instance: str) -> int:
         """Partitions ``instance`` says it holds (-1 when it does not answer)."""
-        status, body = _get(self.ports[instance], "/metrics")
-        if status != 200:
-            return -1
-        for line in body.splitlines():
-            if line.startswith("vpp_projector_partitions_owned{"):
-                return int(float(line.rsplit(" ", 1)[1]))
-        return -1
+        found = self.metric(instance, "vpp_projector_partitions_owned")
+        return int(next(iter(found.values()))) if found else -1
 
     def shares(self) -> dict[str, int]:
         return {i: self.owned(i) for i in self.procs}

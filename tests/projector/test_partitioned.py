@@ -21,6 +21,7 @@ from tests.harness.projector_group import (
     stored,
 )
 from tests.harness.wait import async_wait_until
+from vpp.adapters.nats import subjects
 from vpp.adapters.store.engine import make_engine
 from vpp.bootstrap.nats_security import gateway_identity
 from vpp.bootstrap.processes import Supervisor
@@ -33,6 +34,9 @@ SETTLED_S = 60.0
 TAKEOVER_S = 30.0
 #: every published reading is in the read model
 CATCH_UP_S = 60.0
+#: the metrics are sampled every 2 s
+METRICS_S = 15.0
+LAG = "vpp_projector_lag_messages"
 #: the test itself: pacing of the publisher, so that a kill lands mid-stream
 ROUND_GAP_S = 0.05
 
@@ -113,7 +117,28 @@ async def test_projectors_share_partitions_and_a_kill_loses_and_doubles_nothing(
             group.start("projector-3")
             await settled([2, 3, 3])
             await publish(10)
+            await (
+                clients[GATEWAYS[0]]
+                .jetstream()
+                .publish(subjects.telemetry(GATEWAYS[0]), b"\xff not json")
+            )
             await caught_up()
+            assert group.total("vpp_projector_main_owned") == 1
+
+            def metrics_settled() -> bool:
+                return (
+                    group.total("vpp_projector_dead_letters_total") == 1
+                    and group.total(LAG) == 0
+                    and group.total("vpp_projector_pending_messages") == 0
+                    and len(lags()) == 8 + 2  # every partition, commands and acks
+                )
+
+            def lags() -> dict[str, float]:
+                return {k: v for i in group.procs for k, v in group.metric(i, LAG).items()}
+
+            await async_wait_until(
+                metrics_settled, METRICS_S, 0.2, in_thread=True, what=lambda: str(lags())
+            )
 
         codes = sup.stop_all()
         assert [c for name, c in codes.items() if not name.startswith("projector-1-0")] == [

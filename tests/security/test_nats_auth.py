@@ -250,3 +250,21 @@ async def test_a_gateway_on_the_wrong_identity_counts_what_nats_refuses(
     finally:
         built.stop()
         await asyncio.wait_for(task, 15)
+
+
+async def test_the_projector_writes_its_leases_and_nobody_else_does(secure: SecureNats) -> None:
+    """The projector identity reads and writes the entries of its lease bucket (ops made
+    it) but cannot delete it; a gateway cannot write a lease (it would move projection)."""
+    bucket = subjects.PROJECTOR_LEASES_BUCKET
+    async with client_as(secure, "projector") as (nc, refused):
+        js = nc.jetstream(timeout=1.5)
+        kv = await js.key_value(bucket)
+        revision = await kv.put("lease.probe", b'{"owner": ""}')
+        assert (await kv.get("lease.probe")).revision == revision
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.delete_key_value(bucket)
+        assert refused.violations(f"$js.api.stream.delete.kv_{bucket}")
+    async with client_as(secure, f"gateway-{GW_A}") as (gw, refused):
+        await gw.publish(f"$KV.{bucket}.lease.main", b'{"owner": "gateway"}')
+        await gw.flush()
+        await async_wait_until(lambda: refused.violations(f"$kv.{bucket}.lease.main"), 5)

@@ -108,6 +108,7 @@ def projector_permissions(name: str) -> Permissions:
             f"{subjects.PREFIX}.change.>",
             f"{subjects.DEAD_LETTER_PREFIX}.>",
             f"{JS_API}.STREAM.INFO.*",
+            f"{JS_API}.STREAM.MSG.GET.{subjects.TELEMETRY.name}",  # a partition's last seq
             *consumer_api,
             f"$KV.{subjects.PROJECTOR_LEASES_BUCKET}.>",
             f"{JS_API}.DIRECT.GET.{LEASES_STREAM}.>",

@@ -10,9 +10,15 @@ For each store backend (SQLite file, private MariaDB) and in the same run:
                    position in one transaction, canal-json change records) draining the
                    backlog;
 * ``live``       — publishing at full speed while the projector runs: first publish to
-                   last commit.
+                   last commit;
+* with ``--partitions 1,2,4``: the same live case with 1, 2 and 4 projector processes
+                   sharing TELEMETRY in 8 partitions (``bench/ingest_partitions.py``).
 
-Usage: ``python bench/ingest.py [--readings 200000] [--backends sqlite,mysql]``.
+The DERs are spread over gateways of ``--ders-per-gateway`` (default 5,000; a partition
+is a set of gateways, so the partitioned cases want many gateways, e.g. 250).
+
+Usage: ``python bench/ingest.py [--readings 200000] [--backends sqlite,mysql]
+[--partitions 1,2,4] [--ders-per-gateway 250]``.
 Prints a table and writes ``bench/results/ingest.json``.
 """
 
@@ -35,6 +41,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest_partitions import partitioned_cases  # noqa: E402
 from vpp.adapters.nats import codec, subjects  # noqa: E402
 from vpp.adapters.nats.server import start_nats_server  # noqa: E402
 from vpp.adapters.nats.streams import ensure_streams  # noqa: E402
@@ -49,12 +56,12 @@ from vpp.bootstrap import run_projector  # noqa: E402
 from vpp.domain import Der, DerKind, DerRatings, Reading  # noqa: E402
 
 PER_MESSAGE = 500  # readings per gateway cycle message
-DERS_PER_GATEWAY = 5000
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+DERS_PER_GATEWAY = [5000]  # set from --ders-per-gateway
 
 
 def gateway_of(der: int) -> str:
-    return f"gw-{der // DERS_PER_GATEWAY}"
+    return f"gw-{der // DERS_PER_GATEWAY[0]}"
 
 
 def make_messages(n: int, ders: int, offset_s: int = 0) -> list[tuple[str, bytes, str]]:
@@ -154,7 +161,7 @@ async def project(
 
 
 async def one_backend(
-    name: str, url: str, n: int, ders: int, work: Path
+    name: str, url: str, n: int, ders: int, work: Path, partitions: list[int] | None = None
 ) -> list[dict[str, object]]:
     server = start_nats_server(work / f"nats-{name}")
     try:
@@ -182,17 +189,29 @@ async def one_backend(
         proj_s = await project(server.url, url, n, None, js)
         live_msgs = make_messages(n, ders, offset_s=10**6)
         live_s = await project(server.url, url, 2 * n, live_msgs, js)
+        cases = [
+            ("publish (async)", pub_s),
+            ("raw_pull", pull_s),
+            ("raw_insert", insert_s),
+            ("projector (backlog)", proj_s),
+            ("live publish+project", live_s),
+        ]
+        if partitions:
+            cases += await partitioned_cases(
+                server.url,
+                url,
+                js,
+                partitions,
+                lambda offset: make_messages(n, ders, offset_s=offset),
+                publish,
+                n,
+                work,
+            )
         await nc.close()
     finally:
         server.stop()
     rows = []
-    for case, secs in (
-        ("publish (async)", pub_s),
-        ("raw_pull", pull_s),
-        ("raw_insert", insert_s),
-        ("projector (backlog)", proj_s),
-        ("live publish+project", live_s),
-    ):
+    for case, secs in cases:
         rows.append(
             {
                 "backend": name,
@@ -212,7 +231,12 @@ def main() -> None:
     ap.add_argument("--readings", type=int, default=200_000)
     ap.add_argument("--ders", type=int, default=20_000)
     ap.add_argument("--backends", default="sqlite,mysql")
+    ap.add_argument("--partitions", default="", help="projector processes per case: 1,2,4")
+    ap.add_argument("--ders-per-gateway", type=int, default=5000)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ingest.json")
     args = ap.parse_args()
+    DERS_PER_GATEWAY[0] = args.ders_per_gateway
+    procs = [int(k) for k in args.partitions.split(",") if k] or None
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -221,7 +245,12 @@ def main() -> None:
             if backend == "sqlite":
                 results += asyncio.run(
                     one_backend(
-                        "sqlite", f"sqlite:///{work / 'b.sqlite'}", args.readings, args.ders, work
+                        "sqlite",
+                        f"sqlite:///{work / 'b.sqlite'}",
+                        args.readings,
+                        args.ders,
+                        work,
+                        procs,
                     )
                 )
             else:
@@ -229,23 +258,23 @@ def main() -> None:
                 try:
                     url = maria.create_database("bench")
                     results += asyncio.run(
-                        one_backend("mariadb", url, args.readings, args.ders, work)
+                        one_backend("mariadb", url, args.readings, args.ders, work, procs)
                     )
                 finally:
                     maria.stop()
     base = {(r["backend"], r["case"]): r["readings_per_s"] for r in results}
     print(
-        f"\n{'backend':<8} {'case':<22} {'readings':>9} {'seconds':>8} "
+        f"\n{'backend':<8} {'case':<36} {'readings':>9} {'seconds':>8} "
         f"{'readings/s':>11} {'vs raw_insert':>13}"
     )
     for r in results:
         ratio = r["readings_per_s"] / base[(r["backend"], "raw_insert")]  # type: ignore[operator]
         r["ratio_to_raw_insert"] = round(ratio, 3)
         print(
-            f"{r['backend']:<8} {r['case']:<22} {r['readings']:>9,} {r['seconds']:>8.2f} "
+            f"{r['backend']:<8} {r['case']:<36} {r['readings']:>9,} {r['seconds']:>8.2f} "
             f"{r['readings_per_s']:>11,} {ratio:>13.2f}"
         )
-    out = ROOT / "bench" / "results" / "ingest.json"
+    out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         json.dumps(

@@ -153,3 +153,50 @@ async def test_projectors_share_partitions_and_a_kill_loses_and_doubles_nothing(
         sup.stop_all()
         nats_.stop()
         engine.dispose()
+
+
+async def test_partitioning_a_projected_stream_resumes_where_it_stood(
+    nats_server_factory: object, sqlite_url: str
+) -> None:
+    """A stream projected whole, then partitioned by ops: each new partition starts after
+    the whole stream's position — nothing projected again, nothing left out (messages
+    stored before the change have no partition token: partition 0 takes them)."""
+    import nats
+
+    from tests.harness.projector import batch, publish_telemetry
+    from tests.harness.read_models import ReadModels
+    from vpp.adapters.nats.streams import ensure_streams, telemetry_partitions
+    from vpp.bootstrap import run_projector
+
+    server = nats_server_factory()  # type: ignore[operator]
+    for gw in GATEWAYS:
+        register_ders(sqlite_url, gw, der_ids(gw))
+    store = ReadModels.from_url(sqlite_url)
+    nc = await nats.connect(server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    for gw in GATEWAYS:
+        await publish_telemetry(js, gw, batch(gw, 0, 2))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_projector(server.url, sqlite_url, stop))
+    await async_wait_until(lambda: store.reads.count() == 80, CATCH_UP_S, 0.1, in_thread=True)
+    stop.set()
+    assert (await asyncio.wait_for(task, 30))["telemetry"]["items"] == 80
+
+    for gw in GATEWAYS[:4]:  # stored whole, not yet projected
+        await publish_telemetry(js, gw, batch(gw, 2, 2))
+    await ensure_streams(js, telemetry_partitions=8)  # ops partitions it
+    assert await telemetry_partitions(js) == 8
+    for gw in GATEWAYS:  # stored in partitions
+        await publish_telemetry(js, gw, batch(gw, 4, 2))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_projector(server.url, sqlite_url, stop))
+    await async_wait_until(lambda: store.reads.count() == 200, CATCH_UP_S, 0.1, in_thread=True)
+    stop.set()
+    stats = await asyncio.wait_for(task, 30)
+    assert (
+        sum(int(s["items"]) for name, s in stats.items() if name.startswith("telemetry-p")) == 120
+    )  # type: ignore[call-overload]
+    assert "telemetry" not in stats
+    await nc.close()
+    store.close()

@@ -35,7 +35,7 @@ def projector(
     lease_ttl: Annotated[
         float,
         typer.Option(
-            "--lease-ttl", min=1.0, help="Seconds of silence after which a projector is dead"
+            "--lease-ttl", min=2.0, help="Seconds of silence after which a projector is dead"
         ),
     ] = 5.0,
 ) -> None:

@@ -54,6 +54,7 @@ class PlaygroundOptions:
     projectors: int = 1  # projector processes sharing the telemetry by partition
     dispatchers: int = 1  # dispatcher processes, one leading
     prometheus: bool = False  # a Prometheus scraping every process
+    gateways: int = 1  # the simulated devices dealt to this many gateways
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +88,16 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def start_nats(run_dir: Path, echo: Echo) -> SecureNats:
+def gateway_ids(options: PlaygroundOptions) -> list[str]:
+    """``gw-demo``, or ``gw-demo-1`` … ``gw-demo-N`` for ``--gateways N``."""
+    if options.gateways == 1:
+        return [GATEWAY_ID]
+    return [f"{GATEWAY_ID}-{i}" for i in range(1, options.gateways + 1)]
+
+
+def start_nats(run_dir: Path, echo: Echo, gateways: list[str]) -> SecureNats:
     """nats-server with nkey identities, least privilege and an encrypted store."""
-    nats = start_secure_nats(run_dir, (GATEWAY_ID,))
+    nats = start_secure_nats(run_dir, tuple(gateways))
     n = len(nats.security.identities.identities())
     echo(f"  nats-server      {nats.url} (pid {nats.server.pid}, {n} identities, encrypted)")
     return nats
@@ -112,23 +120,33 @@ def start_fleet(stack: Stack, fleet: Path) -> Path:
     return endpoints
 
 
-def write_gateway_config(stack: Stack, endpoints: Path, poll_s: float) -> Path:
-    """``vpp gateway config-from`` the endpoints, as its own process; the file it wrote."""
-    gw_file = stack.run_dir / "gateway.yaml"
+def write_gateway_configs(
+    stack: Stack, endpoints: Path, gateways: list[str], poll_s: float
+) -> dict[str, Path]:
+    """The devices dealt round-robin to ``gateways``; for each, ``vpp gateway
+    config-from`` its share as its own process; the files they wrote, by gateway."""
     keys = stack.run_dir / "command-keys.pub"
     create_keys(stack.run_dir / SIGNING_DIR)
     export_keys(stack.run_dir / SIGNING_DIR, keys)
-    args = ["gateway", "config-from", str(endpoints), "-o", str(gw_file)]
-    args += ["--gateway-id", GATEWAY_ID]
-    args += ["--nats-client", str(stack.nats.gateway_client_file(GATEWAY_ID))]
-    args += ["--data-dir", str(stack.run_dir / "gateway-data"), "--poll-s", str(poll_s)]
-    args += ["--command-keys", str(keys)]
-    cfg = stack.sup.start("gateway-config", args)
-    cfg.process.wait(60)
-    if cfg.process.returncode != 0:
-        raise PlaygroundError(f"gateway config-from failed:\n{cfg.tail()}")
-    stack.sup.children.remove(cfg)
-    return gw_file
+    devices = json.loads(endpoints.read_text())
+    out: dict[str, Path] = {}
+    for i, gw in enumerate(gateways):
+        one = len(gateways) == 1
+        share = endpoints if one else stack.run_dir / f"endpoints-{gw}.json"
+        if not one:
+            share.write_text(json.dumps(devices[i :: len(gateways)]))
+        gw_file = stack.run_dir / ("gateway.yaml" if one else f"gateway-{gw}.yaml")
+        data = stack.run_dir / ("gateway-data" if one else f"gateway-data-{gw}")
+        args = ["gateway", "config-from", str(share), "-o", str(gw_file), "--gateway-id", gw]
+        args += ["--nats-client", str(stack.nats.gateway_client_file(gw))]
+        args += ["--data-dir", str(data), "--poll-s", str(poll_s), "--command-keys", str(keys)]
+        cfg = stack.sup.start("gateway-config", args)
+        cfg.process.wait(60)
+        stack.sup.children.remove(cfg)
+        if cfg.process.returncode != 0:
+            raise PlaygroundError(f"gateway config-from failed:\n{cfg.tail()}")
+        out[gw] = gw_file
+    return out
 
 
 def show_banner(echo: Echo, api_url: str, demo: DemoRegistration, info_path: Path) -> None:
@@ -156,9 +174,9 @@ def bring_up(stack: Stack, options: PlaygroundOptions) -> InfoFile:
     """Store, fleet, gateway config, demo registry, services, info file and banner."""
     migrate_store(stack.db_url, stack.echo)
     endpoints = start_fleet(stack, options.fleet or default_fleet())
-    gw_file = write_gateway_config(stack, endpoints, options.poll_s)
-    demo = register_demo(stack.db_url, load_yaml(gw_file, GatewayConfig))
-    api_url = start_services(stack, gw_file, GATEWAY_ID, options)
+    gw_files = write_gateway_configs(stack, endpoints, gateway_ids(options), options.poll_s)
+    demo = register_demo(stack.db_url, [load_yaml(f, GatewayConfig) for f in gw_files.values()])
+    api_url = start_services(stack, gw_files, options)
     info = write_info(stack, api_url, demo, options.info_file)
     show_banner(stack.echo, api_url, demo, info.shown)
     return info
@@ -170,7 +188,7 @@ def run_playground(options: PlaygroundOptions, echo: Echo) -> int:
     db_url = options.db or f"sqlite:///{run_dir / 'vpp.sqlite'}"
     stop = stop_on_signals()
     echo(f"vpp playground: run directory {run_dir}")
-    nats = start_nats(run_dir, echo)
+    nats = start_nats(run_dir, echo, gateway_ids(options))
     stack = Stack(run_dir, db_url, nats, Supervisor(run_dir / "logs"), echo)
     failed = False
     try:

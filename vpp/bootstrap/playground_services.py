@@ -65,10 +65,13 @@ def start_central(stack: Stack, options: PlaygroundOptions) -> list[Child]:
     return out
 
 
-def start_services(stack: Stack, gw_file: Path, gateway_id: str, options: PlaygroundOptions) -> str:
-    """Gateway, projectors, dispatchers and API; the API's URL once it answers and every
+def start_services(stack: Stack, gw_files: dict[str, Path], options: PlaygroundOptions) -> str:
+    """Gateways, projectors, dispatchers and API; the API's URL once it answers and every
     process's ops endpoint says it is alive."""
-    gw = start_service(stack, "gateway", gateway_id, ["gateway", "--config", str(gw_file)])
+    gws = [
+        start_service(stack, "gateway", gw, ["gateway", "--config", str(f)])
+        for gw, f in gw_files.items()
+    ]
     central = start_central(stack, options)
     port = api_port_to_use(options.api_port, stack)
     pki = stack.nats.pki
@@ -79,7 +82,7 @@ def start_services(stack: Stack, gw_file: Path, gateway_id: str, options: Playgr
     api_url = f"{'https' if pki else 'http'}://127.0.0.1:{port}"
     ca = pki.ca_file if pki else None
     wait_for("the API", lambda: http_ok(f"{api_url}/healthz", ca), stack.sup, 60)
-    children = [gw, *central, api]
+    children = [*gws, *central, api]
     for child in children:
         wait_alive(stack, child)
         stack.echo(f"  {child.name:<16} pid {child.pid}, ops {child.ops_url}, log {child.log}")

@@ -30,6 +30,9 @@ def playground(
     dispatchers: Annotated[
         int, typer.Option("--dispatchers", min=1, max=4, help="Dispatcher processes (one leads)")
     ] = 1,
+    gateways: Annotated[
+        int, typer.Option("--gateways", min=1, max=16, help="Gateways sharing the devices")
+    ] = 1,
     prometheus: Annotated[
         bool, typer.Option("--prometheus", help="A Prometheus scraping every process")
     ] = False,
@@ -50,6 +53,7 @@ def playground(
         projectors=projectors,
         dispatchers=dispatchers,
         prometheus=prometheus,
+        gateways=gateways,
     )
     if run_playground(options, typer.echo):
         raise typer.Exit(1)

@@ -62,7 +62,7 @@ def test_the_list_of_missing_metrics_is_not_stale() -> None:
     registered = {name for name in NOT_YET_EXPORTED if f'"{name}"' in source}
     assert not registered, f"exported now, remove from NOT_YET_EXPORTED: {sorted(registered)}"
     used = {family(n) for _, e in [*dashboard_queries(), *alert_rules()] for n in metric_names(e)}
-    assert NOT_YET_EXPORTED <= used, f"listed but used nowhere: {NOT_YET_EXPORTED - used}"
+    assert used >= NOT_YET_EXPORTED, f"listed but used nowhere: {NOT_YET_EXPORTED - used}"
 
 
 async def drive(stack: ObservedStack, nats_url: str, keys: CommandKeys) -> None:

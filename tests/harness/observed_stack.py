@@ -88,9 +88,9 @@ def _start_services(
     targets: list[Target] = []
     common = {
         "projector": ["projector", "--nats", nats_url, "--db", db_url],
-        "dispatcher": ["dispatcher", "--nats", nats_url, "--db", db_url, "--cycle-s", "1"]
-        + ["--signing-keys", str(keys.directory)],
+        "dispatcher": ["dispatcher", "--nats", nats_url, "--db", db_url, "--cycle-s", "1"],
     }
+    common["dispatcher"] += ["--signing-keys", str(keys.directory)]
     for role, args in common.items():
         if offers_metrics_port(role):
             port = free_port()
@@ -107,9 +107,9 @@ def _start_services(
 
 
 @contextlib.asynccontextmanager
-async def observed_stack(tmp_path: Path, nats_url: str, keys: CommandKeys) -> AsyncIterator[
-    ObservedStack
-]:
+async def observed_stack(
+    tmp_path: Path, nats_url: str, keys: CommandKeys
+) -> AsyncIterator[ObservedStack]:
     """The stack running and Prometheus up (its first scrapes may still be on the way)."""
     db_url = f"sqlite:///{tmp_path / 'vpp.sqlite'}"
     upgrade_store(db_url)

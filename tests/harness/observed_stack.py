@@ -25,7 +25,7 @@ from tests.harness.signing import CommandKeys
 from tests.harness.sunspec_fleet import SunSpecFleet, start_sunspec_fleet
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats.server import free_port
-from vpp.adapters.prometheus.server import PrometheusProcess, Target, start_prometheus
+from vpp.adapters.prometheus.server import JOBS, PrometheusProcess, Target, start_prometheus
 from vpp.bootstrap import BuiltGateway, build_gateway
 from vpp.bootstrap.demo import register_demo
 from vpp.bootstrap.processes import Supervisor, http_ok
@@ -34,14 +34,6 @@ from vpp.domain import DerKind
 
 GATEWAY_ID = "gw-prom"
 KINDS = {DerKind.PV: 1, DerKind.BATTERY: 2}
-
-#: job names of deploy/prometheus/prometheus.yml
-JOBS = {
-    "gateway": "vpp-gateway",
-    "projector": "vpp-projector",
-    "dispatcher": "vpp-dispatcher",
-    "api": "vpp-api",
-}
 
 
 @dataclass

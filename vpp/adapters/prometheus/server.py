@@ -28,6 +28,15 @@ from vpp.runtime import stop_process
 #: a scrape target: (job, instance, "host:port" of its /metrics)
 Target = tuple[str, str, str]
 
+#: the scrape job of each vpp role: deploy/prometheus/prometheus.yml's job names, which its
+#: alert rules and the Grafana dashboards select on
+JOBS = {
+    "gateway": "vpp-gateway",
+    "projector": "vpp-projector",
+    "dispatcher": "vpp-dispatcher",
+    "api": "vpp-api",
+}
+
 #: the alert rules an operator deploys, next to the package in a source checkout
 DEPLOY_RULES = Path(__file__).resolve().parents[3] / "deploy" / "prometheus" / "alerts.yml"
 

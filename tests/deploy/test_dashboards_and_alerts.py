@@ -18,6 +18,7 @@ import nats
 
 from tests.deploy.queries import alert_rules, dashboard_queries, family, metric_names, with_bool
 from tests.harness.gateway import command, send
+from tests.harness.metrics import sample
 from tests.harness.observed_stack import GATEWAY_ID, ObservedStack, observed_stack
 from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
@@ -67,7 +68,8 @@ def test_the_list_of_missing_metrics_is_not_stale() -> None:
 
 async def drive(stack: ObservedStack, nats_url: str, keys: CommandKeys) -> None:
     """Make every metric the panels show move: commands applied, refused and expired, a
-    dispatch, a refused API request, a device that stops answering."""
+    dispatch (open for longer than the test: its tracking error is a series while it is),
+    a refused API request, a device that stops answering."""
     await stack.fleet.stop_server(STOPPED_DEVICE)
     nc = await nats.connect(nats_url)
     try:
@@ -79,9 +81,13 @@ async def drive(stack: ObservedStack, nats_url: str, keys: CommandKeys) -> None:
         await js.publish(subject, codec.encode_command(unsigned), headers=msg_id)
     finally:
         await nc.close()
+    # the short command expires before any dispatch holds the battery: one revert, surely
+    reverted = "vpp_gateway_reverted_total"
+    registry = stack.gateway.metrics.registry
+    await async_wait_until(lambda: sample(registry, reverted, reason="no-command") > 0, 20)
     auth = {"Authorization": f"Bearer {stack.api_key}", "Idempotency-Key": str(uuid.uuid4())}
     start = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    body = {"mode": "absolute", "intervals": [{"start": start, "duration": "PT10S", "p_kw": 2}]}
+    body = {"mode": "absolute", "intervals": [{"start": start, "duration": "PT2M", "p_kw": 2}]}
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as client:
         plant = stack.plant_ids[0]
         created = await client.post(f"/v1/plants/{plant}/dispatches", json=body, headers=auth)

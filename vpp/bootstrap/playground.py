@@ -13,14 +13,15 @@ import json
 import shutil
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from vpp.adapters.prometheus.server import PrometheusProcess
 from vpp.adapters.store.engine import data_dir as default_data_dir
 from vpp.bootstrap.demo import DemoRegistration, default_fleet, register_demo
 from vpp.bootstrap.playground_info import InfoFile, write_info
-from vpp.bootstrap.playground_services import SIGNING_DIR, start_services
+from vpp.bootstrap.playground_services import SIGNING_DIR, start_scraping, start_services
 from vpp.bootstrap.playground_watch import watch
 from vpp.bootstrap.processes import PlaygroundError, Supervisor, wait_for
 from vpp.bootstrap.secure_nats import SecureNats, start_secure_nats
@@ -66,6 +67,7 @@ class Stack:
     nats: SecureNats
     sup: Supervisor
     echo: Echo
+    prometheus: list[PrometheusProcess] = field(default_factory=list)  # --prometheus
 
 
 def fresh_run_dir(data_dir: Path | None) -> Path:
@@ -161,7 +163,10 @@ def show_banner(echo: Echo, api_url: str, demo: DemoRegistration, info_path: Pat
 
 def stop_stack(stack: Stack) -> None:
     """Every child in reverse order of start, then nats-server; their exit codes shown."""
-    codes = stack.sup.stop_all()
+    codes: dict[str, int | None] = {}
+    for prom in stack.prometheus:
+        codes["prometheus"] = prom.stop()
+    codes |= stack.sup.stop_all()
     stack.nats.stop()
     for i, node in enumerate(stack.nats.nodes, 1):
         codes["nats-server" if len(stack.nats.nodes) == 1 else f"nats-{i}"] = (
@@ -177,7 +182,8 @@ def bring_up(stack: Stack, options: PlaygroundOptions) -> InfoFile:
     gw_files = write_gateway_configs(stack, endpoints, gateway_ids(options), options.poll_s)
     demo = register_demo(stack.db_url, [load_yaml(f, GatewayConfig) for f in gw_files.values()])
     api_url = start_services(stack, gw_files, options)
-    info = write_info(stack, api_url, demo, options.info_file)
+    prometheus_url = start_scraping(stack) if options.prometheus else None
+    info = write_info(stack, api_url, demo, options.info_file, prometheus_url)
     show_banner(stack.echo, api_url, demo, info.shown)
     return info
 

@@ -51,7 +51,12 @@ def processes(stack: Stack) -> list[dict[str, object]]:
         for c in stack.sup.children
         if c.process.poll() is None
     ]
-    return [*nodes, *children]
+    others: list[dict[str, object]] = [
+        {"name": "prometheus", "role": "prometheus", "pid": p.pid}
+        for p in stack.prometheus
+        if p.alive()
+    ]
+    return [*nodes, *children, *others]
 
 
 def write_info(

@@ -4,11 +4,11 @@ the API, each its own process with an instance name and an ops endpoint (``/metr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vpp.adapters.nats.server import free_port
+from vpp.adapters.prometheus.server import JOBS, PrometheusUnavailable, Target, start_prometheus
 from vpp.bootstrap.processes import Child, PlaygroundError, http_ok, port_free, wait_for
 
 if TYPE_CHECKING:
@@ -16,15 +16,6 @@ if TYPE_CHECKING:
 
 OPS_HOST = "127.0.0.1"
 SIGNING_DIR = "command-signing"  # the dispatcher's keyring, in the run dir
-
-
-@dataclass(frozen=True, slots=True)
-class ScrapeTarget:
-    """One process's ops endpoint, as Prometheus sees it."""
-
-    job: str  # its role: gateway, projector, dispatcher, api
-    instance: str
-    address: str  # host:port
 
 
 def ops_args(instance: str) -> tuple[list[str], str]:
@@ -98,10 +89,23 @@ def wait_alive(stack: Stack, child: Child) -> None:
     wait_for(f"{child.name}'s /healthz", lambda: http_ok(healthz), stack.sup, 60)
 
 
-def scrape_targets(children: list[Child]) -> list[ScrapeTarget]:
-    """Every child with an ops endpoint, as a Prometheus target."""
+def scrape_targets(children: list[Child]) -> list[Target]:
+    """Every child with an ops endpoint, as a Prometheus target ``(job, instance,
+    host:port)``, under the job names the deploy/ rules and dashboards select on."""
     return [
-        ScrapeTarget(c.role, c.name, c.ops_url.removeprefix("http://"))
+        (JOBS[c.role], c.name, c.ops_url.removeprefix("http://"))
         for c in children
-        if c.ops_url is not None
+        if c.ops_url is not None and c.role in JOBS
     ]
+
+
+def start_scraping(stack: Stack) -> str:
+    """A private Prometheus (Debian's, installed when missing) scraping every process
+    every second with deploy/'s alert rules; its URL."""
+    try:
+        prom = start_prometheus(stack.run_dir / "prometheus", scrape_targets(stack.sup.children))
+    except PrometheusUnavailable as exc:
+        raise PlaygroundError(str(exc)) from exc
+    stack.prometheus.append(prom)
+    stack.echo(f"  {'prometheus':<16} pid {prom.pid}, {prom.url}")
+    return prom.url

@@ -32,6 +32,16 @@ class SecureNats:
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def urls(self) -> list[str]:
+        """One server (:class:`nats_cluster.SecureNatsCluster` has one per node)."""
+        return [self.server.url]
+
+    def processes(self) -> list[dict[str, object]]:
+        """``{"name", "role", "pid"}`` of the server while it runs."""
+        alive = self.server.alive()
+        return [{"name": "nats", "role": "nats", "pid": self.server.pid}] if alive else []
+
     def client_file(self, name: str) -> Path:
         return self.clients[name]
 

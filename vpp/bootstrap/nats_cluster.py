@@ -2,18 +2,18 @@
 node with the same nkey users, mutual TLS for clients, TLS on the routes (on their own
 CA, :func:`pki.route_tls`), its own encrypted store; the streams at replicas 3.
 
-:func:`cluster_topologies` is the one source of the nodes' names, routes and ports, for
-:func:`start_secure_nats_cluster` (the playground's ``--nats-nodes 3`` and the tests:
-every node on loopback, its own ports) and for ``vpp nats cluster-config`` (``deploy/``:
-one node per machine).  Client files carry every node's URL, so a process reconnects to
-a surviving node when its own dies.
+:func:`start_secure_nats_cluster` (the playground's ``--nats-nodes 3`` and the tests)
+runs every node on loopback, each on its own ports, from the topology of
+:mod:`nats_topology` (which ``vpp nats cluster-config`` writes for ``deploy/``).  Client
+files carry every node's URL, so a process reconnects to a surviving node when its own
+dies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,80 +24,36 @@ from vpp.adapters.nats.server import (
     NatsServerProcess,
     ServerSecurity,
     ServerTopology,
-    free_port,
     start_nats_server,
 )
-from vpp.adapters.nats.server_config import ClusterSpec, ServerTls
+from vpp.adapters.nats.server_config import MONITOR_HOST
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.bootstrap.nats_client import client_settings
 from vpp.bootstrap.nats_security import NatsSecurity, gateway_identity
+from vpp.bootstrap.nats_topology import (
+    NodeAddress,
+    cluster_topologies,
+    loopback_addresses,
+    replicas_for,
+)
 from vpp.bootstrap.pki import DeploymentPki, deployment_pki, route_tls
 
-CLUSTER_NAME = "vpp"
-#: a stream's copies: 3 survive one node down (a quorum of 2 keeps accepting)
-MAX_REPLICAS = 3
 #: a fresh cluster elects its JetStream meta leader within a few seconds
 META_LEADER_TIMEOUT_S = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class NodeAddress:
-    name: str  # "nats-1": the server_name, the store directory's name
-    host: str
-    port: int  # clients
-    route_port: int
-    monitor_port: int | None = None
-
-    def url(self, tls: bool) -> str:
-        return f"{'tls' if tls else 'nats'}://{self.host}:{self.port}"
-
-    @property
-    def route_url(self) -> str:
-        return f"nats://{self.host}:{self.route_port}"
-
-
-def loopback_addresses(nodes: int, host: str = "127.0.0.1") -> list[NodeAddress]:
-    """``nodes`` nodes on one machine: each its own free client, route, monitoring port."""
-    return [
-        NodeAddress(f"nats-{i}", host, free_port(host), free_port(host), free_port(host))
-        for i in range(1, nodes + 1)
-    ]
-
-
-def cluster_topologies(
-    addresses: Sequence[NodeAddress], routes_tls: ServerTls | None, name: str = CLUSTER_NAME
-) -> list[ServerTopology]:
-    """Each node's name, its route listener and the routes to every other node."""
-    return [
-        ServerTopology(
-            server_name=a.name,
-            cluster=ClusterSpec(
-                name=name,
-                host=a.host,
-                port=a.route_port,
-                routes=[o.route_url for o in addresses if o is not a],
-                tls=routes_tls,
-            ),
-            monitor_port=a.monitor_port,
-        )
-        for a in addresses
-    ]
-
-
-def replicas_for(nodes: int) -> int:
-    return min(nodes, MAX_REPLICAS)
-
-
 @dataclass
 class ClusterNode:
-    """One node: started, stopped, killed and started again on its ports and store."""
+    """One node: started, stopped, killed and started again on its ports and store.
+    Read like a :class:`NatsServerProcess` (``pid``, ``alive()``, ``log_file``,
+    ``process``: the Popen of its current run, ``url``)."""
 
     address: NodeAddress
     store_dir: Path
     security: ServerSecurity
     topology: ServerTopology
     tls: bool
-    process: NatsServerProcess | None = None
+    server: NatsServerProcess | None = None  # its current (or last) run
 
     @property
     def name(self) -> str:
@@ -108,21 +64,27 @@ class ClusterNode:
         return self.address.url(self.tls)
 
     @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
+    def process(self) -> subprocess.Popen[bytes]:
+        if self.server is None:
+            raise NatsServerError(f"{self.name} was never started")
+        return self.server.process
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     @property
     def log_file(self) -> Path:
         return self.store_dir / "nats-server.log"
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.alive()
+        return self.server is not None and self.server.alive()
 
     def start(self, ready_timeout: float = 15.0) -> NatsServerProcess:
         """Start the node (again: same ports, same store; it catches up from the others)."""
         if self.alive():
             raise NatsServerError(f"{self.name} is running (pid {self.pid})")
-        self.process = start_nats_server(
+        self.server = start_nats_server(
             self.store_dir,
             port=self.address.port,
             host=self.address.host,
@@ -130,22 +92,23 @@ class ClusterNode:
             security=self.security,
             topology=self.topology,
         )
-        return self.process
+        return self.server
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process is not None:
-            self.process.stop(timeout)
+        """SIGTERM, then SIGKILL; the PID reaped."""
+        if self.server is not None:
+            self.server.stop(timeout)
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
-        if self.process is not None:
-            self.process.kill()
+        if self.server is not None:
+            self.server.kill()
 
     def streams(self) -> dict[str, NodeStream]:
         """The streams as this node stores them (its monitoring port)."""
         if self.address.monitor_port is None:
             raise NatsServerError(f"{self.name} has no monitoring port")
-        return node_streams(self.address.host, self.address.monitor_port)
+        return node_streams(MONITOR_HOST, self.address.monitor_port)
 
 
 @dataclass
@@ -179,9 +142,9 @@ class SecureNatsCluster:
     def gateway_client_file(self, gateway_id: str) -> Path:
         return self.clients[gateway_identity(gateway_id)]
 
-    def processes(self) -> list[dict[str, object]]:
-        """``{"name", "role", "pid"}`` of every running node (the playground's info.json)."""
-        return [{"name": n.name, "role": "nats", "pid": n.pid} for n in self.nodes if n.alive()]
+    def restart_node(self, index: int) -> None:
+        """Start ``nodes[index]`` again (it died or was stopped): same ports, same store."""
+        self.nodes[index].start()
 
     def stop(self) -> None:
         for node in reversed(self.nodes):

@@ -32,16 +32,6 @@ class SecureNats:
     def url(self) -> str:
         return self.server.url
 
-    @property
-    def urls(self) -> list[str]:
-        """One server (:class:`nats_cluster.SecureNatsCluster` has one per node)."""
-        return [self.server.url]
-
-    def processes(self) -> list[dict[str, object]]:
-        """``{"name", "role", "pid"}`` of the server while it runs."""
-        alive = self.server.alive()
-        return [{"name": "nats", "role": "nats", "pid": self.server.pid}] if alive else []
-
     def client_file(self, name: str) -> Path:
         return self.clients[name]
 
@@ -52,11 +42,12 @@ class SecureNats:
         self.server.stop()
 
 
-async def ensure_streams_as(settings: NatsClientSettings) -> list[str]:
-    """Create or update every stream with ``settings`` (the ops identity); their names."""
+async def ensure_streams_as(settings: NatsClientSettings, replicas: int | None = None) -> list[str]:
+    """Create or update every stream with ``settings`` (the ops identity); their names.
+    ``replicas`` None keeps an existing stream's (and makes a new one with 1)."""
     nc = await connect(settings, "vpp-ops")
     try:
-        await ensure_streams(nc.jetstream(timeout=10))
+        await ensure_streams(nc.jetstream(timeout=10), replicas=replicas)
     finally:
         await nc.close()
     return [spec.name for spec in ALL_STREAMS]

@@ -19,6 +19,7 @@ from vpp.adapters.nats.permissions import Permissions
 
 JETSTREAM_KEY_ENV = "VPP_JETSTREAM_KEY"
 CIPHER = "chachapoly"
+MONITOR_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,8 @@ class ServerConfigSpec:
     server_name: str = "vpp-nats"
     log_file: Path | None = None
     cluster: ClusterSpec | None = None
-    monitor_port: int | None = None  # the HTTP monitoring endpoint (/jsz, /healthz), on host
+    #: the HTTP monitoring endpoint (/jsz, /healthz): on loopback only, it has no auth
+    monitor_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -129,7 +131,7 @@ def render_server_config(spec: ServerConfigSpec) -> str:
     if spec.log_file is not None:
         lines.append(f"log_file: {_q(spec.log_file)}")
     if spec.monitor_port is not None:
-        lines.append(f"http: {_q(f'{spec.host}:{spec.monitor_port}')}")
+        lines.append(f"http: {_q(f'{MONITOR_HOST}:{spec.monitor_port}')}")
     lines += ["jetstream {", f"  store_dir: {_q(spec.store_dir)}"]
     if spec.encrypted:
         lines += [f"  cipher: {CIPHER}", f"  key: ${JETSTREAM_KEY_ENV}"]

@@ -30,7 +30,9 @@ async def stream_leader(ops: Client, stream: str) -> str | None:
 
 
 async def step_down_to(ops: Client, stream: str, node: str) -> None:
-    """Ask the stream's leader to hand over to ``node`` (as ops)."""
+    """Ask the stream's leader to hand over to ``node`` (as ops), unless it leads."""
+    if await stream_leader(ops, stream) == node:
+        return
     body = json.dumps({"placement": {"preferred": node}}).encode()
     reply = await ops.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", body, timeout=10)
     answer = json.loads(reply.data)
@@ -60,3 +62,19 @@ def last_seqs(node: ClusterNode, stream: str) -> int | None:
     except MonitorError:
         return None
     return s.last_seq if s is not None else None
+
+
+#: the connection names of the processes under test (each may carry an instance suffix)
+PROCESSES = ("vpp-gateway", "vpp-projector", "vpp-dispatcher")
+
+
+def placement(nodes: list[ClusterNode]) -> dict[str, list[str]]:
+    """Which of :data:`PROCESSES` each running node serves, by node name."""
+    out: dict[str, list[str]] = {}
+    for node in nodes:
+        try:
+            names = node.clients()
+        except MonitorError:
+            continue
+        out[node.name] = sorted({p for p in PROCESSES for n in names if n.startswith(p)})
+    return out

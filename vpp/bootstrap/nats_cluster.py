@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vpp.adapters.nats.client import NatsClientSettings, connect
-from vpp.adapters.nats.monitor import NodeStream, node_streams
+from vpp.adapters.nats.monitor import NodeStream, client_names, node_streams
 from vpp.adapters.nats.server import (
     NatsServerError,
     NatsServerProcess,
@@ -106,9 +106,16 @@ class ClusterNode:
 
     def streams(self) -> dict[str, NodeStream]:
         """The streams as this node stores them (its monitoring port)."""
+        return node_streams(MONITOR_HOST, self._monitor_port())
+
+    def clients(self) -> list[str]:
+        """The connection names of the clients on this node (its monitoring port)."""
+        return client_names(MONITOR_HOST, self._monitor_port())
+
+    def _monitor_port(self) -> int:
         if self.address.monitor_port is None:
             raise NatsServerError(f"{self.name} has no monitoring port")
-        return node_streams(MONITOR_HOST, self.address.monitor_port)
+        return self.address.monitor_port
 
 
 @dataclass

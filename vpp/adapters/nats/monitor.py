@@ -29,15 +29,25 @@ class NodeStream:
     leader: str | None  # the stream's leader, as this node knows it
 
 
-def jsz(host: str, port: int, timeout: float = 2.0) -> dict[str, Any]:
-    """The node's ``/jsz`` with every account's streams."""
-    url = f"http://{host}:{port}/jsz?accounts=true&streams=true"
+def _get(host: str, port: int, path: str, timeout: float) -> dict[str, Any]:
+    url = f"http://{host}:{port}{path}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             data: dict[str, Any] = json.load(r)
     except (OSError, ValueError) as exc:
         raise MonitorError(f"{url}: {exc}") from exc
     return data
+
+
+def jsz(host: str, port: int, timeout: float = 2.0) -> dict[str, Any]:
+    """The node's ``/jsz`` with every account's streams."""
+    return _get(host, port, "/jsz?accounts=true&streams=true", timeout)
+
+
+def client_names(host: str, port: int, timeout: float = 2.0) -> list[str]:
+    """The connection names of the clients connected to this node (``/connz``)."""
+    conns = _get(host, port, "/connz?limit=1024", timeout).get("connections") or []
+    return [str(c.get("name", "")) for c in conns]
 
 
 def meta_leader(host: str, port: int) -> str | None:

@@ -112,6 +112,9 @@ def _cluster(c: ClusterSpec) -> list[str]:
         f"  name: {_q(c.name)}",
         f"  listen: {_q(f'{c.host}:{c.port}')}",
         f"  routes: {_list(c.routes)}",
+        # clients hold every node's URL; the addresses a node would gossip to them (its
+        # IPs) are not names a TLS client can verify its certificate against
+        "  no_advertise: true",
     ]
     if c.tls is not None:
         lines += [f"  {line}" for line in _tls(c.tls)]

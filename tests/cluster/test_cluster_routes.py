@@ -1,17 +1,21 @@
-"""The routes of the cluster admit nodes only: a server presenting a gateway's client
+"""Every stream of the cluster at three replicas, one copy on each node; and the routes
+of the cluster admit nodes only: a server presenting a gateway's client
 certificate (signed by the clients' CA) is refused as a route; the same server with the
 nodes' route certificate joins (the control: the refusal is the certificate's doing)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.harness.wait import wait_until
+from vpp.adapters.nats.client import connect
 from vpp.adapters.nats.server import (
     NatsServerProcess,
     ServerTopology,
@@ -19,10 +23,13 @@ from vpp.adapters.nats.server import (
     start_nats_server,
 )
 from vpp.adapters.nats.server_config import MONITOR_HOST, ClusterSpec, ServerTls
+from vpp.adapters.nats.subjects import ALL_STREAMS
+from vpp.bootstrap.nats_client import settings_for
 from vpp.bootstrap.nats_cluster import SecureNatsCluster, start_secure_nats_cluster
 from vpp.bootstrap.nats_security import gateway_identity
 from vpp.bootstrap.nats_topology import CLUSTER_NAME
 from vpp.bootstrap.pki import ROUTE_CA_DIR, ROUTE_CERT
+from vpp.cli import app
 
 GW = "gw-rogue"
 
@@ -86,3 +93,25 @@ def test_a_gateway_certificate_cannot_join_as_a_route(
         wait_until(lambda: routes_of(monitor) == len(cluster.nodes), 15, 0.1, what="no route")
     finally:
         node.stop()
+
+
+async def test_every_stream_has_three_replicas_one_on_each_node(
+    cluster: SecureNatsCluster,
+) -> None:
+    names = {s.name for s in ALL_STREAMS}
+    for node in cluster.nodes:
+        assert set(node.streams()) == names, node.name
+    ops_file = cluster.client_file("ops")
+    assert all(url in ops_file.read_text() for url in cluster.urls)
+    nc = await connect(settings_for(None, ops_file), "test-ops")
+    try:
+        for name in names:
+            info = await nc.jetstream().stream_info(name)
+            assert info.config.num_replicas == 3, name
+            assert info.cluster is not None and len(info.cluster.replicas or []) == 2, name
+    finally:
+        await nc.close()
+    cmd = ["nats", "streams", "--nats-client", str(ops_file), "--replicas", "3"]
+    result = await asyncio.to_thread(CliRunner().invoke, app, cmd)
+    assert result.exit_code == 0, result.output
+    assert "streams up to date" in result.output

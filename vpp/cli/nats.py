@@ -203,7 +203,11 @@ def streams(
     import asyncio
 
     from vpp.bootstrap.nats_client import settings_for
+    from vpp.bootstrap.nats_cluster import provision_cluster_streams
     from vpp.bootstrap.secure_nats import ensure_streams_as
 
-    names = asyncio.run(ensure_streams_as(settings_for(None, nats_client), replicas))
+    settings = settings_for(None, nats_client)
+    if replicas is not None and replicas > 1:  # a fresh cluster: wait for its meta leader
+        asyncio.run(provision_cluster_streams(settings, replicas))
+    names = asyncio.run(ensure_streams_as(settings, replicas))
     typer.echo(f"streams up to date: {', '.join(names)}")

@@ -56,11 +56,12 @@ class SecureNats:
         raise NatsServerError("a single nats-server is not restarted; run a cluster")
 
 
-async def ensure_streams_as(settings: NatsClientSettings) -> list[str]:
-    """Create or update every stream with ``settings`` (the ops identity); their names."""
+async def ensure_streams_as(settings: NatsClientSettings, replicas: int | None = None) -> list[str]:
+    """Create or update every stream with ``settings`` (the ops identity); their names.
+    ``replicas`` None keeps an existing stream's (and makes a new one with 1)."""
     nc = await connect(settings, "vpp-ops")
     try:
-        await ensure_streams(nc.jetstream(timeout=10))
+        await ensure_streams(nc.jetstream(timeout=10), replicas=replicas)
     finally:
         await nc.close()
     return [spec.name for spec in ALL_STREAMS]

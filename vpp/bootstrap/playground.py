@@ -21,10 +21,10 @@ from vpp.adapters.prometheus.server import PrometheusProcess
 from vpp.adapters.store.engine import data_dir as default_data_dir
 from vpp.bootstrap.demo import DemoRegistration, default_fleet, register_demo
 from vpp.bootstrap.playground_info import InfoFile, write_info
+from vpp.bootstrap.playground_nats import Nats, nodes_of, start_nats
 from vpp.bootstrap.playground_services import SIGNING_DIR, start_scraping, start_services
 from vpp.bootstrap.playground_watch import watch
 from vpp.bootstrap.processes import PlaygroundError, Supervisor, wait_for
-from vpp.bootstrap.secure_nats import SecureNats, start_secure_nats
 from vpp.bootstrap.signing import create_keys, export_keys
 from vpp.bootstrap.store import upgrade_store
 from vpp.config.gateway import GatewayConfig
@@ -64,7 +64,7 @@ class Stack:
 
     run_dir: Path
     db_url: str
-    nats: SecureNats
+    nats: Nats
     sup: Supervisor
     echo: Echo
     prometheus: list[PrometheusProcess] = field(default_factory=list)  # --prometheus
@@ -95,14 +95,6 @@ def gateway_ids(options: PlaygroundOptions) -> list[str]:
     if options.gateways == 1:
         return [GATEWAY_ID]
     return [f"{GATEWAY_ID}-{i}" for i in range(1, options.gateways + 1)]
-
-
-def start_nats(run_dir: Path, echo: Echo, gateways: list[str]) -> SecureNats:
-    """nats-server with nkey identities, least privilege and an encrypted store."""
-    nats = start_secure_nats(run_dir, tuple(gateways))
-    n = len(nats.security.identities.identities())
-    echo(f"  nats-server      {nats.url} (pid {nats.server.pid}, {n} identities, encrypted)")
-    return nats
 
 
 def migrate_store(db_url: str, echo: Echo) -> None:
@@ -168,8 +160,8 @@ def stop_stack(stack: Stack) -> None:
         codes["prometheus"] = prom.stop()
     codes |= stack.sup.stop_all()
     stack.nats.stop()
-    for i, node in enumerate(stack.nats.nodes, 1):
-        codes["nats-server" if len(stack.nats.nodes) == 1 else f"nats-{i}"] = (
+    for i, node in enumerate(nodes_of(stack.nats), 1):
+        codes["nats-server" if len(nodes_of(stack.nats)) == 1 else f"nats-{i}"] = (
             node.process.returncode
         )
     stack.echo(f"stopped: {', '.join(f'{k}={v}' for k, v in codes.items())}")
@@ -194,7 +186,7 @@ def run_playground(options: PlaygroundOptions, echo: Echo) -> int:
     db_url = options.db or f"sqlite:///{run_dir / 'vpp.sqlite'}"
     stop = stop_on_signals()
     echo(f"vpp playground: run directory {run_dir}")
-    nats = start_nats(run_dir, echo, gateway_ids(options))
+    nats = start_nats(run_dir, echo, gateway_ids(options), options.nats_nodes)
     stack = Stack(run_dir, db_url, nats, Supervisor(run_dir / "logs"), echo)
     failed = False
     try:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vpp.bootstrap.playground_nats import nodes_of
+
 if TYPE_CHECKING:
     from vpp.bootstrap.demo import DemoRegistration
     from vpp.bootstrap.playground import Stack
@@ -43,7 +45,7 @@ def processes(stack: Stack) -> list[dict[str, object]]:
     node and every child still running."""
     nodes: list[dict[str, object]] = [
         {"name": f"nats-{i}", "role": "nats-server", "pid": node.pid}
-        for i, node in enumerate(stack.nats.nodes, 1)
+        for i, node in enumerate(nodes_of(stack.nats), 1)
         if node.alive()
     ]
     children: list[dict[str, object]] = [

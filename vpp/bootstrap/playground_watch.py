@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from vpp.bootstrap.playground_nats import nodes_of
+
 if TYPE_CHECKING:
     from vpp.bootstrap.playground import PlaygroundOptions, Stack
     from vpp.bootstrap.processes import Child
@@ -34,11 +36,11 @@ def _report_death(stack: Stack, name: str, code: int | None, tail: str) -> None:
 
 
 def _dead_nats(stack: Stack) -> list[int]:
-    return [i for i, node in enumerate(stack.nats.nodes) if not node.alive()]
+    return [i for i, node in enumerate(nodes_of(stack.nats)) if not node.alive()]
 
 
 def _nats_tail(stack: Stack, index: int) -> str:
-    node = stack.nats.nodes[index]
+    node = nodes_of(stack.nats)[index]
     text = node.log_file.read_text(errors="replace") if node.log_file.exists() else ""
     return "\n".join(text.splitlines()[-10:])
 
@@ -73,7 +75,7 @@ class Healer:
         return True
 
     def nats(self, index: int) -> bool:
-        node, name = self.stack.nats.nodes[index], f"nats-{index + 1}"
+        node, name = nodes_of(self.stack.nats)[index], f"nats-{index + 1}"
         tail = _nats_tail(self.stack, index)
         if not self.nats_cluster:
             _report_death(self.stack, "nats-server", node.process.returncode, tail)
@@ -81,7 +83,9 @@ class Healer:
         if self._due(name, node.process.returncode, tail):
             self.stack.nats.restart_node(index)
             del self.dead_since[name]
-            self.stack.echo(f"  {name:<16} started again, pid {self.stack.nats.nodes[index].pid}")
+            self.stack.echo(
+                f"  {name:<16} started again, pid {nodes_of(self.stack.nats)[index].pid}"
+            )
             self.on_restart()
         return True
 

@@ -55,7 +55,8 @@ class Supervisor:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                # readable logs under the run directory unless the caller asks for JSON
+                env={"VPP_LOG_FORMAT": "text", **os.environ, "PYTHONUNBUFFERED": "1"} | (env or {}),
                 start_new_session=True,  # Ctrl-C reaches the playground, which stops them
             )
         child = Child(name, proc, log)

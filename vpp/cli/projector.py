@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from vpp.cli.log_options import LogFormatOption, setup_logs
 
 
 def projector(
@@ -19,12 +20,13 @@ def projector(
         typer.Option("--nats-client", help="NATS client file (identity, inbox, TLS)"),
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: SQLite)")] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Project TELEMETRY, COMMANDS and ACKS into the read models until SIGINT/SIGTERM."""
     from vpp.bootstrap.nats_client import settings_for
     from vpp.bootstrap.projector import ProjectorStats, run_projector
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logs(log_format, "projector")
 
     async def main() -> ProjectorStats:
         stop = asyncio.Event()

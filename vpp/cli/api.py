@@ -68,13 +68,9 @@ def api(
     issue_platform_key: PlatformKeyOption = False,
     metrics_port: Annotated[
         int | None,
-        typer.Option(
-            "--metrics-port", help="Serve /metrics, /healthz, /readyz on this port (--host)"
-        ),
+        typer.Option("--metrics-port", help="Serve /metrics, /healthz, /readyz on this port"),
     ] = None,
-    metrics_host: Annotated[
-        str | None, typer.Option("--metrics-host", help="(default: --host)")
-    ] = None,
+    metrics_host: Annotated[str, typer.Option("--metrics-host")] = "127.0.0.1",
     instance: Annotated[str, typer.Option("--instance", help="name in logs")] = "api",
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
     log_format: LogFormatOption = None,
@@ -101,7 +97,7 @@ def api(
         from vpp.adapters.prometheus.http import serve_ops
 
         registry, ready = app.state.metrics_registry, app.state.store_probe.reason
-        serve_ops(metrics_host or host, metrics_port, registry, ready)
+        serve_ops(metrics_host, metrics_port, registry, ready)
     tls = _uvicorn_tls(tls_cert, tls_key, tls_client_ca)
     try:
         _serve(app, host=host, port=port, log_level=log_level, **tls)

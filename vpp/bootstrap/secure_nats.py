@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vpp.adapters.nats.client import NatsClientSettings, connect
-from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
+from vpp.adapters.nats.server import NatsServerError, NatsServerProcess, start_nats_server
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.nats.subjects import ALL_STREAMS
 from vpp.bootstrap.nats_client import client_settings
@@ -32,6 +32,15 @@ class SecureNats:
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def urls(self) -> list[str]:
+        """Every node's client URL (one here)."""
+        return [self.server.url]
+
+    @property
+    def nodes(self) -> list[NatsServerProcess]:
+        return [self.server]
+
     def client_file(self, name: str) -> Path:
         return self.clients[name]
 
@@ -40,6 +49,11 @@ class SecureNats:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def restart_node(self, index: int) -> None:
+        """A single server is not restarted under its clients (nothing would hold the
+        streams meanwhile): only a cluster's nodes are."""
+        raise NatsServerError("a single nats-server is not restarted; run a cluster")
 
 
 async def ensure_streams_as(settings: NatsClientSettings) -> list[str]:

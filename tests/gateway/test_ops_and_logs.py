@@ -15,11 +15,12 @@ import httpx
 import nats
 import yaml
 
-from tests.harness.gateway import GW, acks_of, command, make_config, send
+from tests.harness.gateway import GW, acks_of, command, make_config, running, send
 from tests.harness.signing import CommandKeys
 from tests.harness.wait import async_wait_until
 from vpp.adapters.nats.server import free_port
 from vpp.adapters.nats.streams import ensure_streams
+from vpp.bootstrap import build_gateway
 from vpp.domain import DerKind
 from vpp.runtime import stop_process
 
@@ -92,3 +93,20 @@ async def test_gateway_json_logs_and_readiness(
             await nc.close()
     _records(log)  # the whole log, to the last line, is JSON
     assert not proc.returncode, log.read_text()[-2000:]
+
+
+async def test_readiness_waits_for_a_device_that_answers(
+    command_keys: CommandKeys, fleet_factory, nats_url: str, tmp_path: Path
+) -> None:
+    fleet = await fleet_factory({DerKind.PV: 1})
+    cfg = make_config(command_keys, fleet.endpoints, nats_url, tmp_path / "gw", gateway_id="gw-r")
+    built = build_gateway(cfg)
+    assert built.gateway.readiness() == "starting"
+    await fleet.stop_server("pv-0001")  # its only device does not answer
+    async with running(built) as gw:
+        await async_wait_until(lambda: gw.gateway.readiness() != "starting", 10)
+        await async_wait_until(
+            lambda: gw.gateway.readiness() == "none of the 1 devices answers",
+            15,
+            what=lambda: str(gw.gateway.readiness()),
+        )

@@ -177,6 +177,31 @@ def test_quarters_not_yet_rolled_up_are_served_from_the_minutes(models: ReadMode
     assert len(served) == 2 and len([r for r in stored if r["der_id"] == "pv-1"]) == 1
 
 
+def test_an_upgraded_store_builds_the_quarters_of_its_kept_minutes(db_url: str) -> None:
+    migrate.upgrade(db_url, "0006")
+    m = ReadModels.from_url(db_url)
+    try:
+        history = [
+            {"der_id": "pv-1", "bucket": OLD + timedelta(minutes=i), "n": 2, "p_w_avg": 10.0 * i,
+             "p_w_min": 0.0, "p_w_max": 20.0 * i, "q_var_avg": None, "soc_last": None,
+             "n_bad": 0}
+            for i in range(20)
+        ]  # fmt: skip
+        with m.engine.begin() as con:
+            con.execute(s.telemetry_1m.insert(), history)
+        migrate.upgrade(db_url)
+        m.writer.record_readings([Reading("pv-1", NOW, 1.0)])  # telemetry flows again
+        roll_up(m.engine, include_open=False)
+        quarters = _rows(m, s.telemetry_15m)
+        assert [(q["bucket"], q["n"]) for q in quarters] == [
+            (OLD, 30),
+            (OLD + timedelta(minutes=15), 10),
+        ]
+        assert quarters[0]["p_w_avg"] == pytest.approx(70.0)  # minutes 0..14, 10 W apart
+    finally:
+        m.close()
+
+
 def test_tidb_ttl_only_on_tidb_and_its_clause(models: ReadModels) -> None:
     with models.engine.connect() as con:
         assert not is_tidb(con)  # SQLite and MariaDB: batched deletes, no TTL emitted

@@ -106,8 +106,10 @@ def roll_up_15m(engine: Engine, complete_until: datetime | None, *, batch_rows: 
     included); returns the number of buckets written."""
     with reading(engine) as con:
         dirty = _dirty_from(con)
+        if dirty is None:  # every quarter is stored
+            return 0
         newest = con.execute(select(func.max(s.telemetry_1m.c.bucket))).scalar_one_or_none()
-    if dirty is None or newest is None:
+    if newest is None:
         return 0
     lo = quarter(dirty)
     end = quarter(newest) + QUARTER if complete_until is None else quarter(complete_until)

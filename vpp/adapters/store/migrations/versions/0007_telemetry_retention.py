@@ -8,6 +8,8 @@ Create Date: 2026-12-04 19:20:00
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -48,8 +50,27 @@ def upgrade() -> None:
         sa.Column("updated_at", vpp.adapters.store.types.UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("level", name=op.f("pk_telemetry_horizons")),
     )
-    if op.get_bind().dialect.name in ("mysql", "mariadb"):  # ids compare case-sensitively
+    bind = op.get_bind()
+    if bind.dialect.name in ("mysql", "mariadb"):  # ids compare case-sensitively
         op.execute("ALTER TABLE telemetry_15m CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    _backfill_15m_from_the_oldest_minute(bind)
+
+
+def _backfill_15m_from_the_oldest_minute(bind: sa.engine.Connection) -> None:
+    """The 15-minute roll-up's watermark at the oldest 1-minute bucket: the next roll-up
+    builds the quarters of every minute kept so far."""
+    when = vpp.adapters.store.types.UtcDateTime()
+    minutes = sa.table("telemetry_1m", sa.column("bucket", when))
+    marks = sa.table(
+        "rollup_watermarks",
+        sa.column("name", sa.String(64)),
+        sa.column("dirty_from", when),
+        sa.column("updated_at", when),
+    )
+    oldest = bind.execute(sa.select(sa.func.min(minutes.c.bucket))).scalar()
+    if oldest is not None:
+        row = {"name": "telemetry_15m", "dirty_from": oldest, "updated_at": datetime.now(UTC)}
+        bind.execute(sa.insert(marks), [row])
 
 
 def downgrade() -> None:

@@ -85,7 +85,8 @@ def _spawn(args: list[str], env: dict[str, str], log: Path, mode: str) -> subpro
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            # readable logs under the run directory unless the caller asks for JSON
+            env={"VPP_LOG_FORMAT": "text", **os.environ, "PYTHONUNBUFFERED": "1", **env},
             start_new_session=True,  # Ctrl-C reaches the playground, which stops them
         )
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from vpp.adapters.nats.client import NatsClientSettings
     from vpp.adapters.nats.projection_consumer import JetStreamProjectionFeed
     from vpp.application.ports import ChangePublisher
+    from vpp.application.retention import RetentionSettings
 
 #: per projection: its counters (batches, items, skipped, refused, last_seq,
 #: change_errors, dead_letters) and its last notes
@@ -28,8 +29,10 @@ async def run_projector(
     *,
     publish_changes: bool = True,
     ready: asyncio.Event | None = None,
+    retention: RetentionSettings | None = None,
 ) -> ProjectorStats:
-    """Project TELEMETRY, COMMANDS and ACKS into the store until ``stop`` is set.
+    """Project TELEMETRY, COMMANDS and ACKS into the store until ``stop`` is set; with
+    ``retention``, keep the telemetry bounded too (:func:`retention_task`).
 
     Returns the per-projection statistics.
     """
@@ -50,6 +53,8 @@ async def run_projector(
         changes = NatsChangePublisher(js) if publish_changes else None
         feeds = _feeds(js, engine, changes)
         tasks = [asyncio.create_task(f.run(stop), name=f.durable) for f in feeds]
+        if retention is not None:  # where the roll-ups are made (their owner)
+            tasks.append(retention_task(engine, retention, stop))
         if ready is not None:
             ready.set()
         await asyncio.gather(*tasks)
@@ -62,6 +67,19 @@ async def run_projector(
             await nc.flush(timeout=5)  # the last batch's ack
         await nc.close()
         engine.dispose()
+
+
+def retention_task(
+    engine: Engine, settings: RetentionSettings, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """Telemetry retention (raw, 1-minute, 15-minute horizons) every ``settings.every_s``
+    until ``stop``: run it in the one process that owns the roll-ups."""
+    from vpp.adapters.store.retention import SqlTelemetryRetention
+    from vpp.application.retention import TelemetryRetention, keep_telemetry_bounded
+    from vpp.runtime import SystemClock
+
+    retention = TelemetryRetention(SqlTelemetryRetention(engine), SystemClock(), settings)
+    return asyncio.create_task(keep_telemetry_bounded(retention, stop), name="retention")
 
 
 def _feeds(

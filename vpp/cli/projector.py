@@ -2,12 +2,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from vpp.cli.log_options import LogFormatOption, setup_logs
+from vpp.cli.retention_options import (
+    Retain1m,
+    Retain15m,
+    RetainRaw,
+    RetentionEvery,
+    retention_settings,
+)
 
 
 def projector(
@@ -19,19 +27,26 @@ def projector(
         typer.Option("--nats-client", help="NATS client file (identity, inbox, TLS)"),
     ] = None,
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: SQLite)")] = None,
+    log_format: LogFormatOption = None,
+    retain_raw: RetainRaw = "2d",
+    retain_1m: Retain1m = "30d",
+    retain_15m: Retain15m = "400d",
+    retention_every: RetentionEvery = "10m",
 ) -> None:
     """Project TELEMETRY, COMMANDS and ACKS into the read models until SIGINT/SIGTERM."""
     from vpp.bootstrap.nats_client import settings_for
     from vpp.bootstrap.projector import ProjectorStats, run_projector
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logs(log_format, "projector")
+    retention = retention_settings(retain_raw, retain_1m, retain_15m, retention_every)
 
     async def main() -> ProjectorStats:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        return await run_projector(settings_for(nats_url, nats_client), db, stop)
+        nats = settings_for(nats_url, nats_client)
+        return await run_projector(nats, db, stop, retention=retention)
 
     stats = asyncio.run(main())
     typer.echo(json.dumps(stats, default=str))

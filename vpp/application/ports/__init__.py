@@ -9,6 +9,7 @@ module                    ports (``typing.Protocol``) and the values they carry
 ``metrics``               gateway → metrics: ``GatewayMetrics``
 ``projection``            projector: ``ProjectionWriter``, ``RollupMaintainer``,
                           ``ChangePublisher``, ``DerGateways``
+``retention``             projector: ``TelemetryRetentionStore`` (levels ``RAW`` …)
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
 ``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
                           ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
@@ -77,6 +78,13 @@ from vpp.application.ports.records import (
     StoreError,
     StoreUnavailable,
 )
+from vpp.application.ports.retention import (
+    LEVELS,
+    MINUTE,
+    QUARTER,
+    RAW,
+    TelemetryRetentionStore,
+)
 from vpp.application.ports.signing import (
     CommandSigner,
     CommandVerifier,
@@ -86,6 +94,10 @@ from vpp.application.ports.signing import (
 
 __all__ = [
     "KEEP",
+    "LEVELS",
+    "MINUTE",
+    "QUARTER",
+    "RAW",
     "AckPublisher",
     "AlreadyExists",
     "ApiKeyRecord",
@@ -134,6 +146,7 @@ __all__ = [
     "StreamPosition",
     "TelemetryPublisher",
     "TelemetryReadStore",
+    "TelemetryRetentionStore",
     "Uplink",
     "tally_columns",
     "tally_from_columns",

@@ -38,7 +38,7 @@ def _owned(port: int) -> int | None:
                 return None
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
             for line in r.read().decode().splitlines():
-                if line.startswith("vpp_projector_partitions_owned{"):
+                if line.startswith("vpp_projector_partitions_owned "):
                     return int(float(line.rsplit(" ", 1)[1]))
     except (urllib.error.URLError, OSError):
         return None

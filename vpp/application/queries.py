@@ -6,7 +6,7 @@ Telemetry ranges are bounded (length and rows) and the refusal says which bound 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -32,6 +32,7 @@ from vpp.domain.units import format_rfc3339
 from vpp.runtime import utc_now
 
 MAX_RANGE = timedelta(days=7)
+MAX_QUARTER_RANGE = timedelta(days=100)  # 9,600 quarter hours: under MAX_ROWS
 MAX_RAW_RANGE = timedelta(days=1)
 RAW_BY_DEFAULT_UP_TO = timedelta(hours=1)
 DEFAULT_RANGE = timedelta(hours=1)
@@ -41,6 +42,7 @@ MAX_ROWS = 10_000
 class Resolution(StrEnum):
     RAW = "raw"
     MINUTE = "1m"
+    QUARTER = "15m"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,13 @@ def resolve_range(
     now: datetime,
     *,
     raw_allowed: bool = True,
+    kept_from: Mapping[str, datetime] | None = None,
 ) -> TimeRange:
-    """Defaults (the last hour; raw up to an hour, else 1 min) and bounds of a range."""
+    """Defaults (the last hour; raw up to an hour, else 1 min) and bounds of a range.
+
+    ``kept_from`` (level → where retention left its rows begin): without an explicit
+    resolution, a range that starts before a level's rows gives way to the next coarser
+    level (raw → 1 min → 15 min), so an old range is served from the roll-ups."""
     try:
         end = end.astimezone(UTC) if end is not None else now
         start = start.astimezone(UTC) if start is not None else end - DEFAULT_RANGE
@@ -100,11 +107,14 @@ def resolve_range(
     if start >= end:
         raise Refused(f"start {format_rfc3339(start)} must be before end {format_rfc3339(end)}")
     span = end - start
-    if span > MAX_RANGE:
-        raise Refused(f"the range spans {span}; at most {MAX_RANGE.days} days per request")
     if resolution is None:
-        small = span <= RAW_BY_DEFAULT_UP_TO and raw_allowed
-        resolution = Resolution.RAW if small else Resolution.MINUTE
+        resolution = _by_range(start, span, raw_allowed, kept_from or {})
+    limit = MAX_QUARTER_RANGE if resolution is Resolution.QUARTER else MAX_RANGE
+    if span > limit:
+        raise Refused(
+            f"the range spans {span}; at most {limit.days} days per request"
+            + ("" if resolution is Resolution.QUARTER else " (resolution=15m: 100 days)")
+        )
     if resolution is Resolution.RAW:
         if not raw_allowed:
             raise Refused("plant telemetry is summed per minute: use resolution=1m")
@@ -114,6 +124,19 @@ def resolve_range(
                 "use resolution=1m or a shorter range"
             )
     return TimeRange(start, end, resolution)
+
+
+def _by_range(
+    start: datetime, span: timedelta, raw_allowed: bool, kept_from: Mapping[str, datetime]
+) -> Resolution:
+    small = span <= RAW_BY_DEFAULT_UP_TO and raw_allowed
+    resolution = Resolution.RAW if small else Resolution.MINUTE
+    gone = {level for level, since in kept_from.items() if start < since}
+    if resolution is Resolution.RAW and Resolution.RAW.value in gone:
+        resolution = Resolution.MINUTE
+    if resolution is Resolution.MINUTE and Resolution.MINUTE.value in gone:
+        resolution = Resolution.QUARTER
+    return resolution
 
 
 def _check_rows(n: int, r: TimeRange) -> None:
@@ -186,12 +209,14 @@ class OperatorQueries:
         resolution: Resolution | None,
     ) -> DerTelemetry:
         self._tenant_der(tenant_id, der_id)
-        r = resolve_range(start, end, resolution, self._now())
+        kept = self._telemetry.kept_from() if resolution is None else None
+        r = resolve_range(start, end, resolution, self._now(), kept_from=kept)
         if r.resolution is Resolution.RAW:
             rows = self._telemetry.readings(der_id, r.start, r.end, MAX_ROWS + 1)
             _check_rows(len(rows), r)
             return DerTelemetry(der_id, r, rows, [])
-        rollups = self._telemetry.rollups(der_id, r.start, r.end, MAX_ROWS + 1)
+        level = r.resolution.value
+        rollups = self._telemetry.rollups(der_id, r.start, r.end, MAX_ROWS + 1, level)
         _check_rows(len(rollups), r)
         return DerTelemetry(der_id, r, [], rollups)
 
@@ -205,8 +230,10 @@ class OperatorQueries:
         resolution: Resolution | None,
     ) -> PlantTelemetry:
         plant = self.tenant_plant(tenant_id, plant_id)
-        r = resolve_range(start, end, resolution, self._now(), raw_allowed=False)
+        kept = self._telemetry.kept_from() if resolution is None else None
+        r = resolve_range(start, end, resolution, self._now(), raw_allowed=False, kept_from=kept)
         members = tuple(sorted(plant.members))
-        buckets = self._telemetry.plant_buckets(members, r.start, r.end, MAX_ROWS + 1)
+        level = r.resolution.value
+        buckets = self._telemetry.plant_buckets(members, r.start, r.end, MAX_ROWS + 1, level)
         _check_rows(len(buckets), r)
         return PlantTelemetry(plant_id, r, buckets, members)

@@ -55,13 +55,16 @@ def build_api(
     (``vpp api``); ``app.state.engine.dispose()`` closes its database connections.
     """
     from vpp.adapters.api.app import create_app
+    from vpp.adapters.store.health import StoreProbe
 
     url = db_url or default_url()
     if upgrade:
         migrate.upgrade(url)
     engine = make_engine(url)
-    app = create_app(api_services(engine), settings)
+    probe = StoreProbe(engine)
+    app = create_app(api_services(engine), settings, readiness=probe.reason)
     app.state.engine = engine
+    app.state.store_probe = probe  # also the readiness of --metrics-port's /readyz
     return app
 
 

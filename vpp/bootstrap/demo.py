@@ -24,12 +24,11 @@ def default_fleet() -> Path:
     return Path(str(files("simulators") / "fleets" / "demo.yaml"))
 
 
-def demo_plants(gateway: GatewayConfig) -> list[PlantConfig]:
-    """``demo-all`` with every device of ``gateway``, then one plant per protocol in use."""
-    ids = sorted(d.der_id for d in gateway.devices)
-    by_protocol = {
-        p: sorted(d.der_id for d in gateway.devices if d.protocol == p) for p in PROTOCOLS
-    }
+def demo_plants(*gateways: GatewayConfig) -> list[PlantConfig]:
+    """``demo-all`` with every device of ``gateways``, then one plant per protocol in use."""
+    devices = [d for g in gateways for d in g.devices]
+    ids = sorted(d.der_id for d in devices)
+    by_protocol = {p: sorted(d.der_id for d in devices if d.protocol == p) for p in PROTOCOLS}
     plants = [
         PlantConfig(plant_id="demo-all", tenant_id=DEMO_TENANT, name="All demo DERs", members=ids)
     ]
@@ -43,10 +42,10 @@ def demo_plants(gateway: GatewayConfig) -> list[PlantConfig]:
     return plants
 
 
-def demo_registry(gateway: GatewayConfig) -> RegistryConfig:
-    """The demo tenant and its plants over the devices of ``gateway``."""
+def demo_registry(*gateways: GatewayConfig) -> RegistryConfig:
+    """The demo tenant and its plants over the devices of ``gateways``."""
     return RegistryConfig(
-        tenants=[TenantConfig(tenant_id=DEMO_TENANT, name="Demo")], plants=demo_plants(gateway)
+        tenants=[TenantConfig(tenant_id=DEMO_TENANT, name="Demo")], plants=demo_plants(*gateways)
     )
 
 
@@ -58,10 +57,10 @@ class DemoRegistration:
     plant_ids: list[str]
 
 
-def register_demo(db_url: str, gateway: GatewayConfig) -> DemoRegistration:
-    """Create the demo tenant with a new API key, then import the gateway and its plants
-    into the (already migrated) store at ``db_url``."""
-    registry = demo_registry(gateway)
+def register_demo(db_url: str, gateways: list[GatewayConfig]) -> DemoRegistration:
+    """Create the demo tenant with a new API key, then import the gateways and their
+    plants into the (already migrated) store at ``db_url``."""
+    registry = demo_registry(*gateways)
     key = ensure_tenant_key(db_url, DEMO_TENANT, "Demo", upgrade=False)
-    import_registry_configs(db_url, registry, [gateway], upgrade=False)
+    import_registry_configs(db_url, registry, gateways, upgrade=False)
     return DemoRegistration(key, [p.plant_id for p in registry.plants])

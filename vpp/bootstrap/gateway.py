@@ -211,7 +211,9 @@ def build_gateway(config: GatewayConfig) -> BuiltGateway:
     endpoint = None
     gateway.services = [uplink, publisher, consumer]
     if config.metrics.port is not None:
-        endpoint = MetricsEndpoint(metrics, config.metrics.host, config.metrics.port)
+        endpoint = MetricsEndpoint(
+            metrics, config.metrics.host, config.metrics.port, ready=gateway.readiness
+        )
         gateway.services.append(endpoint)
     return BuiltGateway(gateway, uplink, publisher, buffer, ledger, metrics, endpoint)
 

@@ -4,6 +4,10 @@ HTTP API, and a client certificate per NATS identity (its common name is the ide
 
 ``vpp playground`` and the tests that attack TLS make theirs with :func:`deployment_pki`
 under ``<security dir>/tls``; a production CA is the operator's (docs/security.md).
+
+The routes of a NATS cluster get a CA of their own (:func:`route_tls`, under
+``tls/routes``): a route is admitted by its certificate alone, so a CA that also signs
+every gateway's client certificate would let any gateway join the cluster as a node.
 """
 
 from __future__ import annotations
@@ -49,3 +53,17 @@ def deployment_pki(
         api_server=issue(tls_dir, "api-server", server_sans=names),
         nats_clients={n: issue(tls_dir, f"nats-{n}", client=True) for n in nats_identities},
     )
+
+
+ROUTE_CA_DIR = "routes"
+ROUTE_CERT = "nats-route"
+
+
+def route_tls(tls_dir: Path, sans: Iterable[str] = LOOPBACK_SANS) -> ServerTls:
+    """The routes' CA in ``tls_dir/routes`` (an existing one is reused) and the nodes'
+    dual-use route certificate, issued anew: every node presents it, verifies the others'."""
+    where = tls_dir / ROUTE_CA_DIR
+    if not (where / "ca.pem").exists():
+        create_ca(where, "vpp NATS routes CA")
+    c = issue(where, ROUTE_CERT, server_sans=list(sans), client=True)
+    return ServerTls(cert_file=c.cert, key_file=c.key, ca_file=c.ca, verify=True)

@@ -13,23 +13,24 @@ import json
 import shutil
 import signal
 import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from vpp.adapters.nats.server import free_port
+from vpp.adapters.prometheus.server import PrometheusProcess
 from vpp.adapters.store.engine import data_dir as default_data_dir
 from vpp.bootstrap.demo import DemoRegistration, default_fleet, register_demo
-from vpp.bootstrap.processes import PlaygroundError, Supervisor, http_ok, port_free, wait_for
-from vpp.bootstrap.secure_nats import SecureNats, start_secure_nats
+from vpp.bootstrap.playground_info import InfoFile, write_info
+from vpp.bootstrap.playground_nats import Nats, nodes_of, start_nats
+from vpp.bootstrap.playground_services import SIGNING_DIR, start_scraping, start_services
+from vpp.bootstrap.playground_watch import watch
+from vpp.bootstrap.processes import PlaygroundError, Supervisor, wait_for
 from vpp.bootstrap.signing import create_keys, export_keys
 from vpp.bootstrap.store import upgrade_store
 from vpp.config.gateway import GatewayConfig
 from vpp.config.loader import load_yaml
 
 GATEWAY_ID = "gw-demo"
-SIGNING_DIR = "command-signing"  # the dispatcher's keyring, in the run dir
 
 
 class Echo(Protocol):
@@ -50,6 +51,11 @@ class PlaygroundOptions:
     duration_s: float | None = None
     cycle_s: float = 4.0
     poll_s: float = 1.0  # the gateway's poll period of every device
+    nats_nodes: int = 1  # 3: a JetStream cluster on loopback, streams at replicas 3
+    projectors: int = 1  # projector processes sharing the telemetry by partition
+    dispatchers: int = 1  # dispatcher processes, one leading
+    prometheus: bool = False  # a Prometheus scraping every process
+    gateways: int = 1  # the simulated devices dealt to this many gateways
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +64,10 @@ class Stack:
 
     run_dir: Path
     db_url: str
-    nats: SecureNats
+    nats: Nats
     sup: Supervisor
     echo: Echo
+    prometheus: list[PrometheusProcess] = field(default_factory=list)  # --prometheus
 
 
 def fresh_run_dir(data_dir: Path | None) -> Path:
@@ -83,12 +90,11 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
-def start_nats(run_dir: Path, echo: Echo) -> SecureNats:
-    """nats-server with nkey identities, least privilege and an encrypted store."""
-    nats = start_secure_nats(run_dir, (GATEWAY_ID,))
-    n = len(nats.security.identities.identities())
-    echo(f"  nats-server      {nats.url} (pid {nats.server.pid}, {n} identities, encrypted)")
-    return nats
+def gateway_ids(options: PlaygroundOptions) -> list[str]:
+    """``gw-demo``, or ``gw-demo-1`` … ``gw-demo-N`` for ``--gateways N``."""
+    if options.gateways == 1:
+        return [GATEWAY_ID]
+    return [f"{GATEWAY_ID}-{i}" for i in range(1, options.gateways + 1)]
 
 
 def migrate_store(db_url: str, echo: Echo) -> None:
@@ -108,80 +114,33 @@ def start_fleet(stack: Stack, fleet: Path) -> Path:
     return endpoints
 
 
-def write_gateway_config(stack: Stack, endpoints: Path, poll_s: float) -> Path:
-    """``vpp gateway config-from`` the endpoints, as its own process; the file it wrote."""
-    gw_file = stack.run_dir / "gateway.yaml"
+def write_gateway_configs(
+    stack: Stack, endpoints: Path, gateways: list[str], poll_s: float
+) -> dict[str, Path]:
+    """The devices dealt round-robin to ``gateways``; for each, ``vpp gateway
+    config-from`` its share as its own process; the files they wrote, by gateway."""
     keys = stack.run_dir / "command-keys.pub"
     create_keys(stack.run_dir / SIGNING_DIR)
     export_keys(stack.run_dir / SIGNING_DIR, keys)
-    args = ["gateway", "config-from", str(endpoints), "-o", str(gw_file)]
-    args += ["--gateway-id", GATEWAY_ID]
-    args += ["--nats-client", str(stack.nats.gateway_client_file(GATEWAY_ID))]
-    args += ["--data-dir", str(stack.run_dir / "gateway-data"), "--poll-s", str(poll_s)]
-    args += ["--command-keys", str(keys)]
-    cfg = stack.sup.start("gateway-config", args)
-    cfg.process.wait(60)
-    if cfg.process.returncode != 0:
-        raise PlaygroundError(f"gateway config-from failed:\n{cfg.tail()}")
-    stack.sup.children.remove(cfg)
-    return gw_file
-
-
-def api_port_to_use(wanted: int, echo: Echo) -> int:
-    """``wanted`` if it is free, else (and for 0) any free port."""
-    port = wanted if wanted and port_free(wanted) else free_port()
-    if wanted and port != wanted:
-        echo(f"  (port {wanted} is taken; the API uses {port})")
-    return port
-
-
-def start_services(stack: Stack, gw_file: Path, options: PlaygroundOptions) -> str:
-    """Gateway, projector, dispatcher and API; the API's URL once it answers."""
-    sup, db_url = stack.sup, stack.db_url
-    gw = sup.start("gateway", ["gateway", "--config", str(gw_file)])
-    proj_client = str(stack.nats.client_file("projector"))
-    proj = sup.start("projector", ["projector", "--nats-client", proj_client, "--db", db_url])
-    disp_client = str(stack.nats.client_file("dispatcher"))
-    disp_args = ["dispatcher", "--nats-client", disp_client, "--db", db_url]
-    disp_args += ["--cycle-s", str(options.cycle_s)]
-    disp_args += ["--signing-keys", str(stack.run_dir / SIGNING_DIR)]
-    disp = sup.start("dispatcher", disp_args)
-    port = api_port_to_use(options.api_port, stack.echo)
-    pki = stack.nats.pki
-    args = ["api", "--db", db_url, "--host", "127.0.0.1", "--port", str(port)]
-    if pki is not None:
-        args += ["--tls-cert", str(pki.api_server.cert), "--tls-key", str(pki.api_server.key)]
-    api = sup.start("api", args)
-    api_url = f"{'https' if pki else 'http'}://127.0.0.1:{port}"
-    ca = pki.ca_file if pki else None
-    wait_for(
-        "the API",
-        lambda: http_ok(f"{api_url}/healthz", ca) or http_ok(f"{api_url}/openapi.json", ca),
-        sup,
-        60,
-    )
-    for child in (gw, proj, disp, api):
-        stack.echo(f"  {child.name:<16} pid {child.pid}, log {child.log}")
-    return api_url
-
-
-def write_info(stack: Stack, api_url: str, demo: DemoRegistration, info_file: Path | None) -> Path:
-    """``info.json`` in the run directory (and at ``info_file``); the path to show."""
-    info = {
-        "api_url": api_url,
-        "api_key": demo.api_key,
-        "nats_url": stack.nats.url,
-        # a read-only NATS identity (telemetry, acks, changes) for scripts and benchmarks
-        "nats_client": str(stack.nats.client_file("observer")),
-        # the private CA of the playground's certificates (NATS and the API's https)
-        "ca_file": str(stack.nats.pki.ca_file) if stack.nats.pki else None,
-        "plants": demo.plant_ids,
-        "run_dir": str(stack.run_dir),
-        "db_url": stack.db_url,
-    }
-    for path in {stack.run_dir / "info.json", *([info_file] if info_file else [])}:
-        path.write_text(json.dumps(info, indent=2) + "\n")
-    return info_file or stack.run_dir / "info.json"
+    devices = json.loads(endpoints.read_text())
+    out: dict[str, Path] = {}
+    for i, gw in enumerate(gateways):
+        one = len(gateways) == 1
+        share = endpoints if one else stack.run_dir / f"endpoints-{gw}.json"
+        if not one:
+            share.write_text(json.dumps(devices[i :: len(gateways)]))
+        gw_file = stack.run_dir / ("gateway.yaml" if one else f"gateway-{gw}.yaml")
+        data = stack.run_dir / ("gateway-data" if one else f"gateway-data-{gw}")
+        args = ["gateway", "config-from", str(share), "-o", str(gw_file), "--gateway-id", gw]
+        args += ["--nats-client", str(stack.nats.gateway_client_file(gw))]
+        args += ["--data-dir", str(data), "--poll-s", str(poll_s), "--command-keys", str(keys)]
+        cfg = stack.sup.start("gateway-config", args)
+        cfg.process.wait(60)
+        stack.sup.children.remove(cfg)
+        if cfg.process.returncode != 0:
+            raise PlaygroundError(f"gateway config-from failed:\n{cfg.tail()}")
+        out[gw] = gw_file
+    return out
 
 
 def show_banner(echo: Echo, api_url: str, demo: DemoRegistration, info_path: Path) -> None:
@@ -194,47 +153,31 @@ def show_banner(echo: Echo, api_url: str, demo: DemoRegistration, info_path: Pat
     )
 
 
-def watch(stack: Stack, stop: threading.Event, duration_s: float | None) -> bool:
-    """Wait for a stop signal, the end of ``duration_s`` or a death; True after a death."""
-    deadline = None if duration_s is None else time.monotonic() + duration_s
-    while not stop.wait(1.0):
-        if not stack.nats.server.alive():
-            log_tail = stack.nats.server.log_file.read_text(errors="replace")
-            stack.echo(
-                f"\nnats-server exited ({stack.nats.server.process.returncode}):\n"
-                + "\n".join(log_tail.splitlines()[-10:]),
-                err=True,
-            )
-            return True
-        dead = stack.sup.dead()
-        if dead:
-            stack.echo(
-                f"\n{dead[0].name} exited ({dead[0].process.returncode}):\n{dead[0].tail()}",
-                err=True,
-            )
-            return True
-        if deadline is not None and time.monotonic() > deadline:
-            return False
-    return False
-
-
 def stop_stack(stack: Stack) -> None:
     """Every child in reverse order of start, then nats-server; their exit codes shown."""
-    codes = stack.sup.stop_all()
+    codes: dict[str, int | None] = {}
+    for prom in stack.prometheus:
+        codes["prometheus"] = prom.stop()
+    codes |= stack.sup.stop_all()
     stack.nats.stop()
-    codes["nats-server"] = stack.nats.server.process.returncode
+    for i, node in enumerate(nodes_of(stack.nats), 1):
+        codes["nats-server" if len(nodes_of(stack.nats)) == 1 else f"nats-{i}"] = (
+            node.process.returncode
+        )
     stack.echo(f"stopped: {', '.join(f'{k}={v}' for k, v in codes.items())}")
 
 
-def bring_up(stack: Stack, options: PlaygroundOptions) -> None:
+def bring_up(stack: Stack, options: PlaygroundOptions) -> InfoFile:
     """Store, fleet, gateway config, demo registry, services, info file and banner."""
     migrate_store(stack.db_url, stack.echo)
     endpoints = start_fleet(stack, options.fleet or default_fleet())
-    gw_file = write_gateway_config(stack, endpoints, options.poll_s)
-    demo = register_demo(stack.db_url, load_yaml(gw_file, GatewayConfig))
-    api_url = start_services(stack, gw_file, options)
-    info_path = write_info(stack, api_url, demo, options.info_file)
-    show_banner(stack.echo, api_url, demo, info_path)
+    gw_files = write_gateway_configs(stack, endpoints, gateway_ids(options), options.poll_s)
+    demo = register_demo(stack.db_url, [load_yaml(f, GatewayConfig) for f in gw_files.values()])
+    api_url = start_services(stack, gw_files, options)
+    prometheus_url = start_scraping(stack) if options.prometheus else None
+    info = write_info(stack, api_url, demo, options.info_file, prometheus_url)
+    show_banner(stack.echo, api_url, demo, info.shown)
+    return info
 
 
 def run_playground(options: PlaygroundOptions, echo: Echo) -> int:
@@ -243,12 +186,12 @@ def run_playground(options: PlaygroundOptions, echo: Echo) -> int:
     db_url = options.db or f"sqlite:///{run_dir / 'vpp.sqlite'}"
     stop = stop_on_signals()
     echo(f"vpp playground: run directory {run_dir}")
-    nats = start_nats(run_dir, echo)
+    nats = start_nats(run_dir, echo, gateway_ids(options), options.nats_nodes)
     stack = Stack(run_dir, db_url, nats, Supervisor(run_dir / "logs"), echo)
     failed = False
     try:
-        bring_up(stack, options)
-        failed = watch(stack, stop, options.duration_s)
+        info = bring_up(stack, options)
+        failed = watch(stack, stop, options, info.refresh)
     except PlaygroundError as exc:
         echo(f"vpp playground: {exc}", err=True)
         failed = True

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
     from vpp.adapters.store.projection_writer import SqlProjectionWriter
     from vpp.adapters.store.registry_store import SqlDerGateways, SqlRegistryStore
+    from vpp.adapters.store.retention import SqlTelemetryRetention
     from vpp.adapters.store.rollups import SqlRollupMaintainer
     from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore
     from vpp.application import ports as p
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
         api_keys: SqlApiKeyStore,
         registry: SqlRegistryStore,
         telemetry_reads: SqlTelemetryReadStore,
+        retention: SqlTelemetryRetention,
         dispatches: SqlDispatchStore,
         clock: SystemClock,
         signer: Ed25519CommandSigner,
@@ -74,7 +76,8 @@ if TYPE_CHECKING:
             telemetry_reads,
             dispatches,
         )
+        retained: p.TelemetryRetentionStore = retention
         now: p.Clock = clock
         signing: tuple[p.CommandSigner, p.CommandVerifier] = (signer, verifier)
         del devices, ratings, services, gateway, metrics, projector, dispatcher, operator, now
-        del signing
+        del signing, retained

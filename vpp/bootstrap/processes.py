@@ -28,6 +28,11 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    role: str = ""  # gateway, projector, …: what scripts look for in info.json
+    ops_url: str | None = None  # its /metrics, /healthz, /readyz, when it serves them
+    args: list[str] = field(default_factory=list)  # ``vpp <args>``, to start it again
+    env: dict[str, str] = field(default_factory=dict)
+    restarts: int = 0
 
     @property
     def pid(self) -> int:
@@ -45,22 +50,23 @@ class Supervisor:
     log_dir: Path
     children: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
+    def start(
+        self, name: str, args: list[str], env: dict[str, str] | None = None, *, role: str = ""
+    ) -> Child:
         """Run ``vpp <args>`` with this interpreter; output goes to ``<log_dir>/<name>.log``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_dir / f"{name}.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "vpp", *args],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-                start_new_session=True,  # Ctrl-C reaches the playground, which stops them
-            )
-        child = Child(name, proc, log)
+        proc = _spawn(args, env or {}, log, "wb")
+        child = Child(name, proc, log, role or name, args=args, env=env or {})
         self.children.append(child)
         return child
+
+    def restart(self, child: Child) -> None:
+        """Start a dead ``child`` again with the same arguments (its log continues), as
+        ``Restart=on-failure`` would."""
+        stop_process(child.process, 5)  # reaped
+        child.process = _spawn(child.args, child.env, child.log, "ab")
+        child.restarts += 1
 
     def dead(self) -> list[Child]:
         return [c for c in self.children if c.process.poll() is not None]
@@ -70,6 +76,19 @@ class Supervisor:
         return {
             child.name: stop_process(child.process, timeout) for child in reversed(self.children)
         }
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path, mode: str) -> subprocess.Popen[bytes]:
+    with log.open(mode) as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "vpp", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            # readable logs under the run directory unless the caller asks for JSON
+            env={"VPP_LOG_FORMAT": "text", **os.environ, "PYTHONUNBUFFERED": "1", **env},
+            start_new_session=True,  # Ctrl-C reaches the playground, which stops them
+        )
 
 
 def wait_for(what: str, ok: Callable[[], bool], sup: Supervisor, timeout: float) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from vpp.adapters.nats.client import NatsClientSettings
     from vpp.application.projector_group import ProjectorGroup
+    from vpp.application.retention import RetentionSettings
     from vpp.bootstrap.projector_units import Units
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class GroupOptions:
     lease_ttl_s: float = 5.0
     cycle_s: float = 1.0
     publish_changes: bool = True
+    retention: RetentionSettings | None = None
 
 
 async def run_projector(
@@ -101,18 +103,20 @@ async def run_projector(
     ops: OpsAddress | None = None,
     lease_ttl_s: float = 5.0,
     cycle_s: float = 1.0,
+    retention: RetentionSettings | None = None,
 ) -> ProjectorStats:
     """Project (this process's share of) TELEMETRY, COMMANDS and ACKS into the store
     until ``stop`` is set.  ``instance`` names the process in the group (unique per
     process), its logs and metrics; ``ops`` serves its metrics and probes; a member
-    silent for ``lease_ttl_s`` is dropped from the group.
+    silent for ``lease_ttl_s`` is dropped from the group.  With ``retention``, the holder
+    of the roll-ups keeps the telemetry bounded too (:func:`retention_task`).
 
     Returns the per-projection statistics of what this process projected.
     """
     from vpp.adapters.nats.client import as_settings, connect, log_nats_error
     from vpp.adapters.store.engine import make_engine
 
-    options = GroupOptions(instance, ops, lease_ttl_s, cycle_s, publish_changes)
+    options = GroupOptions(instance, ops, lease_ttl_s, cycle_s, publish_changes, retention)
     url = db_url or default_url()
     migrate.upgrade(url)
     engine = make_engine(url)
@@ -126,6 +130,19 @@ async def run_projector(
             await nc.flush(timeout=5)  # the last batch's ack
         await nc.close()
         engine.dispose()
+
+
+def retention_task(
+    engine: Engine, settings: RetentionSettings, stop: asyncio.Event
+) -> asyncio.Task[None]:
+    """Telemetry retention (raw, 1-minute, 15-minute horizons) every ``settings.every_s``
+    until ``stop``: run it in the one process that owns the roll-ups."""
+    from vpp.adapters.store.retention import SqlTelemetryRetention
+    from vpp.application.retention import TelemetryRetention, keep_telemetry_bounded
+    from vpp.runtime import SystemClock
+
+    retention = TelemetryRetention(SqlTelemetryRetention(engine), SystemClock(), settings)
+    return asyncio.create_task(keep_telemetry_bounded(retention, stop), name="retention")
 
 
 async def _run_group(
@@ -147,9 +164,9 @@ async def _run_group(
     await ensure_streams(js, update_existing=False)  # ops provisions them
     await ensure_lease_bucket(js)  # ops provisions it (an open server: the first one)
     partitions = await telemetry_partitions(js)
-    metrics = PrometheusProjectorMetrics(o.instance) if o.ops is not None else None
+    metrics = PrometheusProjectorMetrics() if o.ops is not None else None
     changes = NatsChangePublisher(js) if o.publish_changes else None
-    units = Units(js, engine, changes, partitions, metrics)
+    units = Units(js, engine, changes, partitions, metrics, o.retention)
     board = KvLeaseBoard(js, ttl_s=o.lease_ttl_s)
     group = ProjectorGroup(
         o.instance,

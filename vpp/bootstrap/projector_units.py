@@ -5,6 +5,7 @@ and the roll-up schedule).  Every feed built is kept, for the statistics and rea
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ from vpp.application.projector import (
     TelemetryProjection,
 )
 from vpp.application.projector_group import partition_key
+from vpp.application.retention import RetentionSettings
 from vpp.bootstrap.projector import ProjectorStats
 
 
@@ -60,6 +62,7 @@ class Units:
     changes: ChangePublisher | None
     partitions: int
     metrics: ProjectorMetrics | None = None
+    retention: RetentionSettings | None = None
     built: list[JetStreamProjectionFeed[Any]] = field(default_factory=list)
     live: list[JetStreamProjectionFeed[Any]] = field(default_factory=list)
 
@@ -106,7 +109,8 @@ class Units:
             ),
         ]
         self.built.extend(feeds)
-        return _MainUnit(_Unit(self, feeds), RollupSchedule(SqlRollupMaintainer(self.engine)))
+        schedule = RollupSchedule(SqlRollupMaintainer(self.engine))
+        return _MainUnit(_Unit(self, feeds), schedule, self.engine, self.retention)
 
     def stats(self) -> ProjectorStats:
         """Per projection, summed over every feed this process ran for it."""
@@ -130,11 +134,18 @@ class Units:
 
 @dataclass
 class _MainUnit:
-    """Commands and acks, and the roll-ups every few seconds; the last roll-up (of all
-    minutes) once the feeds stopped."""
+    """Commands and acks, and the roll-ups every few seconds (the last, of all minutes,
+    when stopped); the telemetry retention with ``retention``."""
 
     feeds: _Unit
     schedule: RollupSchedule
+    engine: Engine
+    retention: RetentionSettings | None
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(self.feeds.run(stop), self.schedule.run(stop))
+        from vpp.bootstrap.projector import retention_task
+
+        work: list[Awaitable[None]] = [self.feeds.run(stop), self.schedule.run(stop)]
+        if self.retention is not None:
+            work.append(retention_task(self.engine, self.retention, stop))
+        await asyncio.gather(*work)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vpp.adapters.nats.client import NatsClientSettings, connect
-from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
-from vpp.adapters.nats.streams import ensure_lease_bucket, ensure_streams
-from vpp.adapters.nats.subjects import ALL_STREAMS, TELEMETRY_PARTITIONS
+from vpp.adapters.nats.server import NatsServerError, NatsServerProcess, start_nats_server
+from vpp.adapters.nats.streams import provision
+from vpp.adapters.nats.subjects import ALL_STREAMS
 from vpp.bootstrap.nats_client import client_settings
 from vpp.bootstrap.nats_security import ClientTls, NatsSecurity, gateway_identity
 from vpp.bootstrap.pki import DeploymentPki, deployment_pki
@@ -32,6 +32,15 @@ class SecureNats:
     def url(self) -> str:
         return self.server.url
 
+    @property
+    def urls(self) -> list[str]:
+        """Every node's client URL (one here)."""
+        return [self.server.url]
+
+    @property
+    def nodes(self) -> list[NatsServerProcess]:
+        return [self.server]
+
     def client_file(self, name: str) -> Path:
         return self.clients[name]
 
@@ -41,17 +50,25 @@ class SecureNats:
     def stop(self) -> None:
         self.server.stop()
 
+    def restart_node(self, index: int) -> None:
+        """A single server is not restarted under its clients (nothing would hold the
+        streams meanwhile): only a cluster's nodes are."""
+        raise NatsServerError("a single nats-server is not restarted; run a cluster")
+
 
 async def ensure_streams_as(
-    settings: NatsClientSettings, *, telemetry_partitions: int = TELEMETRY_PARTITIONS
+    settings: NatsClientSettings,
+    replicas: int | None = None,
+    *,
+    telemetry_partitions: int | None = None,
 ) -> list[str]:
-    """Create or update every stream, TELEMETRY in ``telemetry_partitions`` partitions,
-    and the projectors' lease bucket, with ``settings`` (the ops identity); their names."""
+    """Create or update every stream and the projectors' lease bucket with ``settings``
+    (the ops identity); their names.  ``replicas``, ``telemetry_partitions`` None keep an
+    existing stream's (a new one: 1 replica, TELEMETRY in 8 partitions)."""
     nc = await connect(settings, "vpp-ops")
     try:
         js = nc.jetstream(timeout=10)
-        await ensure_streams(js, telemetry_partitions=telemetry_partitions)
-        await ensure_lease_bucket(js)
+        await provision(js, replicas=replicas, telemetry_partitions=telemetry_partitions)
     finally:
         await nc.close()
     return [spec.name for spec in ALL_STREAMS]

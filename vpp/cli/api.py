@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from vpp.cli.log_options import LogFormatOption, setup_logs
+
 if TYPE_CHECKING:
     from vpp.adapters.api.settings import ApiSettings
 
@@ -66,9 +68,12 @@ def api(
     issue_platform_key: PlatformKeyOption = False,
     metrics_port: Annotated[
         int | None,
-        typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port (same host)"),
+        typer.Option("--metrics-port", help="Serve /metrics, /healthz, /readyz on this port"),
     ] = None,
+    metrics_host: Annotated[str, typer.Option("--metrics-host")] = "127.0.0.1",
+    instance: Annotated[str, typer.Option("--instance", help="name in logs")] = "api",
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_format: LogFormatOption = None,
     tls_cert: CertOption = None,
     tls_key: KeyOption = None,
     tls_client_ca: ClientCaOption = None,
@@ -85,12 +90,14 @@ def api(
         return
     if (tls_cert is None) != (tls_key is None) or (tls_client_ca and not tls_cert):
         raise typer.BadParameter("--tls-cert and --tls-key go together (--tls-client-ca with them)")
+    setup_logs(log_format, instance, log_level.upper())
     settings = _settings(dispatch_rate, dispatch_burst, admin_rate, admin_burst)
     app = build_api(db, settings=settings)
     if metrics_port is not None:
-        from prometheus_client import start_http_server
+        from vpp.adapters.prometheus.http import serve_ops
 
-        start_http_server(metrics_port, addr=host, registry=app.state.metrics_registry)
+        registry, ready = app.state.metrics_registry, app.state.store_probe.reason
+        serve_ops(metrics_host, metrics_port, registry, ready)
     tls = _uvicorn_tls(tls_cert, tls_key, tls_client_ca)
     try:
         _serve(app, host=host, port=port, log_level=log_level, **tls)
@@ -144,7 +151,8 @@ def _serve(app: Any, **options: Any) -> None:
     # handler that was installed before it: ours, so a requested stop exits with status 0.
     previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        uvicorn.run(app, access_log=False, **options)
+        # log_config=None: uvicorn's records go to the root logger (--log-format)
+        uvicorn.run(app, access_log=False, log_config=None, **options)
     except _Stopped:
         pass
     finally:

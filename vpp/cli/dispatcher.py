@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from vpp.cli.log_options import LogFormatOption, setup_logs
 
 
 def dispatcher(
@@ -27,12 +28,13 @@ def dispatcher(
             "created with a first key if missing)",
         ),
     ] = None,
+    log_format: LogFormatOption = None,
 ) -> None:
     """Follow accepted dispatches with per-DER setpoints until SIGINT/SIGTERM."""
     from vpp.bootstrap import run_dispatcher
     from vpp.bootstrap.nats_client import settings_for
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    setup_logs(log_format, "dispatcher")
 
     async def main() -> int:
         stop = asyncio.Event()

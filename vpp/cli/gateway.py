@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
+
+from vpp.cli.log_options import LogFormatOption, setup_logs
 
 if TYPE_CHECKING:
     from vpp.config.gateway import GatewayConfig
@@ -112,6 +113,14 @@ def reset_ledger(
         typer.echo(f"{der}: removed last applied sequence {removed[0]} (command {removed[1]})")
 
 
+def _with_metrics(cfg: GatewayConfig, host: str | None, port: int | None) -> GatewayConfig:
+    """``cfg`` with its ``metrics:`` section overridden by ``--metrics-host/-port``."""
+    update = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    if not update:
+        return cfg
+    return cfg.model_copy(update={"metrics": cfg.metrics.model_copy(update=update)})
+
+
 async def _serve(config: GatewayConfig) -> None:
     from vpp.bootstrap import build_gateway
 
@@ -127,6 +136,22 @@ def gateway(
     ctx: typer.Context,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="gateway.yaml")] = None,
     log_level: Annotated[str, typer.Option("--log-level")] = "INFO",
+    log_format: LogFormatOption = None,
+    instance: Annotated[
+        str | None, typer.Option("--instance", help="name in logs (default: the gateway id)")
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="serve /metrics, /healthz, /readyz here (overrides metrics.port)",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str | None, typer.Option("--metrics-host", help="(overrides metrics.host)")
+    ] = None,
 ) -> None:
     """Run the field gateway until SIGINT/SIGTERM (devices are released on the way out)."""
     if ctx.invoked_subcommand is not None:
@@ -136,10 +161,9 @@ def gateway(
         raise typer.Exit(2)
     from vpp.bootstrap.gateway import GatewayBuildError
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     cfg = _load(config)
+    setup_logs(log_format, instance or cfg.gateway_id, log_level)
+    cfg = _with_metrics(cfg, metrics_host, metrics_port)
     try:
         asyncio.run(_serve(cfg))
     except GatewayBuildError as exc:

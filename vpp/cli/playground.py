@@ -21,6 +21,21 @@ def playground(
     ] = None,
     cycle_s: Annotated[float, typer.Option("--cycle-s", help="Dispatcher loop period")] = 4.0,
     poll_s: Annotated[float, typer.Option("--poll-s", help="Gateway poll period")] = 1.0,
+    nats_nodes: Annotated[
+        int, typer.Option("--nats-nodes", min=1, max=5, help="NATS nodes (3: a JetStream cluster)")
+    ] = 1,
+    projectors: Annotated[
+        int, typer.Option("--projectors", min=1, max=8, help="Projector processes")
+    ] = 1,
+    dispatchers: Annotated[
+        int, typer.Option("--dispatchers", min=1, max=4, help="Dispatcher processes (one leads)")
+    ] = 1,
+    gateways: Annotated[
+        int, typer.Option("--gateways", min=1, max=16, help="Gateways sharing the devices")
+    ] = 1,
+    prometheus: Annotated[
+        bool, typer.Option("--prometheus", help="A Prometheus scraping every process")
+    ] = False,
 ) -> None:
     """Run the whole stack on this machine; Ctrl-C stops it."""
     from vpp.bootstrap.playground import PlaygroundOptions, run_playground
@@ -34,6 +49,11 @@ def playground(
         duration_s=duration_s,
         cycle_s=cycle_s,
         poll_s=poll_s,
+        nats_nodes=nats_nodes,
+        projectors=projectors,
+        dispatchers=dispatchers,
+        prometheus=prometheus,
+        gateways=gateways,
     )
     if run_playground(options, typer.echo):
         raise typer.Exit(1)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from vpp.adapters.api import admin, ders, dispatches, flexibility, plants
+from vpp.adapters.api import admin, ders, dispatches, flexibility, health, plants
 from vpp.adapters.api.middleware import BodyLimit, RequestMetrics
 from vpp.adapters.api.problems import install_problem_handlers
 from vpp.adapters.api.refusals import Refusals
@@ -35,8 +35,10 @@ def create_app(
     settings: ApiSettings | None = None,
     *,
     clock: Callable[[], float] = time.monotonic,
+    readiness: Callable[[], str | None] | None = None,
 ) -> FastAPI:
-    """The app on ``services``; ``clock`` (monotonic seconds) drives the rate limits."""
+    """The app on ``services``; ``clock`` (monotonic seconds) drives the rate limits;
+    ``readiness`` answers ``/readyz`` (``None``: ready, else why not; blocking allowed)."""
     settings = settings or ApiSettings()
     app = FastAPI(
         title="vpp operator API",
@@ -47,6 +49,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.services = services
+    app.state.readiness = readiness
     app.state.metrics_registry = CollectorRegistry()
     app.state.refusals = Refusals(app.state.metrics_registry)
     app.state.rate_limits = {
@@ -56,6 +59,6 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(RequestMetrics, registry=app.state.metrics_registry)
     app.add_middleware(BodyLimit)
-    for module in (plants, flexibility, ders, dispatches, admin):
+    for module in (plants, flexibility, ders, dispatches, admin, health):
         app.include_router(module.router)
     return app

@@ -40,10 +40,13 @@ def der_telemetry(
     start: StartQuery = None,
     end: EndQuery = None,
     resolution: Annotated[
-        Resolution | None, Query(description="raw (up to 1 day) or 1m; default by range")
+        Resolution | None,
+        Query(description="raw (up to 1 day), 1m or 15m (up to 100 days); default by range"),
     ] = None,
 ) -> DerTelemetryPublic:
-    """Raw readings or 1-minute roll-ups; at most 7 days (raw: 1 day) and 10 000 rows."""
+    """Raw readings, 1- or 15-minute roll-ups; at most 7 days (raw: 1 day, 15m: 100
+    days) and 10 000 rows.  Without ``resolution`` an old range is served from the
+    roll-ups once retention deleted its raw readings (or its 1-minute roll-ups)."""
     result = services.queries.der_telemetry(
         principal.tenant_id, der_id, start=start, end=end, resolution=resolution
     )

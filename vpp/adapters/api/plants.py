@@ -46,7 +46,7 @@ def plant_telemetry(
     services: ServicesDep,
     start: StartQuery = None,
     end: EndQuery = None,
-    resolution: Annotated[Resolution | None, Query(description="only 1m for plants")] = None,
+    resolution: Annotated[Resolution | None, Query(description="1m or 15m for plants")] = None,
 ) -> PlantTelemetryPublic:
     """Members' 1-minute averages summed per minute; at most 7 days and 10 000 minutes."""
     result = services.queries.plant_telemetry(

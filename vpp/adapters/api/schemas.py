@@ -205,7 +205,7 @@ class TelemetryPoint(BaseModel):
     q_kvar: float | None = None
     soc: float | None = None
     quality: str | None = None
-    n: int | None = Field(default=None, description="readings in the minute")
+    n: int | None = Field(default=None, description="readings in the bucket")
     n_bad: int | None = Field(default=None, description="questionable or invalid readings")
 
 
@@ -243,9 +243,9 @@ class DerTelemetryPublic(BaseModel):
 
 
 class PlantTelemetryPoint(BaseModel):
-    ts: datetime = Field(description="start of the minute")
+    ts: datetime = Field(description="start of the bucket (minute or quarter hour)")
     p_kw: float = Field(description="sum of the reporting members' average power")
-    n_members: int = Field(description="members that reported in this minute")
+    n_members: int = Field(description="members that reported in this bucket")
     n_bad: int
 
 

@@ -242,10 +242,18 @@ class JetStreamProjectionFeed(Generic[Item]):
             payload = self.narrow(msg.data, refusal.keys)
         except (codec.CodecError, ValueError):  # cannot happen for what was decoded
             payload = msg.data
-        await self._dead_letter_until_done(msg, refusal.reason, payload, refused=refusal.items)
+        await self._dead_letter_until_done(
+            msg, refusal.reason, payload, refused=refusal.items, der_ids=refusal.keys
+        )
 
     async def _dead_letter_until_done(
-        self, msg: Any, reason: str, payload: bytes | None = None, *, refused: int = 0
+        self,
+        msg: Any,
+        reason: str,
+        payload: bytes | None = None,
+        *,
+        refused: int = 0,
+        der_ids: frozenset[str] = frozenset(),
     ) -> None:
         """A dead letter is published before its batch is acked; while NATS is away the
         publish is retried (its message id makes a repeat a no-op)."""
@@ -279,6 +287,9 @@ class JetStreamProjectionFeed(Generic[Item]):
                 "refused_items": refused,
                 "reason": reason,
                 "dead_letters": self.dead_letters,
+                "gateway_id": subjects.gateway_of(msg.subject),
+                **({"der_id": next(iter(der_ids))} if len(der_ids) == 1 else {}),
+                **({"der_ids": sorted(der_ids)[:20]} if len(der_ids) > 1 else {}),
             },
         )
 

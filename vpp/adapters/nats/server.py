@@ -16,6 +16,7 @@ from pathlib import Path
 
 from vpp.adapters.nats.server_config import (
     JETSTREAM_KEY_ENV,
+    ClusterSpec,
     NkeyUser,
     ServerConfigSpec,
     ServerTls,
@@ -66,6 +67,7 @@ class NatsServerProcess:
     log_file: Path
     tls: bool = False
     config_file: Path | None = None
+    monitor_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -89,8 +91,22 @@ class NatsServerProcess:
             self.process.wait(10)
 
 
+@dataclass(frozen=True, slots=True)
+class ServerTopology:
+    """A node's name and, in a cluster, its routes; its monitoring port (or none)."""
+
+    server_name: str = "vpp-nats"
+    cluster: ClusterSpec | None = None
+    monitor_port: int | None = None
+
+
 def _config_file(
-    store_dir: Path, host: str, port: int, log_file: Path, security: ServerSecurity
+    store_dir: Path,
+    host: str,
+    port: int,
+    log_file: Path,
+    security: ServerSecurity,
+    topology: ServerTopology,
 ) -> Path:
     spec = ServerConfigSpec(
         host=host,
@@ -99,7 +115,10 @@ def _config_file(
         users=security.users,
         tls=security.tls,
         encrypted=security.jetstream_key is not None,
+        server_name=topology.server_name,
         log_file=log_file,
+        cluster=topology.cluster,
+        monitor_port=topology.monitor_port,
     )
     path = store_dir / "nats-server.conf"
     path.write_text(render_server_config(spec))
@@ -113,11 +132,14 @@ def start_nats_server(
     host: str = "127.0.0.1",
     ready_timeout: float = 15.0,
     security: ServerSecurity | None = None,
+    topology: ServerTopology | None = None,
 ) -> NatsServerProcess:
     """Start nats-server with JetStream on a loopback port and wait until it accepts.
 
-    With ``security`` the server runs from a generated config file (authorization, TLS,
-    encrypted store); the JetStream key reaches it through the environment only."""
+    With ``security`` or ``topology`` the server runs from a generated config file
+    (authorization, TLS, encrypted store; its name, cluster routes, monitoring port); the
+    JetStream key reaches it through the environment only.  A node of a cluster accepts
+    clients before its JetStream has a meta leader: the caller waits for that."""
     if not host.startswith("127.") and host not in ("localhost", "::1"):
         raise NatsServerError(f"refusing to bind nats-server to non-loopback {host}")
     store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -125,10 +147,12 @@ def start_nats_server(
     log_file = store_dir / "nats-server.log"
     env = {**os.environ}
     config_file = None
-    if security is None:
+    if security is None and topology is None:
         args = ["-js", "-a", host, "-p", str(port), "-sd", str(store_dir), "-l", str(log_file)]
     else:
-        config_file = _config_file(store_dir, host, port, log_file, security)
+        security = security or ServerSecurity()
+        topology = topology or ServerTopology()
+        config_file = _config_file(store_dir, host, port, log_file, security, topology)
         args = ["-c", str(config_file)]
         if security.jetstream_key is not None:
             env[JETSTREAM_KEY_ENV] = security.jetstream_key
@@ -143,7 +167,8 @@ def start_nats_server(
             env=env,
         )
     tls = security is not None and security.tls is not None
-    server = NatsServerProcess(proc, host, port, store_dir, log_file, tls, config_file)
+    monitor = topology.monitor_port if topology is not None else None
+    server = NatsServerProcess(proc, host, port, store_dir, log_file, tls, config_file, monitor)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -1,5 +1,6 @@
 """Render a nats-server configuration: listen address, JetStream (encrypted at rest),
-nkey users with their permissions, TLS with client certificates.
+nkey users with their permissions, TLS with client certificates, and — for a node of a
+cluster — its ``cluster`` block (routes to the other nodes, over TLS on their own CA).
 
 The JetStream key is never written into the file: the config refers to an environment
 variable (``key: $VPP_JETSTREAM_KEY``) that the process starting the server sets from a
@@ -18,6 +19,7 @@ from vpp.adapters.nats.permissions import Permissions
 
 JETSTREAM_KEY_ENV = "VPP_JETSTREAM_KEY"
 CIPHER = "chachapoly"
+MONITOR_HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,20 @@ class NkeyUser:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """One node's place in a cluster: where it listens for routes and the other nodes'
+    route URLs.  ``tls`` (cert, key and CA of the routes) is mutual: a route must present
+    a certificate of that CA, so it must be a CA only the nodes hold certificates of —
+    a client certificate of the clients' CA would otherwise make its holder a route."""
+
+    name: str
+    host: str
+    port: int
+    routes: Sequence[str] = ()
+    tls: ServerTls | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfigSpec:
     host: str
     port: int
@@ -46,6 +62,9 @@ class ServerConfigSpec:
     encrypted: bool = True  # cipher + key from $VPP_JETSTREAM_KEY
     server_name: str = "vpp-nats"
     log_file: Path | None = None
+    cluster: ClusterSpec | None = None
+    #: the HTTP monitoring endpoint (/jsz, /healthz): on loopback only, it has no auth
+    monitor_port: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -87,6 +106,22 @@ def _tls(tls: ServerTls) -> list[str]:
     ]
 
 
+def _cluster(c: ClusterSpec) -> list[str]:
+    lines = [
+        "cluster {",
+        f"  name: {_q(c.name)}",
+        f"  listen: {_q(f'{c.host}:{c.port}')}",
+        f"  routes: {_list(c.routes)}",
+        # clients hold every node's URL; the addresses a node would gossip to them (its
+        # IPs) are not names a TLS client can verify its certificate against
+        "  no_advertise: true",
+    ]
+    if c.tls is not None:
+        lines += [f"  {line}" for line in _tls(c.tls)]
+    lines.append("}")
+    return lines
+
+
 def render_server_config(spec: ServerConfigSpec) -> str:
     """The config text; with ``users`` empty the server has no authorization block
     (only for tests that need an open server, never the playground's default)."""
@@ -98,6 +133,8 @@ def render_server_config(spec: ServerConfigSpec) -> str:
     ]
     if spec.log_file is not None:
         lines.append(f"log_file: {_q(spec.log_file)}")
+    if spec.monitor_port is not None:
+        lines.append(f"http: {_q(f'{MONITOR_HOST}:{spec.monitor_port}')}")
     lines += ["jetstream {", f"  store_dir: {_q(spec.store_dir)}"]
     if spec.encrypted:
         lines += [f"  cipher: {CIPHER}", f"  key: ${JETSTREAM_KEY_ENV}"]
@@ -106,5 +143,7 @@ def render_server_config(spec: ServerConfigSpec) -> str:
         lines += _tls(spec.tls)
     if spec.users:
         lines += _users(spec.users)
+    if spec.cluster is not None:
+        lines += _cluster(spec.cluster)
     lines += [f"{k}: {v}" for k, v in spec.extra.items()]
     return "\n".join(lines) + "\n"

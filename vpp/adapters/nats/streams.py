@@ -2,13 +2,17 @@
 
 File storage, limits retention, each stream's ``max_age`` and a 2-minute
 ``duplicate_window`` (the ``Nats-Msg-Id`` dedupe horizon).  Idempotent: every process
-that publishes may call :func:`ensure_streams` at start-up.
+that publishes may call :func:`ensure_streams` at start-up.  ``replicas`` is 1 on a
+single server, 3 on a 3-node cluster (each message stored on every node; a stream keeps
+accepting with one node down); consumers inherit it.  ``replicas=None`` leaves an
+existing stream's replicas as they are (a process that is not ops does not decide them).
 
 TELEMETRY may be partitioned: a subject transform stores ``vpp.telemetry.<gw>`` as
 ``vpp.telemetry.<gw>.<p>`` with ``p`` a stable hash of the gateway among ``P``
 partitions, so that projectors can share it (one durable consumer per partition).  The
-stream is the one source of ``P`` (:func:`telemetry_partitions`).  The projectors' lease
-bucket (:func:`ensure_lease_bucket`) is provisioned beside the streams.
+stream is the one source of ``P`` (:func:`telemetry_partitions`); ``partitions=None``
+leaves an existing stream's as they are (1 for a new one).  The projectors' lease bucket
+(:func:`ensure_lease_bucket`) is provisioned beside the streams.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ _PARTITIONS = re.compile(r"partition\((\d+),")
 
 
 def stream_config(
-    spec: StreamSpec, max_age_s: float | None = None, *, partitions: int = 1
+    spec: StreamSpec, max_age_s: float | None = None, *, replicas: int = 1, partitions: int = 1
 ) -> StreamConfig:
     """``partitions`` (TELEMETRY only): more than one stores each message under its
     gateway's partition."""
@@ -48,7 +52,6 @@ def stream_config(
             dest=subjects.telemetry_partition_dest(partitions),
         )
     return StreamConfig(
-        subject_transform=transform,
         name=spec.name,
         description=spec.description,
         subjects=list(spec.subjects),
@@ -57,7 +60,15 @@ def stream_config(
         discard=DiscardPolicy.OLD,
         max_age=max_age_s if max_age_s is not None else spec.max_age_s,
         duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,
+        subject_transform=transform,
     )
+
+
+def _partitions_of(config: StreamConfig) -> int:
+    transform = config.subject_transform
+    found = _PARTITIONS.search(transform.dest or "") if transform is not None else None
+    return int(found.group(1)) if found else 1
 
 
 async def ensure_stream(
@@ -66,15 +77,19 @@ async def ensure_stream(
     max_age_s: float | None = None,
     *,
     update_existing: bool = True,
-    partitions: int = 1,
+    replicas: int | None = None,
+    partitions: int | None = None,
 ) -> None:
-    config = stream_config(spec, max_age_s, partitions=partitions)
     try:
-        await js.stream_info(spec.name)
+        info = await js.stream_info(spec.name)
     except NotFoundError:
+        config = stream_config(spec, max_age_s, replicas=replicas or 1, partitions=partitions or 1)
         await js.add_stream(config)
         return
     if update_existing:
+        keep = info.config.num_replicas or 1
+        parts = partitions or _partitions_of(info.config)
+        config = stream_config(spec, max_age_s, replicas=replicas or keep, partitions=parts)
         await js.update_stream(config)
 
 
@@ -84,13 +99,15 @@ async def ensure_streams(
     max_age_s: dict[str, float] | None = None,
     *,
     update_existing: bool = True,
-    telemetry_partitions: int = 1,
+    replicas: int | None = None,
+    telemetry_partitions: int | None = None,
 ) -> None:
     """Create missing streams, bring existing ones to the configured limits.
 
     ``max_age_s`` overrides the default age per stream name (e.g. ``{"TELEMETRY": 86400}``).
     ``update_existing=False`` only creates what is missing (a gateway must not override
-    what the operator configured centrally).  ``telemetry_partitions``: see the module.
+    what the operator configured centrally).  ``replicas``, ``telemetry_partitions``: see
+    the module's docstring.
     """
     overrides = max_age_s or {}
     for spec in specs:
@@ -99,23 +116,17 @@ async def ensure_streams(
             spec,
             overrides.get(spec.name),
             update_existing=update_existing,
+            replicas=replicas,
             partitions=telemetry_partitions,
         )
 
 
 async def telemetry_partitions(js: JetStreamContext) -> int:
     """The partition count of the TELEMETRY stream (1: not partitioned)."""
-    info = await js.stream_info(subjects.TELEMETRY.name)
-    transform = info.config.subject_transform
-    found = _PARTITIONS.search(transform.dest or "") if transform is not None else None
-    return int(found.group(1)) if found else 1
+    return _partitions_of((await js.stream_info(subjects.TELEMETRY.name)).config)
 
 
-#: a lease bucket entry outlives its writer by this long at most (members refresh theirs)
-LEASE_BUCKET_MAX_AGE_S = 3600.0
-
-
-async def ensure_lease_bucket(js: JetStreamContext) -> None:
+async def ensure_lease_bucket(js: JetStreamContext, replicas: int = 1) -> None:
     """The projectors' lease bucket (created if missing; its entries are small)."""
     try:
         await js.key_value(subjects.PROJECTOR_LEASES_BUCKET)
@@ -127,5 +138,21 @@ async def ensure_lease_bucket(js: JetStreamContext) -> None:
                 history=1,
                 storage=StorageType.FILE,
                 direct=True,
+                replicas=replicas,
             )
         )
+
+
+async def provision(
+    js: JetStreamContext, *, replicas: int | None = None, telemetry_partitions: int | None = None
+) -> None:
+    """What ops provisions: every stream and the projectors' lease bucket.  A new
+    TELEMETRY gets :data:`subjects.TELEMETRY_PARTITIONS` partitions unless told; an
+    existing one keeps its partitions (and every stream its replicas) unless told."""
+    if telemetry_partitions is None:
+        try:
+            await js.stream_info(subjects.TELEMETRY.name)
+        except NotFoundError:
+            telemetry_partitions = subjects.TELEMETRY_PARTITIONS
+    await ensure_streams(js, replicas=replicas, telemetry_partitions=telemetry_partitions)
+    await ensure_lease_bucket(js, replicas or 1)

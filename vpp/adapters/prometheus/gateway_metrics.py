@@ -4,10 +4,9 @@ Served on ``/metrics`` by :class:`MetricsEndpoint`, a service of the gateway."""
 
 from __future__ import annotations
 
-from threading import Thread
-from wsgiref.simple_server import WSGIServer
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from vpp.adapters.prometheus.http import OpsEndpoint, Readiness, serve_ops
 
 POLL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0, 3600.0)
@@ -118,22 +117,25 @@ class PrometheusGatewayMetrics:
 
 
 class MetricsEndpoint:
-    """``/metrics`` over HTTP for one registry (a service of the gateway)."""
+    """``/metrics``, ``/healthz`` and ``/readyz`` of the gateway (one of its services),
+    served by :func:`vpp.adapters.prometheus.http.serve_ops`."""
 
-    def __init__(self, metrics: PrometheusGatewayMetrics, host: str, port: int) -> None:
+    def __init__(
+        self,
+        metrics: PrometheusGatewayMetrics,
+        host: str,
+        port: int,
+        ready: Readiness | None = None,
+    ) -> None:
         self.metrics, self.host, self.port = metrics, host, port
-        self._server: WSGIServer | None = None
-        self._thread: Thread | None = None
+        self.ready = ready
+        self._ops: OpsEndpoint | None = None
 
     async def start(self) -> None:
-        server, self._thread = start_http_server(
-            self.port, addr=self.host, registry=self.metrics.registry
-        )
-        self._server = server
-        self.port = int(server.server_port)
+        self._ops = serve_ops(self.host, self.port, self.metrics.registry, self.ready)
+        self.port = self._ops.port
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._ops is not None:
+            self._ops.stop()
+            self._ops = None

@@ -1,6 +1,10 @@
-"""Prometheus metrics of one projector process (its own registry, labelled with its
+"""Prometheus metrics of one projector process (its own registry; the scrape adds the
 instance), implementing :class:`vpp.application.ports.ProjectorMetrics`.  Served with
-:func:`vpp.adapters.prometheus.http.serve_ops`."""
+:func:`vpp.adapters.prometheus.http.serve_ops`.
+
+Per projection and partition: ``telemetry-p3`` is ``projection="telemetry",
+partition="3"``; an unpartitioned telemetry, commands and acks have ``partition="all"``.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,19 @@ import contextlib
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+WHOLE = "all"
+
+
+def labels(projection: str) -> tuple[str, str]:
+    """(projection, partition) of a projection's name."""
+    name, sep, part = projection.rpartition("-p")
+    return (name, part) if sep and part.isdigit() else (projection, WHOLE)
+
 
 class PrometheusProjectorMetrics:
-    def __init__(self, instance: str, registry: CollectorRegistry | None = None) -> None:
-        self.instance = instance
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        r, by = self.registry, ["instance", "projection"]
+        r, by = self.registry, ["projection", "partition"]
         self.batches = Counter(
             "vpp_projector_batches", "Committed projection transactions", by, registry=r
         )
@@ -39,38 +50,36 @@ class PrometheusProjectorMetrics:
         self.partitions_owned = Gauge(
             "vpp_projector_partitions_owned",
             "Telemetry partitions this process projects",
-            ["instance"],
             registry=r,
         )
         self.partitions = Gauge(
-            "vpp_projector_partitions", "Telemetry partitions in all", ["instance"], registry=r
+            "vpp_projector_partitions", "Telemetry partitions in all", registry=r
         )
         self.main_owned = Gauge(
             "vpp_projector_main_owned",
             "1 if this process projects commands and acks and rolls telemetry up",
-            ["instance"],
             registry=r,
         )
 
     def count_batch(self, projection: str, items: int) -> None:
-        self.batches.labels(self.instance, projection).inc()
-        self.items.labels(self.instance, projection).inc(items)
+        self.batches.labels(*labels(projection)).inc()
+        self.items.labels(*labels(projection)).inc(items)
 
     def count_dead_letter(self, projection: str) -> None:
-        self.dead_letters.labels(self.instance, projection).inc()
+        self.dead_letters.labels(*labels(projection)).inc()
 
     def set_position(self, projection: str, lag: int, pending: int) -> None:
-        self.lag.labels(self.instance, projection).set(lag)
-        self.pending.labels(self.instance, projection).set(pending)
+        self.lag.labels(*labels(projection)).set(lag)
+        self.pending.labels(*labels(projection)).set(pending)
 
     def set_partitions_owned(self, owned: int, total: int) -> None:
-        self.partitions_owned.labels(self.instance).set(owned)
-        self.partitions.labels(self.instance).set(total)
+        self.partitions_owned.set(owned)
+        self.partitions.set(total)
 
     def set_main_owned(self, owned: bool) -> None:
-        self.main_owned.labels(self.instance).set(1 if owned else 0)
+        self.main_owned.set(1 if owned else 0)
 
     def forget(self, projection: str) -> None:
         for gauge in (self.lag, self.pending):
             with contextlib.suppress(KeyError):
-                gauge.remove(self.instance, projection)
+                gauge.remove(*labels(projection))

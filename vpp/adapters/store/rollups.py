@@ -23,6 +23,7 @@ from sqlalchemy import Engine, and_, case, func, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.engine import Connection
 
+from vpp.adapters.store import rollups_15m
 from vpp.adapters.store import schema as s
 from vpp.adapters.store.transactions import reading, writing
 from vpp.adapters.store.upsert import upsert
@@ -39,7 +40,7 @@ def minute(ts: datetime) -> datetime:
 
 
 def mark_dirty_from(con: Connection, oldest: datetime, name: str = NAME) -> None:
-    """Lower the watermark to ``oldest`` (inside the caller's transaction)."""
+    """Lower the watermark ``name`` to ``oldest`` (inside the caller's transaction)."""
     w = s.rollup_watermarks
     row = {"name": name, "dirty_from": oldest, "updated_at": utc_now()}
     if con.dialect.name == "sqlite":
@@ -148,7 +149,9 @@ def _take_retried(engine: Engine) -> datetime | None:
 
 
 def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000) -> int:
-    """Recompute the buckets from the watermark on; returns the number of buckets written.
+    """Recompute the buckets from the watermark on, then the 15-minute buckets from the
+    15-minute watermark on (:mod:`vpp.adapters.store.rollups_15m`); returns the number
+    of 1-minute buckets written.
 
     With ``include_open=False`` the minute of the newest reading, still filling, is left
     for later and the watermark moves to it: each minute is then aggregated about once,
@@ -156,17 +159,36 @@ def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000
     raw rows, see :func:`live_buckets`).  Safe beside concurrent telemetry writes; run by
     one process at a time (the projector group's ``main`` holder).
     """
+    written, complete_until = _roll_up_minutes(engine, include_open, batch_rows)
+    rollups_15m.roll_up_15m(engine, complete_until, batch_rows=batch_rows)
+    return written
+
+
+def _roll_up_minutes(
+    engine: Engine, include_open: bool, batch_rows: int
+) -> tuple[int, datetime | None]:
+    """The 1-minute buckets written, and where the stored ones stop being complete
+    (``None``: nowhere)."""
     w = s.rollup_watermarks
     dirty = _take_retried(engine)
-    if dirty is None:
-        return 0
     with reading(engine) as con:
         newest = con.execute(select(func.max(s.telemetry.c.ts))).scalar_one_or_none()
-    if newest is None:
-        return 0
+    if dirty is None or newest is None:
+        return 0, None if dirty is None else minute(dirty)
     written = 0
     lo = minute(dirty)
     end = minute(newest) + (timedelta(minutes=1) if include_open else timedelta(0))
+
+    def done(con: Connection) -> None:
+        con.execute(update(w).where(w.c.name == TAKEN).values(dirty_from=None))
+        if not include_open:  # the open minute stays dirty
+            mark_dirty_from(con, max(end, lo))
+
+    if lo >= end:
+        writing(engine, done)
+        return 0, lo
+    # the quarters these minutes fall in are recomputed after them (rollups_15m)
+    writing(engine, functools.partial(mark_dirty_from, oldest=lo, name=rollups_15m.NAME))
     while lo < end:
         hi = min(end, lo + CHUNK)
         with reading(engine) as con:
@@ -175,14 +197,8 @@ def roll_up(engine: Engine, *, include_open: bool = True, batch_rows: int = 5000
             writing(engine, functools.partial(_upsert_buckets, rows=rows[i : i + batch_rows]))
         written += len(rows)
         lo = hi
-
-    def done(con: Connection) -> None:
-        con.execute(update(w).where(w.c.name == TAKEN).values(dirty_from=None))
-        if not include_open:  # the open minute stays dirty
-            mark_dirty_from(con, max(end, minute(dirty)))
-
     writing(engine, done)
-    return written
+    return written, None if include_open else end
 
 
 def open_from(con: Connection) -> datetime | None:

@@ -175,18 +175,45 @@ telemetry = Table(
     Index("ix_telemetry_ts", "ts"),
 )
 
+
+def _rollup_cols() -> list[Column[object]]:
+    return [
+        Column("n", Integer, nullable=False),
+        Column("p_w_avg", Double, nullable=False),
+        Column("p_w_min", Double, nullable=False),
+        Column("p_w_max", Double, nullable=False),
+        Column("q_var_avg", Double, nullable=True),
+        Column("soc_last", Double, nullable=True),
+        Column("n_bad", Integer, nullable=False),  # questionable or invalid readings
+    ]
+
+
 telemetry_1m = Table(
     "telemetry_1m",
     metadata,
     Column("der_id", Id(), primary_key=True),
     Column("bucket", UtcDateTime(), primary_key=True),  # start of the minute
-    Column("n", Integer, nullable=False),
-    Column("p_w_avg", Double, nullable=False),
-    Column("p_w_min", Double, nullable=False),
-    Column("p_w_max", Double, nullable=False),
-    Column("q_var_avg", Double, nullable=True),
-    Column("soc_last", Double, nullable=True),
-    Column("n_bad", Integer, nullable=False),  # questionable or invalid readings
+    *_rollup_cols(),
+    Index("ix_telemetry_1m_bucket", "bucket"),  # retention, the newest bucket (0007)
+)
+
+#: 15-minute roll-ups, from the 1-minute ones (migration 0007)
+telemetry_15m = Table(
+    "telemetry_15m",
+    metadata,
+    Column("der_id", Id(), primary_key=True),
+    Column("bucket", UtcDateTime(), primary_key=True),  # start of the quarter hour
+    *_rollup_cols(),
+    Index("ix_telemetry_15m_bucket", "bucket"),
+)
+
+#: per level (raw, 1m, 15m): rows before ``kept_from`` have been deleted (retention)
+telemetry_horizons = Table(
+    "telemetry_horizons",
+    metadata,
+    Column("level", String(16), primary_key=True),
+    Column("kept_from", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 dispatches = Table(

@@ -1,4 +1,5 @@
-"""Bounded telemetry reads for the API: raw readings, 1-minute roll-ups, plant sums.
+"""Bounded telemetry reads for the API: raw readings, 1- and 15-minute roll-ups, plant
+sums, and where each level begins after retention (``kept_from``).
 
 Implements :class:`vpp.application.ports.TelemetryReadStore`.  Every query carries
 a ``LIMIT``; the caller asks for one row more than it will serve to detect overflow.
@@ -6,17 +7,29 @@ a ``LIMIT``; the caller asks for one row more than it will serve to detect overf
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, Table, and_, func, select
 
 from vpp.adapters.store import schema as s
+from vpp.adapters.store.retention import kept_from
 from vpp.adapters.store.rollups import live_buckets
+from vpp.adapters.store.rollups_15m import live_quarters
 from vpp.adapters.store.rows import row_reading
 from vpp.adapters.store.transactions import reading
-from vpp.application.ports import PlantBucket, RollupRow
+from vpp.application.ports import MINUTE, QUARTER, PlantBucket, RollupRow
 from vpp.domain.telemetry import Reading
+
+
+def _level(level: str) -> tuple[Table, Callable[..., tuple[datetime | None, list[Any]]]]:
+    """The roll-up table of ``level`` and the function computing its newest buckets."""
+    if level == MINUTE:
+        return s.telemetry_1m, live_buckets
+    if level == QUARTER:
+        return s.telemetry_15m, live_quarters
+    raise ValueError(f"no roll-up level {level!r}")
 
 
 class SqlTelemetryReadStore:
@@ -39,11 +52,18 @@ class SqlTelemetryReadStore:
         with reading(self.engine) as con:
             return [row_reading(r._mapping) for r in con.execute(q)]
 
-    def rollups(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[RollupRow]:
-        """Stored roll-ups before the watermark, the minutes from it on from raw rows."""
-        t = s.telemetry_1m
+    def kept_from(self) -> dict[str, datetime]:
         with reading(self.engine) as con:
-            cut, live = live_buckets(con, [der_id], start, end)
+            return kept_from(con)
+
+    def rollups(
+        self, der_id: str, start: datetime, end: datetime, limit: int, level: str = MINUTE
+    ) -> list[RollupRow]:
+        """Stored roll-ups before the watermark, the buckets from it on from the finer
+        level (raw rows for 1 minute, 1-minute rows for 15 minutes)."""
+        t, live_rows = _level(level)
+        with reading(self.engine) as con:
+            cut, live = live_rows(con, [der_id], start, end)
             stored_end = end if cut is None else min(end, cut)
             q = (
                 select(t)
@@ -56,13 +76,18 @@ class SqlTelemetryReadStore:
         return rows[:limit]
 
     def plant_buckets(
-        self, der_ids: Sequence[str], start: datetime, end: datetime, limit: int
+        self,
+        der_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        level: str = MINUTE,
     ) -> list[PlantBucket]:
         if not der_ids:
             return []
-        t = s.telemetry_1m
+        t, live_rows = _level(level)
         with reading(self.engine) as con:
-            cut, live = live_buckets(con, der_ids, start, end)
+            cut, live = live_rows(con, der_ids, start, end)
             stored_end = end if cut is None else min(end, cut)
             q = (
                 select(

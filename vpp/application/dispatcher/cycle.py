@@ -53,6 +53,7 @@ from vpp.domain.dispatch import DispatchStatus
 from vpp.domain.flexibility import fleet_envelope
 from vpp.domain.telemetry import Reading
 from vpp.domain.units import energy_wh
+from vpp.runtime.logs import log_fields
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class Dispatcher:
             try:
                 await self._one(d, now)
             except Exception as exc:
-                log.exception("dispatch %s: cycle failed", d.dispatch_id)
+                log.exception("dispatch %s: cycle failed", d.dispatch_id, extra=log_fields(d))
                 self._loops.pop(d.dispatch_id, None)  # start again from what was saved
                 self.store.update_dispatch(
                     d.dispatch_id, now, DispatchUpdate(detail=f"cycle error: {exc}")
@@ -146,7 +147,12 @@ class Dispatcher:
         changed, seconds = recovery.backfill(d.intervals, loop, history, self.settings, until)
         loop.last_cycle = now
         touched |= changed
-        log.info("dispatch %s: %.0f s recovered from telemetry", d.dispatch_id, seconds)
+        log.info(
+            "dispatch %s: %.0f s recovered from telemetry",
+            d.dispatch_id,
+            seconds,
+            extra=log_fields(d),
+        )
         return [f"dispatcher away for {seconds:.0f} s: delivery recovered from telemetry"]
 
     async def _follow(
@@ -255,7 +261,11 @@ class Dispatcher:
                 planning.make_plan, d, usable, readings, excluded, held_w, base, now, resting
             )
         except Exception:
-            log.exception("dispatch %s: planning failed; merit order this cycle", d.dispatch_id)
+            log.exception(
+                "dispatch %s: planning failed; merit order this cycle",
+                d.dispatch_id,
+                extra=log_fields(d),
+            )
             return None
         self._plans[d.dispatch_id] = plan
         self._loops[d.dispatch_id].planned_at = now
@@ -285,6 +295,15 @@ class Dispatcher:
         if cmds:
             await self.sender.send_commands(cmds)
             self.commands_sent += len(cmds)
+            log.info(
+                "dispatch %s interval %d: %d commands sent",
+                d.dispatch_id,
+                iv.idx,
+                len(cmds),
+                extra=log_fields(d, seq=seq),
+            )
+            for c in cmds:
+                log.debug("command %s: %.0f W", c.command_id, c.p_w, extra=log_fields(c))
 
 
 def _state_shortfall(

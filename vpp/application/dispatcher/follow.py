@@ -41,6 +41,7 @@ def update_pins(
         state.pinned.setdefault(der_id, now)
         learn_cap(state, by_id[der_id], readings[der_id].p_w)
     followers = [m for m in members if m.der_id not in state.pinned]
+    car_limits(followers, readings, state, settings, now)
     limits: Limits = {}
     for m in followers:
         r = readings.get(m.der_id)
@@ -94,6 +95,28 @@ def learn_cap(state: LoopState, der: Der, measured_w: float) -> None:
     else:
         lo = max(lo, measured_w)
     state.caps[der.der_id] = (lo, hi)
+
+
+def car_limits(
+    members: Sequence[Der],
+    readings: Mapping[str, Reading],
+    state: LoopState,
+    settings: DispatcherSettings,
+    now: datetime,
+) -> None:
+    """An EV charger left to itself charges as fast as its car takes: one drawing less
+    than its rating, before any setpoint of this dispatch is in force, takes no more than
+    it draws, for the rest of the interval (found out at once instead of a setpoint
+    later, when it does not follow one it cannot reach while the rest of the plant waits)."""
+    for m in members:
+        sent, r = state.sent.get(m.der_id), readings.get(m.der_id)
+        if m.kind is not DerKind.EV_CHARGER or r is None or not is_fresh(r, now):
+            continue
+        if sent is not None and sent.in_force(now):
+            continue
+        if r.p_w > m.ratings.p_min_w + settings.follow_tol_w(m):
+            lo, hi = state.caps.get(m.der_id, (float("-inf"), float("inf")))
+            state.caps[m.der_id] = (max(lo, r.p_w), hi)
 
 
 def follow_time_s(

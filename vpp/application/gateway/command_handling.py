@@ -35,6 +35,7 @@ from vpp.application.ports import (
     RefusalKind,
 )
 from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
+from vpp.runtime.logs import log_fields
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class GatewayCommandHandler:
                 cmd.command_id,
                 known.outcome.value,
                 "redelivered" if redelivered else "replayed",
+                extra=log_fields(cmd),
             )
             if self.metrics and not redelivered:
                 self.metrics.count_refused(RefusalKind.REPLAYED.value)
@@ -97,6 +99,7 @@ class GatewayCommandHandler:
             cmd.seq,
             ack.outcome.value,
             ack.reason,
+            extra=log_fields(cmd),
         )
         await self.acks.publish_ack(ack)
 

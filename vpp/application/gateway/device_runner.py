@@ -129,6 +129,7 @@ class DeviceRunner:
                 self.der_id,
                 "healthy" if ok else "unhealthy",
                 f": {error}" if error else "",
+                extra={"der_id": self.der_id},
             )
         self.healthy = ok
         self.last_error = error
@@ -215,7 +216,7 @@ class DeviceRunner:
         try:
             await self.driver.close()
         except Exception as close_exc:
-            log.debug("closing %s: %s", self.der_id, close_exc)
+            log.debug("closing %s: %s", self.der_id, close_exc, extra={"der_id": self.der_id})
 
     # -- setpoints ------------------------------------------------------------------------
 
@@ -258,7 +259,12 @@ class DeviceRunner:
         if now >= held.hold_until:
             self.held = None
             reason = "uplink" if not uplink_up else "no-command"
-            log.info("device %s back to default mode (%s)", self.der_id, reason)
+            log.info(
+                "device %s back to default mode (%s)",
+                self.der_id,
+                reason,
+                extra={"der_id": self.der_id},
+            )
             if self.metrics:
                 self.metrics.count_reverted(reason)
             if self.connected:
@@ -284,4 +290,9 @@ class DeviceRunner:
                     await self.driver.release()
                 self._ours_in_force = False
             except Exception as exc:
-                log.warning("release of %s failed (device reverts by itself): %s", self.der_id, exc)
+                log.warning(
+                    "release of %s failed (device reverts by itself): %s",
+                    self.der_id,
+                    exc,
+                    extra={"der_id": self.der_id},
+                )

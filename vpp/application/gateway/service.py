@@ -89,6 +89,25 @@ class FieldGateway:
     def stop(self) -> None:
         self._stop.set()
 
+    def readiness(self) -> str | None:
+        """``None`` when the gateway does its whole job, else why not (``/readyz``).
+
+        Ready means: started, NATS connected, every device polled once and at least one
+        of them answering.  A gateway buffering while NATS is away is alive (``/healthz``)
+        and keeps its devices safe, but not ready: commands cannot reach it and its
+        telemetry is late, which is what an operator has to see.  Reads flags only (it is
+        called from the ops endpoint's thread)."""
+        if not self._started.is_set() or self._stop.is_set():
+            return "starting" if not self._stop.is_set() else "stopping"
+        if not self.uplink.connected:
+            return f"NATS unreachable for {self.uplink.down_for_s():.0f} s (telemetry buffered)"
+        waiting = [d for d, r in self.runners.items() if not r.first_attempt.is_set()]
+        if waiting:
+            return f"{len(waiting)} of {len(self.runners)} devices not polled yet"
+        if self.runners and not any(r.connected for r in self.runners.values()):
+            return f"none of the {len(self.runners)} devices answers"
+        return None
+
     async def run(self) -> None:
         started: list[Service] = []
         try:

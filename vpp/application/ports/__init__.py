@@ -11,6 +11,7 @@ module                    ports (``typing.Protocol``) and the values they carry
 ``leases``                projector group: ``LeaseBoard``, ``UnitRunner``
 ``projection``            projector: ``ProjectionWriter``, ``RollupMaintainer``,
                           ``ChangePublisher``, ``DerGateways``
+``retention``             projector: ``TelemetryRetentionStore`` (levels ``RAW`` …)
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
 ``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
                           ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
@@ -80,6 +81,13 @@ from vpp.application.ports.records import (
     StoreError,
     StoreUnavailable,
 )
+from vpp.application.ports.retention import (
+    LEVELS,
+    MINUTE,
+    QUARTER,
+    RAW,
+    TelemetryRetentionStore,
+)
 from vpp.application.ports.signing import (
     CommandSigner,
     CommandVerifier,
@@ -89,6 +97,10 @@ from vpp.application.ports.signing import (
 
 __all__ = [
     "KEEP",
+    "LEVELS",
+    "MINUTE",
+    "QUARTER",
+    "RAW",
     "AckPublisher",
     "AlreadyExists",
     "ApiKeyRecord",
@@ -139,6 +151,7 @@ __all__ = [
     "StreamPosition",
     "TelemetryPublisher",
     "TelemetryReadStore",
+    "TelemetryRetentionStore",
     "UnitRunner",
     "Uplink",
     "tally_columns",

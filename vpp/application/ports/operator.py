@@ -71,13 +71,26 @@ class TelemetryReadStore(Protocol):
     def readings(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[Reading]:
         """Raw readings in ``[start, end)``, oldest first, at most ``limit``."""
 
-    def rollups(self, der_id: str, start: datetime, end: datetime, limit: int) -> list[RollupRow]:
-        """1-minute roll-ups with ``bucket`` in ``[start, end)``, at most ``limit``."""
+    def rollups(
+        self, der_id: str, start: datetime, end: datetime, limit: int, level: str = "1m"
+    ) -> list[RollupRow]:
+        """Roll-ups of ``level`` (``1m``, ``15m``) with ``bucket`` in ``[start, end)``,
+        at most ``limit``."""
 
     def plant_buckets(
-        self, der_ids: Sequence[str], start: datetime, end: datetime, limit: int
+        self,
+        der_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        limit: int,
+        level: str = "1m",
     ) -> list[PlantBucket]:
-        """Per minute, the sum of the members' average power, at most ``limit`` minutes."""
+        """Per bucket of ``level``, the sum of the members' average power, at most
+        ``limit`` buckets."""
+
+    def kept_from(self) -> dict[str, datetime]:
+        """Per level (``raw``, ``1m``, ``15m``), the instant before which retention has
+        deleted its rows; levels never pruned are absent."""
 
 
 class DispatchStore(Protocol):

@@ -1,0 +1,93 @@
+"""Looking into a local-cluster playground from outside, as an operator's script does: its
+``info.json`` (processes, PIDs, ops endpoints), each process's ``/metrics`` and
+``/readyz``, and the read models in its store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
+
+
+def info_of(info_file: Path) -> dict[str, Any]:
+    return dict(json.loads(info_file.read_text()))
+
+
+def processes(info_file: Path, role: str) -> list[dict[str, Any]]:
+    """The processes of ``role`` that info.json lists now (it is rewritten on restarts)."""
+    return [p for p in info_of(info_file)["processes"] if p["role"] == role]
+
+
+def metric(ops_url: str, name: str, **labels: str) -> float | None:
+    """The value of sample ``name`` (with ``labels``) on a process's ``/metrics``; ``None``
+    when the process does not answer or has no such sample."""
+    try:
+        body = httpx.get(f"{ops_url}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
+def ready(ops_url: str) -> bool:
+    try:
+        return httpx.get(f"{ops_url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def leaders(info_file: Path) -> list[dict[str, Any]]:
+    """The dispatchers that say they lead (``vpp_dispatcher_leader`` 1)."""
+    return [
+        p
+        for p in processes(info_file, "dispatcher")
+        if metric(p["ops_url"], "vpp_dispatcher_leader") == 1.0
+    ]
+
+
+def kill(proc: dict[str, Any], sig: signal.Signals = signal.SIGKILL) -> None:
+    os.kill(int(proc["pid"]), sig)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def store_query(db_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` on the playground's store (a fresh connection each time)."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def readings_by_der(db_url: str) -> dict[str, int]:
+    return dict(store_query(db_url, "SELECT der_id, COUNT(*) FROM telemetry GROUP BY der_id"))
+
+
+def produced_by_der(info_file: Path) -> dict[str, int]:
+    """What the gateways say they produced per DER (``vpp_gateway_readings_total``)."""
+    out: dict[str, int] = {}
+    for gw in processes(info_file, "gateway"):
+        body = httpx.get(f"{gw['ops_url']}/metrics", timeout=5).text
+        for family in text_string_to_metric_families(body):
+            for s in family.samples:
+                if s.name == "vpp_gateway_readings_total":
+                    der = s.labels["der_id"]
+                    out[der] = out.get(der, 0) + int(s.value)
+    return out

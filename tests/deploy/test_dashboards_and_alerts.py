@@ -33,10 +33,6 @@ VPP_SOURCE = Path(__file__).resolve().parents[2] / "vpp"
 #: list cannot rot.
 NOT_YET_EXPORTED = frozenset(
     {
-        "vpp_projector_items",
-        "vpp_projector_lag_messages",
-        "vpp_projector_pending_messages",
-        "vpp_projector_partitions_owned",
         "vpp_dispatcher_cycle_seconds",
         "vpp_dispatcher_commands_sent",
         "vpp_dispatcher_leader",

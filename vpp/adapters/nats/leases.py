@@ -17,6 +17,7 @@ projector identity needs just the bucket's subjects (:mod:`permissions`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 
@@ -26,6 +27,8 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from vpp.adapters.nats import subjects
+
+log = logging.getLogger(__name__)
 
 MEMBERS = "members"
 #: conflicts on ``members`` before a heartbeat gives up for this cycle
@@ -42,6 +45,7 @@ class KvLeaseBoard:
         self.ttl_s = ttl_s
         self._kv: KeyValue | None = None
         self._seen: dict[str, tuple[int, float]] = {}  # member -> (beat, when it changed)
+        self._wrote: int | None = None  # this process's last beat
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
@@ -89,9 +93,16 @@ class KvLeaseBoard:
             beats, revision = await self._read(MEMBERS)
             alive = self._alive(beats, time.monotonic())
             mine = beats.get(me)
+            if self._wrote is not None and mine not in (None, self._wrote):
+                log.error(
+                    "projector %s: another process beats under this name (instance names "
+                    "must be unique): both project the same partitions",
+                    me,
+                )
             alive[me] = (mine if isinstance(mine, int) else 0) + 1
             if await self._write(MEMBERS, dict(alive), revision):
                 self._seen[me] = (alive[me], time.monotonic())
+                self._wrote = alive[me]
                 return frozenset(alive)
         raise TimeoutError(f"members entry contended {_TRIES} times")
 

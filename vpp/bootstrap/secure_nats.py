@@ -12,7 +12,9 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vpp.adapters.nats import subjects
 from vpp.adapters.nats.client import NatsClientSettings, connect
+from vpp.adapters.nats.lease import ensure_lease_bucket
 from vpp.adapters.nats.server import NatsServerProcess, start_nats_server
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.nats.subjects import ALL_STREAMS
@@ -43,13 +45,16 @@ class SecureNats:
 
 
 async def ensure_streams_as(settings: NatsClientSettings) -> list[str]:
-    """Create or update every stream with ``settings`` (the ops identity); their names."""
+    """Create or update every stream, and the lease bucket, with ``settings`` (the ops
+    identity); their names."""
     nc = await connect(settings, "vpp-ops")
     try:
-        await ensure_streams(nc.jetstream(timeout=10))
+        js = nc.jetstream(timeout=10)
+        await ensure_streams(js)
+        await ensure_lease_bucket(js)
     finally:
         await nc.close()
-    return [spec.name for spec in ALL_STREAMS]
+    return [spec.name for spec in ALL_STREAMS] + [subjects.kv_stream(subjects.LEASES_BUCKET)]
 
 
 async def provision_streams(security: NatsSecurity, url: str, tls: ClientTls | None) -> None:

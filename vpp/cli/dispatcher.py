@@ -27,12 +27,43 @@ def dispatcher(
             "created with a first key if missing)",
         ),
     ] = None,
+    instance: Annotated[
+        str,
+        typer.Option(
+            "--instance", help="this dispatcher's name (logs, metrics, the lease's holder)"
+        ),
+    ] = "dispatcher",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", help="serve /metrics, /healthz, /readyz on this port"),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option("--metrics-host")] = "127.0.0.1",
+    lease_ttl_s: Annotated[
+        float | None,
+        typer.Option(
+            "--lease-ttl-s",
+            min=1.0,
+            help="leader lease lifetime; a follower takes over this long after the "
+            "leader's last renewal (default: the cycle, at least 2 s)",
+        ),
+    ] = None,
 ) -> None:
-    """Follow accepted dispatches with per-DER setpoints until SIGINT/SIGTERM."""
+    """Follow accepted dispatches with per-DER setpoints until SIGINT/SIGTERM.  Several
+    dispatchers may run: one leads (a lease with a fencing epoch), the others stand by."""
     from vpp.bootstrap import run_dispatcher
+    from vpp.bootstrap.dispatcher import DispatcherOptions
     from vpp.bootstrap.nats_client import settings_for
+    from vpp.domain.ids import validate_id
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    validate_id(instance, "instance")
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {instance} %(name)s %(message)s")
+    options = DispatcherOptions(
+        cycle_s=cycle_s,
+        instance=instance,
+        lease_ttl_s=lease_ttl_s,
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
+    )
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -43,8 +74,8 @@ def dispatcher(
             settings_for(nats_url, nats_client),
             db,
             stop,
-            cycle_s=cycle_s,
             signing_keys=signing_keys,
+            options=options,
         )
 
     sent = asyncio.run(main())

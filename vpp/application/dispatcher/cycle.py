@@ -14,6 +14,10 @@ For each open dispatch (the steps live beside this module):
 * after the last interval → ``completed`` or ``failed`` by energy *and* tracking.
 
 Each dispatch's step ends with one transaction holding its figures and its loop state.
+With a :class:`~vpp.application.ports.Fence` (several dispatchers, one leader), every step
+starts only while this instance holds the lease, every send batch is confirmed against
+the lease first and its commands carry the leader's epoch; a lost lease ends the cycle at
+once (:class:`~.leadership.NotLeading`), with nothing more sent or saved.
 ``cancelled`` dispatches are left alone: their commands expire within ``command_ttl_s``
 and the gateways return devices to default.
 """
@@ -36,14 +40,17 @@ from vpp.application.dispatcher.delivery import (
 )
 from vpp.application.dispatcher.emission import hold_until, next_seq, setpoint_commands
 from vpp.application.dispatcher.follow import correct_integral, plant_power, update_pins
+from vpp.application.dispatcher.leadership import NotLeading
 from vpp.application.dispatcher.lifecycle import advance, fail, plan_targets, settle
 from vpp.application.dispatcher.settings import DispatcherSettings
 from vpp.application.dispatcher.state import LoopState
 from vpp.application.ports import (
     KEEP,
     CommandSender,
+    DispatcherMetrics,
     DispatcherStore,
     DispatchUpdate,
+    Fence,
     IntervalState,
     IntervalUpdate,
     OpenDispatch,
@@ -63,10 +70,15 @@ class Dispatcher:
         store: DispatcherStore,
         sender: CommandSender,
         settings: DispatcherSettings | None = None,
+        *,
+        fence: Fence | None = None,
+        metrics: DispatcherMetrics | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
         self.settings = settings or DispatcherSettings()
+        self.fence = fence  # None: the only dispatcher (epoch 0)
+        self.metrics = metrics
         self._loops: dict[str, LoopState] = {}
         self._plans: dict[str, planning.DispatchPlan] = {}
         self._last_seq = 0
@@ -77,8 +89,12 @@ class Dispatcher:
         open_ = self.store.open_dispatches()
         # a dispatch just accepted goes first: its first setpoints are what an operator waits for
         for d in sorted(open_, key=lambda d: d.status is not DispatchStatus.ACCEPTED):
+            if self.fence is not None and not self.fence.holds():
+                raise NotLeading(f"lease lost before dispatch {d.dispatch_id}")
             try:
                 await self._one(d, now)
+            except NotLeading:
+                raise
             except Exception as exc:
                 log.exception("dispatch %s: cycle failed", d.dispatch_id)
                 self._loops.pop(d.dispatch_id, None)  # start again from what was saved
@@ -88,6 +104,14 @@ class Dispatcher:
         for gone in set(self._loops) - {d.dispatch_id for d in open_}:
             del self._loops[gone]
             self._plans.pop(gone, None)
+        if self.metrics is not None:
+            self.metrics.keep_dispatches(d.dispatch_id for d in open_)
+
+    def forget(self) -> None:
+        """Drop what is held in memory: the next cycle starts from the store (a leader
+        that regains the lease continues from what its successor saved)."""
+        self._loops.clear()
+        self._plans.clear()
 
     def _loop_of(self, d: OpenDispatch) -> LoopState:
         loop = self._loops.get(d.dispatch_id)
@@ -187,6 +211,9 @@ class Dispatcher:
         if measured is not None:
             reference = target_w - shortfall
             record_sample(current, measured, reference, loop.span_w, self.settings, now)
+            if self.metrics is not None:
+                share = current.tally.share_within
+                self.metrics.set_tracking(d.dispatch_id, measured - target_w, share)
         await self._send(d, current, alloc.setpoints_w, members, loop, now)
         detail = following_detail(alloc, len(members), loop.pinned, shortfall)
         if plan is not None:
@@ -281,10 +308,16 @@ class Dispatcher:
             now=now,
             hold_until=hold_until(d.intervals, iv),
             seq=seq,
+            epoch=self.fence.epoch if self.fence is not None else 0,
         )
-        if cmds:
-            await self.sender.send_commands(cmds)
-            self.commands_sent += len(cmds)
+        if not cmds:
+            return
+        if self.fence is not None and not await self.fence.confirm():
+            raise NotLeading(f"lease lost before sending for dispatch {d.dispatch_id}")
+        await self.sender.send_commands(cmds)
+        self.commands_sent += len(cmds)
+        if self.metrics is not None:
+            self.metrics.count_commands(len(cmds))
 
 
 def _state_shortfall(

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
     from vpp.application.dispatcher import Dispatcher
     from vpp.application.dispatcher.leadership import LeaderElection
+    from vpp.application.ports import CommandSigner
 
 log = logging.getLogger("vpp.dispatcher")
 
@@ -172,14 +173,7 @@ async def run_dispatcher(
     (default ``<data dir>/command-signing``, created with a first key if missing).
     ``options`` (instance, lease, ops endpoint) override ``cycle_s`` and ``wake_s``."""
     from vpp.adapters.nats.client import as_settings, connect, log_nats_error
-    from vpp.adapters.nats.command_sender import NatsCommandSender
-    from vpp.adapters.nats.lease import NatsLeaseStore, ensure_lease_bucket
-    from vpp.adapters.nats.streams import ensure_streams
-    from vpp.adapters.prometheus.dispatcher_metrics import PrometheusDispatcherMetrics
-    from vpp.adapters.prometheus.http import serve_ops
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
-    from vpp.application.dispatcher import Dispatcher, DispatcherSettings
-    from vpp.application.dispatcher.leadership import LeaderElection
     from vpp.bootstrap.signing import dispatcher_signer
 
     opts = options or DispatcherOptions(cycle_s=cycle_s, wake_s=wake_s)
@@ -188,33 +182,50 @@ async def run_dispatcher(
     migrate.upgrade(url)
     engine = make_engine(url)
     store = SqlDispatcherStore(engine)
-    metrics = PrometheusDispatcherMetrics(opts.instance)
     nc = await connect(
         as_settings(nats),
         f"vpp-{opts.instance}",
         max_reconnect_attempts=-1,
         error_cb=log_nats_error,
     )
-    endpoint = None
     try:
-        js = nc.jetstream()
-        await ensure_streams(js, update_existing=False)  # ops provisions them
-        election = LeaderElection(
-            NatsLeaseStore(await ensure_lease_bucket(js)), opts.instance, opts.ttl_s
-        )
-        status = _Status(nc, election)
-        if opts.metrics_port is not None:
-            endpoint = serve_ops(
-                opts.metrics_host, opts.metrics_port, metrics.registry, status.ready
-            )
-            log.info("%s: ops endpoint on %s", opts.instance, endpoint.url)
-        dispatcher = Dispatcher(
-            store,
-            NatsCommandSender(js, signer),
-            DispatcherSettings(cycle_s=opts.cycle_s),
-            fence=election,
-            metrics=metrics,
-        )
+        return await _serve(nc, store, signer, stop, ready, opts)
+    finally:
+        await nc.close()
+        engine.dispose()
+
+
+async def _serve(
+    nc: Client,
+    store: SqlDispatcherStore,
+    signer: CommandSigner,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None,
+    opts: DispatcherOptions,
+) -> int:
+    """Elect, serve the ops endpoint and lead or follow until ``stop``; commands sent."""
+    from vpp.adapters.nats.command_sender import NatsCommandSender
+    from vpp.adapters.nats.lease import NatsLeaseStore, ensure_lease_bucket
+    from vpp.adapters.nats.streams import ensure_streams
+    from vpp.adapters.prometheus.dispatcher_metrics import PrometheusDispatcherMetrics
+    from vpp.adapters.prometheus.http import serve_ops
+    from vpp.application.dispatcher import Dispatcher, DispatcherSettings
+    from vpp.application.dispatcher.leadership import LeaderElection
+
+    metrics = PrometheusDispatcherMetrics(opts.instance)
+    js = nc.jetstream()
+    await ensure_streams(js, update_existing=False)  # ops provisions them
+    kv = await ensure_lease_bucket(js)  # ops provisions it too (tests: made here)
+    election = LeaderElection(NatsLeaseStore(kv), opts.instance, opts.ttl_s)
+    status = _Status(nc, election)
+    endpoint = None
+    if opts.metrics_port is not None:
+        endpoint = serve_ops(opts.metrics_host, opts.metrics_port, metrics.registry, status.ready)
+        log.info("%s: ops endpoint on %s", opts.instance, endpoint.url)
+    try:
+        settings = DispatcherSettings(cycle_s=opts.cycle_s)
+        sender = NatsCommandSender(js, signer)
+        dispatcher = Dispatcher(store, sender, settings, fence=election, metrics=metrics)
         electing = asyncio.create_task(election.run(stop), name="lease")
         if ready is not None:
             ready.set()
@@ -227,5 +238,3 @@ async def run_dispatcher(
     finally:
         if endpoint is not None:
             endpoint.stop()
-        await nc.close()
-        engine.dispose()

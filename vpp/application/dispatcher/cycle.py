@@ -17,7 +17,8 @@ Each dispatch's step ends with one transaction holding its figures and its loop 
 With a :class:`~vpp.application.ports.Fence` (several dispatchers, one leader), every step
 starts only while this instance holds the lease, every send batch is confirmed against
 the lease first and its commands carry the leader's epoch; a lost lease ends the cycle at
-once (:class:`~.leadership.NotLeading`), with nothing more sent or saved.
+once (:class:`~.leadership.NotLeading`), with nothing more sent or saved (each step's
+save is confirmed against the lease too).
 ``cancelled`` dispatches are left alone: their commands expire within ``command_ttl_s``
 and the gateways return devices to default.
 """
@@ -126,7 +127,7 @@ class Dispatcher:
         plant = self.store.plant(d.plant_id)
         if plant is None or not plant.members:
             update = fail(d, f"plant {d.plant_id} has no members")
-            self.store.save_cycle(d.dispatch_id, now, update, {}, loop.to_json())
+            await self._save(d, now, update, {}, loop)
             return
         ids = sorted(plant.members)
         ders = self.store.ders(ids)
@@ -144,7 +145,7 @@ class Dispatcher:
         updates = {iv.idx: progress(iv) for iv in d.intervals if iv.idx in touched}
         if now >= d.end:
             update = settle(d, loop, self.settings, notes)
-            self.store.save_cycle(d.dispatch_id, now, update, updates, loop.to_json())
+            await self._save(d, now, update, updates, loop)
             return
         current = next((iv for iv in d.intervals if iv.start <= now < iv.end), None)
         if current is None and d.status is not DispatchStatus.ACCEPTED:
@@ -157,7 +158,20 @@ class Dispatcher:
                 followed = replace(followed, detail="; ".join([*notes, followed.detail]))
             status = _merge(status, followed)
             updates[current.idx] = progress(current, p_w_planned=planned_w, p_w_measured_last=live)
-        self.store.save_cycle(d.dispatch_id, now, status, updates, loop.to_json())
+        await self._save(d, now, status, updates, loop)
+
+    async def _save(
+        self,
+        d: OpenDispatch,
+        now: datetime,
+        update: DispatchUpdate,
+        intervals: Mapping[int, IntervalUpdate],
+        loop: LoopState,
+    ) -> None:
+        """The step's one transaction, only while the lease is still this leader's."""
+        if self.fence is not None and not await self.fence.confirm():
+            raise NotLeading(f"lease lost before saving dispatch {d.dispatch_id}")
+        self.store.save_cycle(d.dispatch_id, now, update, intervals, loop.to_json())
 
     def _recover(
         self, d: OpenDispatch, loop: LoopState, ids: Sequence[str], now: datetime, touched: set[int]

@@ -184,6 +184,8 @@ class LeaderElection:
         self._leading = False
         self._seen = rec
         self._seen_at = self._mono()
+        if rec is not None:
+            self._epoch = max(self._epoch, rec.lease.epoch)
         who = rec.lease.holder if rec is not None else "nobody"
         log.warning("deposed: the lease (epoch %d) is now held by %s", self._epoch, who)
         self.changed.set()

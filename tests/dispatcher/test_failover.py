@@ -54,15 +54,17 @@ class DispatcherProcess:
                 [sys.executable, "-m", "vpp", *args], stdout=out, stderr=subprocess.STDOUT
             )
 
-    def metric(self, name: str) -> float | None:
+    def metric(self, name: str, **labels: str) -> float | None:
         """A sample of this dispatcher's ``/metrics`` (None: not up, or no such sample)."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=1) as r:
                 text = r.read().decode()
         except OSError:
             return None
+        every = sorted({"dispatcher": self.name, **labels}.items())  # as the client prints them
+        wanted = ",".join(f'{k}="{v}"' for k, v in every)
         for line in text.splitlines():
-            if line.startswith(f'{name}{{dispatcher="{self.name}"}} '):
+            if line.startswith(f"{name}{{{wanted}}} "):
                 return float(line.rsplit(" ", 1)[1])
         return None
 
@@ -158,6 +160,17 @@ async def test_killing_the_leader_mid_dispatch_hands_the_dispatch_to_the_other(
             new_epoch = follower.metric("vpp_dispatcher_epoch")
             assert new_epoch is not None and new_epoch > old_epoch
             assert row(store, "d-fo")[0] == "active"
+            # what the new leader's /metrics tells of the dispatch it took over
+            await async_wait_until(
+                lambda: (
+                    follower.metric("vpp_dispatcher_tracking_error_kw", dispatch_id="d-fo")
+                    is not None
+                ),
+                10,
+                step_s=0.2,
+            )
+            error_kw = follower.metric("vpp_dispatcher_tracking_error_kw", dispatch_id="d-fo")
+            assert error_kw is not None and abs(error_kw) < 2.0  # the devices follow at once
             # its commands carry the new epoch (refreshes come before the old ones lapse)
             await async_wait_until(
                 lambda: any(c["epoch"] == new_epoch for c in devices.commands), 20, step_s=0.2

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vpp.adapters.nats.client import NatsClientSettings, connect
+from vpp.adapters.nats.lease import ensure_lease_bucket
 from vpp.adapters.nats.monitor import NodeStream, client_names, node_streams
 from vpp.adapters.nats.server import (
     NatsServerError,
@@ -169,6 +170,7 @@ async def provision_cluster_streams(settings: NatsClientSettings, replicas: int)
             try:
                 await js.account_info()  # answered once the cluster has a meta leader
                 await ensure_streams(js, replicas=replicas)
+                await ensure_lease_bucket(js, replicas=replicas)
                 return
             except Exception as exc:  # no leader yet, or too few peers known to it
                 if time.monotonic() > deadline:

@@ -12,7 +12,9 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vpp.adapters.nats import subjects
 from vpp.adapters.nats.client import NatsClientSettings, connect
+from vpp.adapters.nats.lease import ensure_lease_bucket
 from vpp.adapters.nats.server import NatsServerError, NatsServerProcess, start_nats_server
 from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.nats.subjects import ALL_STREAMS
@@ -57,14 +59,17 @@ class SecureNats:
 
 
 async def ensure_streams_as(settings: NatsClientSettings, replicas: int | None = None) -> list[str]:
-    """Create or update every stream with ``settings`` (the ops identity); their names.
-    ``replicas`` None keeps an existing stream's (and makes a new one with 1)."""
+    """Create or update every stream, and the lease bucket, with ``settings`` (the ops
+    identity); their names.  ``replicas`` None keeps an existing stream's (and makes a
+    new one with 1)."""
     nc = await connect(settings, "vpp-ops")
     try:
-        await ensure_streams(nc.jetstream(timeout=10), replicas=replicas)
+        js = nc.jetstream(timeout=10)
+        await ensure_streams(js, replicas=replicas)
+        await ensure_lease_bucket(js, replicas=replicas or 1)
     finally:
         await nc.close()
-    return [spec.name for spec in ALL_STREAMS]
+    return [spec.name for spec in ALL_STREAMS] + [subjects.kv_stream(subjects.LEASES_BUCKET)]
 
 
 async def provision_streams(security: NatsSecurity, url: str, tls: ClientTls | None) -> None:

@@ -13,7 +13,9 @@ reads another's replies; nobody may subscribe to ``_INBOX.>``.
 - **projector**: reads TELEMETRY, COMMANDS and ACKS through its ``proj-<name>`` durable
   consumers (each named: a NATS wildcard is a whole token), publishes change records
   and dead letters.
-- **dispatcher**: publishes commands (each signed; gateways verify) and reads stream info.
+- **dispatcher**: publishes commands (each signed; gateways verify) and reads stream info;
+  reads and writes its lease key (``$KV.LEASES.dispatcher``) and nothing else of the
+  bucket (it cannot create or change the bucket: ``ops`` does).
 - **ops**: the JetStream API (creates and updates streams and consumers); no stream subject.
 - **observer**: reads telemetry, acks, changes and dead letters (scripts, benchmarks).
 """
@@ -107,8 +109,15 @@ def projector_permissions(name: str) -> Permissions:
 
 
 def dispatcher_permissions(name: str) -> Permissions:
+    bucket = subjects.LEASES_BUCKET
+    stream, key = subjects.kv_stream(bucket), subjects.kv_key(bucket, subjects.DISPATCHER_LEASE)
     return Permissions(
-        publish=(f"{subjects.PREFIX}.command.>", f"{JS_API}.STREAM.INFO.*"),
+        publish=(
+            f"{subjects.PREFIX}.command.>",
+            f"{JS_API}.STREAM.INFO.*",
+            key,  # revision-checked writes of the lease
+            f"{JS_API}.DIRECT.GET.{stream}.{key}",  # reads of the lease
+        ),
         subscribe=(_inbox(name),),
     )
 

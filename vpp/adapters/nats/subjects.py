@@ -35,6 +35,19 @@ DEAD_LETTERS = StreamSpec(
 
 ALL_STREAMS: tuple[StreamSpec, ...] = (TELEMETRY, COMMANDS, ACKS, EVENTS, CHANGES, DEAD_LETTERS)
 
+#: the JetStream KV bucket of leases (its stream is ``KV_<bucket>``), and the dispatchers' key
+LEASES_BUCKET = "LEASES"
+DISPATCHER_LEASE = "dispatcher"
+
+
+def kv_stream(bucket: str) -> str:
+    return f"KV_{bucket}"
+
+
+def kv_key(bucket: str, key: str) -> str:
+    """The subject a KV key is stored on."""
+    return f"$KV.{bucket}.{key}"
+
 
 def telemetry(gateway_id: str) -> str:
     return f"{PREFIX}.telemetry.{validate_id(gateway_id, 'gateway_id')}"

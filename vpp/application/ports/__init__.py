@@ -6,11 +6,13 @@ module                    ports (``typing.Protocol``) and the values they carry
 ``devices``               gateway → field device: ``DeviceDriver``, ``RatingsSource``
 ``gateway``               gateway → uplink / own state: ``TelemetryPublisher``,
                           ``AckPublisher``, ``CommandLedger``, ``Uplink``, ``Service``
-``metrics``               gateway → metrics: ``GatewayMetrics``
+``metrics``               gateway, dispatcher → metrics: ``GatewayMetrics``,
+                          ``DispatcherMetrics``
 ``projection``            projector: ``ProjectionWriter``, ``RollupMaintainer``,
                           ``ChangePublisher``, ``DerGateways``
 ``retention``             projector: ``TelemetryRetentionStore`` (levels ``RAW`` …)
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
+``leadership``            dispatchers: ``LeaseStore`` (``Lease``), ``Fence``
 ``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
                           ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
 ``signing``               dispatcher → gateway: ``CommandSigner``, ``CommandVerifier``
@@ -46,7 +48,8 @@ from vpp.application.ports.gateway import (
     TelemetryPublisher,
     Uplink,
 )
-from vpp.application.ports.metrics import GatewayMetrics
+from vpp.application.ports.leadership import Fence, Lease, LeaseRecord, LeaseStore
+from vpp.application.ports.metrics import DispatcherMetrics, GatewayMetrics
 from vpp.application.ports.operator import (
     ApiKeyStore,
     DispatchStore,
@@ -120,14 +123,19 @@ __all__ = [
     "DispatchRecord",
     "DispatchStore",
     "DispatchUpdate",
+    "DispatcherMetrics",
     "DispatcherStore",
     "DuplicateIdempotencyKey",
+    "Fence",
     "GatewayMetrics",
     "GatewayRecord",
     "IntervalRecord",
     "IntervalState",
     "IntervalUpdate",
     "Keep",
+    "Lease",
+    "LeaseRecord",
+    "LeaseStore",
     "OpenDispatch",
     "PlantBucket",
     "ProjectionWriter",

@@ -19,8 +19,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from vpp.adapters.nats import subjects
+from vpp.adapters.nats.lease import ensure_lease_bucket
 from vpp.adapters.nats.server import free_port
-from vpp.adapters.nats.streams import ensure_lease_bucket, ensure_streams
+from vpp.adapters.nats.streams import ensure_streams
 from vpp.adapters.store import schema
 from vpp.adapters.store.engine import make_engine
 from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore

@@ -132,10 +132,12 @@ class FollowingDevices:
         self.store, self.js, self.pv_avail_w = store, js, pv_avail_w
         self.seen = 0
         self.setpoints: dict[str, tuple[float, datetime]] = {}  # der -> (p, valid until)
+        self.commands: list[dict[str, object]] = []  # every command taken, in stream order
 
     async def take_commands(self) -> list[dict[str, object]]:
         cmds = (await sent_commands(self.js, n_max=10_000))[self.seen :]
         self.seen += len(cmds)
+        self.commands += cmds
         for c in cmds:
             until = datetime.fromisoformat(str(c["valid_until"]))
             self.setpoints[str(c["der_id"])] = (float(c["p_w"]), until)  # type: ignore[arg-type]

@@ -253,18 +253,24 @@ async def test_a_gateway_on_the_wrong_identity_counts_what_nats_refuses(
 
 
 async def test_the_projector_writes_its_leases_and_nobody_else_does(secure: SecureNats) -> None:
-    """The projector identity reads and writes the entries of its lease bucket (ops made
-    it) but cannot delete it; a gateway cannot write a lease (it would move projection)."""
-    bucket = subjects.PROJECTOR_LEASES_BUCKET
+    """The projector identity reads and writes its keys of the lease bucket (ops made it)
+    but neither the dispatcher's key nor the bucket itself; neither a gateway nor the
+    dispatcher can write a projector lease (it would move projection)."""
+    bucket = subjects.LEASES_BUCKET
+    probe = f"{subjects.PROJECTOR_LEASES}.lease.probe"
     async with client_as(secure, "projector") as (nc, refused):
         js = nc.jetstream(timeout=1.5)
         kv = await js.key_value(bucket)
-        revision = await kv.put("lease.probe", b'{"owner": ""}')
-        assert (await kv.get("lease.probe")).revision == revision
+        revision = await kv.put(probe, b'{"owner": ""}')
+        assert (await kv.get(probe)).revision == revision
+        await nc.publish(subjects.kv_key(bucket, subjects.DISPATCHER_LEASE), b"{}")
         with pytest.raises(nats.errors.TimeoutError):
             await js.delete_key_value(bucket)
-        assert refused.violations(f"$js.api.stream.delete.kv_{bucket}")
-    async with client_as(secure, f"gateway-{GW_A}") as (gw, refused):
-        await gw.publish(f"$KV.{bucket}.lease.main", b'{"owner": "gateway"}')
-        await gw.flush()
-        await async_wait_until(lambda: refused.violations(f"$kv.{bucket}.lease.main"), 5)
+        assert refused.violations(f"$js.api.stream.delete.kv_{bucket.lower()}")
+        assert refused.violations(f"$kv.{bucket.lower()}.dispatcher")  # not its key
+    main_lease = subjects.kv_key(bucket, f"{subjects.PROJECTOR_LEASES}.lease.main")
+    for name in (f"gateway-{GW_A}", "dispatcher"):
+        async with client_as(secure, name) as (nc, refused):
+            await nc.publish(main_lease, b'{"owner": "intruder"}')
+            await nc.flush()
+            await async_wait_until(lambda: refused.violations(main_lease), 5)

@@ -15,10 +15,12 @@ if TYPE_CHECKING:
     from vpp.adapters.modbus.sunspec_driver import SunSpecDriver
     from vpp.adapters.nats.command_sender import NatsCommandSender
     from vpp.adapters.nats.commands import NatsCommandConsumer
+    from vpp.adapters.nats.lease import NatsLeaseStore
     from vpp.adapters.nats.ledger import SqliteCommandLedger
     from vpp.adapters.nats.projection_consumer import NatsChangePublisher
     from vpp.adapters.nats.publisher import NatsAckPublisher, NatsTelemetryPublisher
     from vpp.adapters.nats.uplink import NatsUplink
+    from vpp.adapters.prometheus.dispatcher_metrics import PrometheusDispatcherMetrics
     from vpp.adapters.prometheus.gateway_metrics import MetricsEndpoint, PrometheusGatewayMetrics
     from vpp.adapters.store.api_keys import SqlApiKeyStore
     from vpp.adapters.store.dispatch_store import SqlDispatchStore
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from vpp.adapters.store.rollups import SqlRollupMaintainer
     from vpp.adapters.store.telemetry_reads import SqlTelemetryReadStore
     from vpp.application import ports as p
+    from vpp.application.dispatcher.leadership import LeaderElection
     from vpp.runtime import SystemClock
 
     def adapters_implement_their_ports(
@@ -55,6 +58,9 @@ if TYPE_CHECKING:
         clock: SystemClock,
         signer: Ed25519CommandSigner,
         verifier: Ed25519CommandVerifier,
+        lease: NatsLeaseStore,
+        election: LeaderElection,
+        dispatcher_metrics: PrometheusDispatcherMetrics,
     ) -> None:
         devices: list[p.DeviceDriver] = [sunspec, iec61850]
         ratings: p.RatingsSource = sunspec
@@ -81,3 +87,9 @@ if TYPE_CHECKING:
         signing: tuple[p.CommandSigner, p.CommandVerifier] = (signer, verifier)
         del devices, ratings, services, gateway, metrics, projector, dispatcher, operator, now
         del signing, retained
+        leadership: tuple[p.LeaseStore, p.Fence, p.DispatcherMetrics] = (
+            lease,
+            election,
+            dispatcher_metrics,
+        )
+        del leadership

@@ -152,9 +152,10 @@ async def _run_group(
     ready: asyncio.Event | None,
     o: GroupOptions,
 ) -> ProjectorStats:
-    from vpp.adapters.nats.leases import KvLeaseBoard
+    from vpp.adapters.nats.lease import ensure_lease_bucket
     from vpp.adapters.nats.projection_consumer import NatsChangePublisher
-    from vpp.adapters.nats.streams import ensure_lease_bucket, ensure_streams, telemetry_partitions
+    from vpp.adapters.nats.projector_leases import KvLeaseBoard
+    from vpp.adapters.nats.streams import ensure_streams, telemetry_partitions
     from vpp.adapters.prometheus.http import serve_ops
     from vpp.adapters.prometheus.projector_metrics import PrometheusProjectorMetrics
     from vpp.application.projector_group import ProjectorGroup

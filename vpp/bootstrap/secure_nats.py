@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vpp.adapters.nats import subjects
 from vpp.adapters.nats.client import NatsClientSettings, connect
 from vpp.adapters.nats.server import NatsServerError, NatsServerProcess, start_nats_server
 from vpp.adapters.nats.streams import provision
@@ -71,7 +72,7 @@ async def ensure_streams_as(
         await provision(js, replicas=replicas, telemetry_partitions=telemetry_partitions)
     finally:
         await nc.close()
-    return [spec.name for spec in ALL_STREAMS]
+    return [spec.name for spec in ALL_STREAMS] + [subjects.kv_stream(subjects.LEASES_BUCKET)]
 
 
 async def provision_streams(security: NatsSecurity, url: str, tls: ClientTls | None) -> None:

@@ -3,7 +3,12 @@
 The rules live here, not in the gateway, so every place that decides about a command
 decides the same way: known DER, a sequence not far ahead of its own ``valid_from``,
 inside its validity window, sequence newer than the last applied, value within ratings —
-clamped only with the clamp reported, never silently.
+clamped only with the clamp reported, never silently — and an epoch not older than the
+highest the gateway has seen.
+
+Every command carries the fencing epoch of the dispatcher that leads when it is sent (the
+epoch grows with every change of leader, see docs/dispatch.md): a command of an older
+epoch comes from a deposed leader and is refused as ``stale-epoch``.
 
 A sequence number is microseconds of the sender's clock when the command becomes valid
 (:func:`seq_at`).  One far ahead of its own ``valid_from`` would lock the DER out of
@@ -43,6 +48,7 @@ class SetpointCommand:
     valid_from: datetime
     valid_until: datetime
     dispatch_id: str | None = None
+    epoch: int = 0  # the sending dispatcher's fencing epoch (0: no leader election)
 
     def __post_init__(self) -> None:
         validate_id(self.command_id, "command_id")
@@ -52,6 +58,8 @@ class SetpointCommand:
             validate_id(self.dispatch_id, "dispatch_id")
         if not isinstance(self.seq, int) or isinstance(self.seq, bool) or self.seq < 0:
             raise InvalidValue(f"seq must be a non-negative integer, got {self.seq!r}")
+        if not isinstance(self.epoch, int) or isinstance(self.epoch, bool) or self.epoch < 0:
+            raise InvalidValue(f"epoch must be a non-negative integer, got {self.epoch!r}")
         require_finite(self.p_w, "p_w")
         object.__setattr__(self, "valid_from", require_aware(self.valid_from, "valid_from"))
         object.__setattr__(self, "valid_until", require_aware(self.valid_until, "valid_until"))
@@ -98,14 +106,33 @@ class Decision:
         return self.outcome is None
 
 
+#: the reason of a command refused for its epoch starts with this
+STALE_EPOCH = "stale-epoch"
+
+
+def is_stale(cmd: SetpointCommand, highest_epoch: int) -> bool:
+    """Whether ``cmd`` comes from a deposed dispatcher: its epoch is older than the highest
+    one seen (a newer leader has sent since)."""
+    return cmd.epoch < highest_epoch
+
+
 def decide(
     cmd: SetpointCommand,
     der: Der | None,
     last_seq: int | None,
     now: datetime,
+    highest_epoch: int = 0,
 ) -> Decision:
-    """Apply the command rules.  Pure: the caller supplies the clock and the state."""
+    """Apply the command rules.  Pure: the caller supplies the clock and the state
+    (``highest_epoch``: the highest fencing epoch seen so far)."""
     now = require_aware(now, "now")
+    if is_stale(cmd, highest_epoch):
+        return Decision(
+            AckOutcome.REJECTED,
+            cmd.p_w,
+            reason=f"{STALE_EPOCH}: epoch {cmd.epoch} is older than {highest_epoch} "
+            "(a deposed dispatcher's command)",
+        )
     if der is None:
         return Decision(AckOutcome.REJECTED, cmd.p_w, reason=f"unknown DER {cmd.der_id}")
     if der.gateway_id != cmd.gateway_id:

@@ -26,12 +26,21 @@ def private_dir(path: Path) -> Path:
 def private_sqlite_file(path: Path) -> Path:
     """The SQLite database file ``path`` (created empty if missing, which SQLite takes
     for a new database) and its companions, readable and writable by the owner only.
-    The directory must exist."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)  # an older file, or a umask that left less than 0600
-    finally:
-        os.close(fd)
+    The directory must exist.
+
+    An existing file is never opened here: closing any descriptor of a file drops every
+    POSIX lock the process holds on it, so a second engine made for a database this
+    process has open would take its connections' locks away (SQLite's known pitfall):
+    another process then takes the database for unused, rebuilds the WAL index, and the
+    two stop seeing each other's commits ("disk I/O error" follows)."""
+    if path.exists():
+        os.chmod(path, FILE_MODE)  # an older file, or a umask that left less than 0600
+    else:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)
+        finally:
+            os.close(fd)
     for suffix in SQLITE_COMPANIONS:
         companion = path.with_name(path.name + suffix)
         if companion.exists():

@@ -291,6 +291,7 @@ def encode_command(cmd: SetpointCommand) -> bytes:
             "valid_from": format_rfc3339(cmd.valid_from),
             "valid_until": format_rfc3339(cmd.valid_until),
             "dispatch_id": cmd.dispatch_id,
+            "epoch": cmd.epoch,
         }
     )
 
@@ -302,6 +303,9 @@ def decode_command(data: bytes | str, gateway_id: str) -> SetpointCommand:
     seq = _field(obj, "seq", what)
     if isinstance(seq, bool) or not isinstance(seq, int):
         raise CodecError(what, f"seq must be an integer, got {seq!r}")
+    epoch = obj.get("epoch", 0)  # absent: a sender without leader election
+    if isinstance(epoch, bool) or not isinstance(epoch, int):
+        raise CodecError(what, f"epoch must be an integer, got {epoch!r}")
     try:
         return SetpointCommand(
             command_id=_field(obj, "command_id", what),
@@ -312,6 +316,7 @@ def decode_command(data: bytes | str, gateway_id: str) -> SetpointCommand:
             valid_from=parse_rfc3339(_field(obj, "valid_from", what)),
             valid_until=parse_rfc3339(_field(obj, "valid_until", what)),
             dispatch_id=obj.get("dispatch_id"),
+            epoch=epoch,
         )
     except InvalidValue as exc:
         raise CodecError(what, str(exc)) from None

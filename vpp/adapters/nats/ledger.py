@@ -3,7 +3,9 @@ recent command, in an SQLite file in the data dir.
 
 It makes commands idempotent across restarts: a restarted gateway never re-applies an
 old sequence, and a command delivered twice (JetStream redelivers what was not acked) is
-answered with the ack it already got, not applied again.
+answered with the ack it already got, not applied again.  It also keeps the highest
+dispatcher fencing epoch seen, so a restarted gateway still refuses a deposed leader's
+commands.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ CREATE TABLE IF NOT EXISTS ack (
     command_id TEXT PRIMARY KEY, n INTEGER NOT NULL, payload BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ack_n ON ack (n);
+CREATE TABLE IF NOT EXISTS fence (
+    id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL
+);
 """
 
 
@@ -42,6 +47,9 @@ class SqliteCommandLedger:
         self._writer = self._connect(path)
         row = self._db.execute("SELECT COALESCE(MAX(n), 0) FROM ack").fetchone()
         self._n = int(row[0])
+        fence = self._db.execute("SELECT epoch FROM fence WHERE id = 1").fetchone()
+        self._epoch = 0 if fence is None else int(fence[0])
+        self._fence_lock = asyncio.Lock()
         self._queue: list[tuple[CommandAck, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.commits = 0  # transactions written (for tests and metrics)
@@ -64,6 +72,28 @@ class SqliteCommandLedger:
             "SELECT payload FROM ack WHERE command_id = ?", (command_id,)
         ).fetchone()
         return None if row is None else codec.decode_ack(bytes(row[0]))
+
+    def highest_epoch(self) -> int:
+        return self._epoch
+
+    async def raise_epoch(self, epoch: int) -> None:
+        """Durable (its own connection and transaction: epochs change rarely)."""
+        async with self._fence_lock:
+            if epoch <= self._epoch:
+                return
+            await asyncio.to_thread(self._write_epoch, epoch)
+            self._epoch = epoch
+
+    def _write_epoch(self, epoch: int) -> None:
+        db = self._connect(self.path)
+        try:
+            db.execute(
+                "INSERT INTO fence (id, epoch) VALUES (1, ?) ON CONFLICT(id) DO UPDATE "
+                "SET epoch = excluded.epoch WHERE excluded.epoch > fence.epoch",
+                (epoch,),
+            )
+        finally:
+            db.close()
 
     async def record(self, ack: CommandAck) -> None:
         """Remember the ack (an applied command also becomes the DER's last sequence);

@@ -13,9 +13,11 @@ reads another's replies; nobody may subscribe to ``_INBOX.>``.
 - **projector**: reads TELEMETRY, COMMANDS and ACKS through its ``proj-<name>`` durable
   consumers (each named: a NATS wildcard is a whole token; one per telemetry partition,
   up to :data:`subjects.MAX_TELEMETRY_PARTITIONS`), publishes change records and dead
-  letters, reads and writes the entries of the projectors' lease bucket (direct gets and
-  publishes only: it cannot create, purge or delete the bucket).
-- **dispatcher**: publishes commands (each signed; gateways verify) and reads stream info.
+  letters, reads and writes the ``projector.`` keys of the lease bucket (its membership
+  and partition leases; it cannot create, purge or delete the bucket).
+- **dispatcher**: publishes commands (each signed; gateways verify) and reads stream info;
+  reads and writes its lease key (``$KV.LEASES.dispatcher``) and nothing else of the
+  bucket (it cannot create or change the bucket: ``ops`` does).
 - **ops**: the JetStream API (creates and updates streams and consumers); no stream subject.
 - **observer**: reads telemetry, acks, changes and dead letters (scripts, benchmarks).
 """
@@ -49,8 +51,6 @@ PROJECTOR_CONSUMERS = (
     (subjects.COMMANDS.name, "proj-commands"),
     (subjects.ACKS.name, "proj-acks"),
 )
-#: the lease bucket's stream (a KV bucket ``B`` is the stream ``KV_B``)
-LEASES_STREAM = f"KV_{subjects.PROJECTOR_LEASES_BUCKET}"
 
 
 class Role(StrEnum):
@@ -110,17 +110,30 @@ def projector_permissions(name: str) -> Permissions:
             f"{JS_API}.STREAM.INFO.*",
             f"{JS_API}.STREAM.MSG.GET.{subjects.TELEMETRY.name}",  # a partition's last seq
             *consumer_api,
-            f"$KV.{subjects.PROJECTOR_LEASES_BUCKET}.>",
-            f"{JS_API}.DIRECT.GET.{LEASES_STREAM}.>",
-            f"{JS_API}.STREAM.MSG.GET.{LEASES_STREAM}",
+            *_projector_leases(),
         ),
         subscribe=(_inbox(name),),
     )
 
 
+def _projector_leases() -> tuple[str, ...]:
+    """Revision-checked writes and direct reads of the ``projector.`` keys of the lease
+    bucket, nothing else of it."""
+    bucket = subjects.LEASES_BUCKET
+    keys = subjects.kv_key(bucket, f"{subjects.PROJECTOR_LEASES}.>")
+    return (keys, f"{JS_API}.DIRECT.GET.{subjects.kv_stream(bucket)}.{keys}")
+
+
 def dispatcher_permissions(name: str) -> Permissions:
+    bucket = subjects.LEASES_BUCKET
+    stream, key = subjects.kv_stream(bucket), subjects.kv_key(bucket, subjects.DISPATCHER_LEASE)
     return Permissions(
-        publish=(f"{subjects.PREFIX}.command.>", f"{JS_API}.STREAM.INFO.*"),
+        publish=(
+            f"{subjects.PREFIX}.command.>",
+            f"{JS_API}.STREAM.INFO.*",
+            key,  # revision-checked writes of the lease
+            f"{JS_API}.DIRECT.GET.{stream}.{key}",  # reads of the lease
+        ),
         subscribe=(_inbox(name),),
     )
 

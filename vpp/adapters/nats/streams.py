@@ -11,8 +11,8 @@ TELEMETRY may be partitioned: a subject transform stores ``vpp.telemetry.<gw>`` 
 ``vpp.telemetry.<gw>.<p>`` with ``p`` a stable hash of the gateway among ``P``
 partitions, so that projectors can share it (one durable consumer per partition).  The
 stream is the one source of ``P`` (:func:`telemetry_partitions`); ``partitions=None``
-leaves an existing stream's as they are (1 for a new one).  The projectors' lease bucket
-(:func:`ensure_lease_bucket`) is provisioned beside the streams.
+leaves an existing stream's as they are (1 for a new one).  The lease bucket
+(:mod:`vpp.adapters.nats.lease`) is provisioned beside the streams (:func:`provision`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from collections.abc import Iterable
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
-    KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
     SubjectTransform,
 )
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import NotFoundError
 
 from vpp.adapters.nats import subjects
 from vpp.adapters.nats.subjects import ALL_STREAMS, StreamSpec
@@ -126,23 +125,6 @@ async def telemetry_partitions(js: JetStreamContext) -> int:
     return _partitions_of((await js.stream_info(subjects.TELEMETRY.name)).config)
 
 
-async def ensure_lease_bucket(js: JetStreamContext, replicas: int = 1) -> None:
-    """The projectors' lease bucket (created if missing; its entries are small)."""
-    try:
-        await js.key_value(subjects.PROJECTOR_LEASES_BUCKET)
-    except BucketNotFoundError:
-        await js.create_key_value(
-            KeyValueConfig(
-                bucket=subjects.PROJECTOR_LEASES_BUCKET,
-                description="projector membership and partition leases",
-                history=1,
-                storage=StorageType.FILE,
-                direct=True,
-                replicas=replicas,
-            )
-        )
-
-
 async def provision(
     js: JetStreamContext, *, replicas: int | None = None, telemetry_partitions: int | None = None
 ) -> None:
@@ -154,5 +136,7 @@ async def provision(
             await js.stream_info(subjects.TELEMETRY.name)
         except NotFoundError:
             telemetry_partitions = subjects.TELEMETRY_PARTITIONS
+    from vpp.adapters.nats.lease import ensure_lease_bucket
+
     await ensure_streams(js, replicas=replicas, telemetry_partitions=telemetry_partitions)
     await ensure_lease_bucket(js, replicas or 1)

@@ -35,6 +35,21 @@ DEAD_LETTERS = StreamSpec(
 
 ALL_STREAMS: tuple[StreamSpec, ...] = (TELEMETRY, COMMANDS, ACKS, EVENTS, CHANGES, DEAD_LETTERS)
 
+#: the JetStream KV bucket of leases (its stream is ``KV_<bucket>``), the dispatchers' key,
+#: and the prefix of the projectors' keys (their membership and partition leases)
+LEASES_BUCKET = "LEASES"
+DISPATCHER_LEASE = "dispatcher"
+PROJECTOR_LEASES = "projector"
+
+
+def kv_stream(bucket: str) -> str:
+    return f"KV_{bucket}"
+
+
+def kv_key(bucket: str, key: str) -> str:
+    """The subject a KV key is stored on."""
+    return f"$KV.{bucket}.{key}"
+
 
 def telemetry(gateway_id: str) -> str:
     return f"{PREFIX}.telemetry.{validate_id(gateway_id, 'gateway_id')}"
@@ -72,10 +87,6 @@ def telemetry_partition_filters(partition: int) -> tuple[str, ...]:
     before the stream was partitioned (three tokens, no partition)."""
     own = f"{PREFIX}.telemetry.*.{partition}"
     return (own, TELEMETRY_PARTITION_SOURCE) if partition == 0 else (own,)
-
-
-#: the JetStream KV bucket of the projectors' membership and leases
-PROJECTOR_LEASES_BUCKET = "vpp_projector_leases"
 
 
 def gateway_of(subject: str) -> str:

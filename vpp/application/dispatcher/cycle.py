@@ -14,6 +14,11 @@ For each open dispatch (the steps live beside this module):
 * after the last interval → ``completed`` or ``failed`` by energy *and* tracking.
 
 Each dispatch's step ends with one transaction holding its figures and its loop state.
+With a :class:`~vpp.application.ports.Fence` (several dispatchers, one leader), every step
+starts only while this instance holds the lease, every send batch is confirmed against
+the lease first and its commands carry the leader's epoch; a lost lease ends the cycle at
+once (:class:`~.leadership.NotLeading`), with nothing more sent or saved (each step's
+save is confirmed against the lease too).
 ``cancelled`` dispatches are left alone: their commands expire within ``command_ttl_s``
 and the gateways return devices to default.
 """
@@ -36,14 +41,17 @@ from vpp.application.dispatcher.delivery import (
 )
 from vpp.application.dispatcher.emission import hold_until, next_seq, setpoint_commands
 from vpp.application.dispatcher.follow import correct_integral, plant_power, update_pins
+from vpp.application.dispatcher.leadership import NotLeading
 from vpp.application.dispatcher.lifecycle import advance, fail, plan_targets, settle
 from vpp.application.dispatcher.settings import DispatcherSettings
 from vpp.application.dispatcher.state import LoopState
 from vpp.application.ports import (
     KEEP,
     CommandSender,
+    DispatcherMetrics,
     DispatcherStore,
     DispatchUpdate,
+    Fence,
     IntervalState,
     IntervalUpdate,
     OpenDispatch,
@@ -64,10 +72,15 @@ class Dispatcher:
         store: DispatcherStore,
         sender: CommandSender,
         settings: DispatcherSettings | None = None,
+        *,
+        fence: Fence | None = None,
+        metrics: DispatcherMetrics | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
         self.settings = settings or DispatcherSettings()
+        self.fence = fence  # None: the only dispatcher (epoch 0)
+        self.metrics = metrics
         self._loops: dict[str, LoopState] = {}
         self._plans: dict[str, planning.DispatchPlan] = {}
         self._last_seq = 0
@@ -78,8 +91,12 @@ class Dispatcher:
         open_ = self.store.open_dispatches()
         # a dispatch just accepted goes first: its first setpoints are what an operator waits for
         for d in sorted(open_, key=lambda d: d.status is not DispatchStatus.ACCEPTED):
+            if self.fence is not None and not self.fence.holds():
+                raise NotLeading(f"lease lost before dispatch {d.dispatch_id}")
             try:
                 await self._one(d, now)
+            except NotLeading:
+                raise
             except Exception as exc:
                 log.exception("dispatch %s: cycle failed", d.dispatch_id, extra=log_fields(d))
                 self._loops.pop(d.dispatch_id, None)  # start again from what was saved
@@ -89,6 +106,14 @@ class Dispatcher:
         for gone in set(self._loops) - {d.dispatch_id for d in open_}:
             del self._loops[gone]
             self._plans.pop(gone, None)
+        if self.metrics is not None:
+            self.metrics.keep_dispatches(d.dispatch_id for d in open_)
+
+    def forget(self) -> None:
+        """Drop what is held in memory: the next cycle starts from the store (a leader
+        that regains the lease continues from what its successor saved)."""
+        self._loops.clear()
+        self._plans.clear()
 
     def _loop_of(self, d: OpenDispatch) -> LoopState:
         loop = self._loops.get(d.dispatch_id)
@@ -103,7 +128,7 @@ class Dispatcher:
         plant = self.store.plant(d.plant_id)
         if plant is None or not plant.members:
             update = fail(d, f"plant {d.plant_id} has no members")
-            self.store.save_cycle(d.dispatch_id, now, update, {}, loop.to_json())
+            await self._save(d, now, update, {}, loop)
             return
         ids = sorted(plant.members)
         ders = self.store.ders(ids)
@@ -121,7 +146,7 @@ class Dispatcher:
         updates = {iv.idx: progress(iv) for iv in d.intervals if iv.idx in touched}
         if now >= d.end:
             update = settle(d, loop, self.settings, notes)
-            self.store.save_cycle(d.dispatch_id, now, update, updates, loop.to_json())
+            await self._save(d, now, update, updates, loop)
             return
         current = next((iv for iv in d.intervals if iv.start <= now < iv.end), None)
         if current is None and d.status is not DispatchStatus.ACCEPTED:
@@ -134,7 +159,20 @@ class Dispatcher:
                 followed = replace(followed, detail="; ".join([*notes, followed.detail]))
             status = _merge(status, followed)
             updates[current.idx] = progress(current, p_w_planned=planned_w, p_w_measured_last=live)
-        self.store.save_cycle(d.dispatch_id, now, status, updates, loop.to_json())
+        await self._save(d, now, status, updates, loop)
+
+    async def _save(
+        self,
+        d: OpenDispatch,
+        now: datetime,
+        update: DispatchUpdate,
+        intervals: Mapping[int, IntervalUpdate],
+        loop: LoopState,
+    ) -> None:
+        """The step's one transaction, only while the lease is still this leader's."""
+        if self.fence is not None and not await self.fence.confirm():
+            raise NotLeading(f"lease lost before saving dispatch {d.dispatch_id}")
+        self.store.save_cycle(d.dispatch_id, now, update, intervals, loop.to_json())
 
     def _recover(
         self, d: OpenDispatch, loop: LoopState, ids: Sequence[str], now: datetime, touched: set[int]
@@ -193,6 +231,9 @@ class Dispatcher:
         if measured is not None:
             reference = target_w - shortfall
             record_sample(current, measured, reference, loop.span_w, self.settings, now)
+            if self.metrics is not None:
+                share = current.tally.share_within
+                self.metrics.set_tracking(d.dispatch_id, measured - target_w, share)
         await self._send(d, current, alloc.setpoints_w, members, loop, now)
         detail = following_detail(alloc, len(members), loop.pinned, shortfall)
         if plan is not None:
@@ -291,19 +332,25 @@ class Dispatcher:
             now=now,
             hold_until=hold_until(d.intervals, iv),
             seq=seq,
+            epoch=self.fence.epoch if self.fence is not None else 0,
         )
-        if cmds:
-            await self.sender.send_commands(cmds)
-            self.commands_sent += len(cmds)
-            log.info(
-                "dispatch %s interval %d: %d commands sent",
-                d.dispatch_id,
-                iv.idx,
-                len(cmds),
-                extra=log_fields(d, seq=seq),
-            )
-            for c in cmds:
-                log.debug("command %s: %.0f W", c.command_id, c.p_w, extra=log_fields(c))
+        if not cmds:
+            return
+        if self.fence is not None and not await self.fence.confirm():
+            raise NotLeading(f"lease lost before sending for dispatch {d.dispatch_id}")
+        await self.sender.send_commands(cmds)
+        self.commands_sent += len(cmds)
+        if self.metrics is not None:
+            self.metrics.count_commands(len(cmds))
+        log.info(
+            "dispatch %s interval %d: %d commands sent",
+            d.dispatch_id,
+            iv.idx,
+            len(cmds),
+            extra=log_fields(d, seq=seq),
+        )
+        for c in cmds:
+            log.debug("command %s: %.0f W", c.command_id, c.p_w, extra=log_fields(c))
 
 
 def _state_shortfall(

@@ -36,9 +36,11 @@ def setpoint_commands(
     now: datetime,
     hold_until: datetime,
     seq: int,
+    epoch: int = 0,
 ) -> list[SetpointCommand]:
-    """The commands for the setpoints that changed or are about to expire; what was sent
-    (and since when the device has that target) is noted in ``state.sent``."""
+    """The commands for the setpoints that changed or are about to expire, with the
+    leader's fencing ``epoch``; what was sent (and since when the device has that target)
+    is noted in ``state.sent``."""
     remaining_s = (hold_until - now).total_seconds()
     by_id = {m.der_id: m for m in members}
     ttl = timedelta(seconds=min(settings.command_ttl_s, max(remaining_s, 1.0)))
@@ -63,6 +65,7 @@ def setpoint_commands(
                 valid_from=now,
                 valid_until=until,
                 dispatch_id=dispatch_id,
+                epoch=epoch,
             )
         )
         # a small move is no new target; a command that lapsed starts the clock again

@@ -6,7 +6,9 @@ Order of work, chosen so that a crash anywhere is harmless:
    consumer hands it back to JetStream to be redelivered then (it stays durable there);
 1. a command id already in the ledger is answered with the ack it got (duplicate
    delivery), never applied again;
-2. :func:`vpp.domain.commands.decide` (known DER, not expired, newer sequence, ratings —
+2. the fencing epoch: one newer than the highest seen is remembered (durably) first; one
+   older is refused (``stale-epoch``: a deposed dispatcher's command, counted);
+   :func:`vpp.domain.commands.decide` (known DER, not expired, newer sequence, ratings —
    a clamp is reported in the ack); a value beyond the ratings by more than
    ``clamp_tolerance`` of the DER's power range is refused instead of clamped (it is a
    wrong command, not a rounding error) and never reaches the device;
@@ -34,7 +36,7 @@ from vpp.application.ports import (
     GatewayMetrics,
     RefusalKind,
 )
-from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide
+from vpp.domain.commands import AckOutcome, CommandAck, SetpointCommand, decide, is_stale
 from vpp.runtime.logs import log_fields
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,12 @@ class GatewayCommandHandler:
                 self.metrics.count_refused(RefusalKind.REPLAYED.value)
             await self.acks.publish_ack(known)
             return
+        highest = self.ledger.highest_epoch()
+        if cmd.epoch > highest:  # a new leader: its predecessor's commands are stale now
+            log.info("dispatcher epoch %d (was %d)", cmd.epoch, highest)
+            await self.ledger.raise_epoch(cmd.epoch)
+        elif is_stale(cmd, highest) and self.metrics:
+            self.metrics.count_refused(RefusalKind.STALE_EPOCH.value)
         ack = await self._decide_and_apply(cmd)
         await self.ledger.record(ack)
         if self.metrics:
@@ -131,7 +139,11 @@ class GatewayCommandHandler:
                 reason=f"ratings of DER {cmd.der_id} not known yet (device not reached)",
             )
         decision = decide(
-            cmd, runner.der if runner else None, self.ledger.last_seq(cmd.der_id), now
+            cmd,
+            runner.der if runner else None,
+            self.ledger.last_seq(cmd.der_id),
+            now,
+            self.ledger.highest_epoch(),
         )
         if not decision.apply:
             assert decision.outcome is not None

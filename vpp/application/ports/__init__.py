@@ -6,13 +6,14 @@ module                    ports (``typing.Protocol``) and the values they carry
 ``devices``               gateway → field device: ``DeviceDriver``, ``RatingsSource``
 ``gateway``               gateway → uplink / own state: ``TelemetryPublisher``,
                           ``AckPublisher``, ``CommandLedger``, ``Uplink``, ``Service``
-``metrics``               gateway, projector → metrics: ``GatewayMetrics``,
-                          ``ProjectorMetrics``
+``metrics``               gateway, dispatcher, projector → metrics: ``GatewayMetrics``,
+                          ``DispatcherMetrics``, ``ProjectorMetrics``
 ``leases``                projector group: ``LeaseBoard``, ``UnitRunner``
 ``projection``            projector: ``ProjectionWriter``, ``RollupMaintainer``,
                           ``ChangePublisher``, ``DerGateways``
 ``retention``             projector: ``TelemetryRetentionStore`` (levels ``RAW`` …)
 ``dispatching``           dispatcher: ``DispatcherStore``, ``CommandSender``
+``leadership``            dispatchers: ``LeaseStore`` (``Lease``), ``Fence``
 ``operator``              operator API: ``ApiKeyStore``, ``RegistryStore``,
                           ``TelemetryReadStore``, ``DispatchStore`` (records in ``records``)
 ``signing``               dispatcher → gateway: ``CommandSigner``, ``CommandVerifier``
@@ -48,8 +49,9 @@ from vpp.application.ports.gateway import (
     TelemetryPublisher,
     Uplink,
 )
+from vpp.application.ports.leadership import Fence, Lease, LeaseRecord, LeaseStore
 from vpp.application.ports.leases import LeaseBoard, UnitRunner
-from vpp.application.ports.metrics import GatewayMetrics, ProjectorMetrics
+from vpp.application.ports.metrics import DispatcherMetrics, GatewayMetrics, ProjectorMetrics
 from vpp.application.ports.operator import (
     ApiKeyStore,
     DispatchStore,
@@ -123,15 +125,20 @@ __all__ = [
     "DispatchRecord",
     "DispatchStore",
     "DispatchUpdate",
+    "DispatcherMetrics",
     "DispatcherStore",
     "DuplicateIdempotencyKey",
+    "Fence",
     "GatewayMetrics",
     "GatewayRecord",
     "IntervalRecord",
     "IntervalState",
     "IntervalUpdate",
     "Keep",
+    "Lease",
     "LeaseBoard",
+    "LeaseRecord",
+    "LeaseStore",
     "OpenDispatch",
     "PlantBucket",
     "ProjectionWriter",

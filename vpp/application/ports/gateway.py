@@ -45,6 +45,14 @@ class CommandLedger(Protocol):
         """Return once ``ack`` is durable (the caller publishes it only then)."""
         ...
 
+    def highest_epoch(self) -> int:
+        """The highest dispatcher fencing epoch seen in a verified command (0: none yet)."""
+        ...
+
+    async def raise_epoch(self, epoch: int) -> None:
+        """Remember ``epoch`` as the highest seen (never lowers it); returns once durable."""
+        ...
+
 
 class Uplink(Protocol):
     @property

@@ -1,8 +1,10 @@
-"""The gateway's metrics port: what it counts and measures, in its own words.  The
-Prometheus adapter (``vpp.adapters.prometheus``) names and exposes them."""
+"""The metrics ports of the gateway and the dispatcher: what they count and measure, in
+their own words.  The Prometheus adapters (``vpp.adapters.prometheus``) name and expose
+them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 
@@ -33,7 +35,7 @@ class GatewayMetrics(Protocol):
 
     def count_refused(self, reason: str) -> None:
         """One command refused before the command rules saw it (``unsigned``,
-        ``unknown_key``, ``bad_signature``, ``replayed``): never applied."""
+        ``unknown_key``, ``bad_signature``, ``replayed``, ``stale_epoch``): never applied."""
 
     def count_dead_letter(self) -> None:
         """One undecodable command message."""
@@ -47,6 +49,24 @@ class GatewayMetrics(Protocol):
         """One device returned to its default mode, and why."""
 
     def set_uplink_up(self, up: bool) -> None: ...
+
+
+class DispatcherMetrics(Protocol):
+    def observe_cycle(self, seconds: float) -> None:
+        """Time one leading cycle took (every open dispatch once)."""
+
+    def count_commands(self, n: int) -> None:
+        """Setpoint commands sent."""
+
+    def set_leader(self, leading: bool, epoch: int) -> None:
+        """Whether this instance leads, and the fencing epoch it last knew."""
+
+    def set_tracking(self, dispatch_id: str, error_w: float, in_band: float | None) -> None:
+        """An open dispatch's measured minus target power (W) and its current interval's
+        share of samples within the tracking band (None: none judged yet)."""
+
+    def keep_dispatches(self, dispatch_ids: Iterable[str]) -> None:
+        """Forget the tracking figures of every dispatch not in ``dispatch_ids``."""
 
 
 class ProjectorMetrics(Protocol):

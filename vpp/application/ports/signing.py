@@ -22,6 +22,7 @@ class RefusalKind(StrEnum):
     UNKNOWN_KEY = "unknown_key"
     BAD_SIGNATURE = "bad_signature"
     REPLAYED = "replayed"
+    STALE_EPOCH = "stale_epoch"  # signed, but by a deposed dispatcher (an older epoch)
 
 
 class SignatureRefused(VppError):

@@ -1,18 +1,18 @@
-"""The projectors' lease board in a JetStream KV bucket
-(:data:`subjects.PROJECTOR_LEASES_BUCKET`), implementing
+"""The projectors' lease board in the JetStream KV bucket of leases
+(:data:`subjects.LEASES_BUCKET`, keys under ``projector.``), implementing
 :class:`vpp.application.ports.LeaseBoard`.
 
-- key ``members``: ``{"<instance>": <beat>, ...}``; each heartbeat raises its own beat
+- key ``projector.members``: ``{"<instance>": <beat>, ...}``; each heartbeat raises its own beat
   (compare-and-set on the entry's revision, retried on a conflict).  A member whose beat
   this process has not seen change for ``ttl_s`` (its own monotonic clock: no clock of
   another machine is trusted) is dropped from the entry.
-- key ``lease.<name>``: ``{"owner": "<instance>"}``; ``""`` once released.  A lease is
+- key ``projector.lease.<name>``: ``{"owner": "<instance>"}``; ``""`` once released.  A lease is
   free when it is absent, released, or held by a member no longer in ``members``; a claim
   is a create (absent) or an update on the revision that was read, so one of two
   claimants wins.
 
 Only direct gets and publishes with an expected last sequence: no consumer, so the
-projector identity needs just the bucket's subjects (:mod:`permissions`).
+projector identity needs just its keys' subjects (:mod:`permissions`).
 """
 
 from __future__ import annotations
@@ -30,13 +30,13 @@ from vpp.adapters.nats import subjects
 
 log = logging.getLogger(__name__)
 
-MEMBERS = "members"
+MEMBERS = f"{subjects.PROJECTOR_LEASES}.members"
 #: conflicts on ``members`` before a heartbeat gives up for this cycle
 _TRIES = 5
 
 
 def lease_key(name: str) -> str:
-    return f"lease.{name}"
+    return f"{subjects.PROJECTOR_LEASES}.lease.{name}"
 
 
 class KvLeaseBoard:
@@ -49,7 +49,7 @@ class KvLeaseBoard:
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
-            self._kv = await self.js.key_value(subjects.PROJECTOR_LEASES_BUCKET)
+            self._kv = await self.js.key_value(subjects.LEASES_BUCKET)
         return self._kv
 
     async def _read(self, key: str) -> tuple[dict[str, object], int]:

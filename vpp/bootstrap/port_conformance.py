@@ -18,10 +18,12 @@ if TYPE_CHECKING:
     from vpp.adapters.nats.lease import NatsLeaseStore
     from vpp.adapters.nats.ledger import SqliteCommandLedger
     from vpp.adapters.nats.projection_consumer import NatsChangePublisher
+    from vpp.adapters.nats.projector_leases import KvLeaseBoard
     from vpp.adapters.nats.publisher import NatsAckPublisher, NatsTelemetryPublisher
     from vpp.adapters.nats.uplink import NatsUplink
     from vpp.adapters.prometheus.dispatcher_metrics import PrometheusDispatcherMetrics
     from vpp.adapters.prometheus.gateway_metrics import MetricsEndpoint, PrometheusGatewayMetrics
+    from vpp.adapters.prometheus.projector_metrics import PrometheusProjectorMetrics
     from vpp.adapters.store.api_keys import SqlApiKeyStore
     from vpp.adapters.store.dispatch_store import SqlDispatchStore
     from vpp.adapters.store.dispatcher_store import SqlDispatcherStore
@@ -61,6 +63,8 @@ if TYPE_CHECKING:
         lease: NatsLeaseStore,
         election: LeaderElection,
         dispatcher_metrics: PrometheusDispatcherMetrics,
+        board: KvLeaseBoard,
+        projector_metrics: PrometheusProjectorMetrics,
     ) -> None:
         devices: list[p.DeviceDriver] = [sunspec, iec61850]
         ratings: p.RatingsSource = sunspec
@@ -93,3 +97,5 @@ if TYPE_CHECKING:
             dispatcher_metrics,
         )
         del leadership
+        group: tuple[p.LeaseBoard, p.ProjectorMetrics] = (board, projector_metrics)
+        del group

@@ -115,7 +115,7 @@ async def observed_stack(
         gateway_id=GATEWAY_ID,
         metrics={"host": "127.0.0.1", "port": gw_port},
     )
-    demo = register_demo(db_url, cfg)
+    demo = register_demo(db_url, [cfg])
     sup = Supervisor(tmp_path / "logs")
     prometheus: PrometheusProcess | None = None
     try:

@@ -6,9 +6,11 @@ no reading is lost or counted twice, every Prometheus target is up at the end.""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +88,7 @@ def test_local_cluster_survives_the_loss_of_a_leader_a_projector_and_a_nats_node
     api = api_client(info)
     assert len(info["nats_urls"]) == 3 and info["prometheus_url"]
     roles = [p["role"] for p in info["processes"]]
+    started = {p["name"] for p in info["processes"]}
     assert roles.count("nats-server") == 3 and roles.count("projector") == 2
     assert roles.count("dispatcher") == 2
     wait_until(lambda: every_member_reports(api), 90, 1.0, what="not all members report")
@@ -127,12 +130,13 @@ def test_local_cluster_survives_the_loss_of_a_leader_a_projector_and_a_nats_node
         1.0,
         what="readings stopped arriving after a NATS node died",
     )
-    assert in_band(api, target)
+    back = wait_until(lambda: in_band(api, target), 20, 1.0, what="not tracking without the node")
+    print(f"in band {back:.1f} s after the readings resumed without the NATS node")
 
     # everything was started again by the playground: three nodes, two of each
     def all_back() -> bool:
         procs = cluster.info_of(info_file)["processes"]
-        return sum(p["role"] == "nats-server" for p in procs) == 3 and all(
+        return {p["name"] for p in procs} == started and all(
             cluster.ready(p["ops_url"]) for p in procs if p.get("ops_url")
         )
 
@@ -141,81 +145,60 @@ def test_local_cluster_survives_the_loss_of_a_leader_a_projector_and_a_nats_node
     assert_nothing_lost(info, info_file)
     status = api.get(f"/v1/dispatches/{dispatch_id}").json()
     assert status["status"] == "active", status
-    assert_targets_up(info["prometheus_url"])
+    assert_targets_up(info_file)
 
 
 def assert_nothing_lost(info: dict[str, Any], info_file: Path) -> None:
     """The devices fall silent (the simulators stopped), the pipeline drains: the read
-    model holds exactly what the gateway produced, DER by DER."""
+    model holds every reading the TELEMETRY stream holds, once (its key), no other; the
+    gateway produced at least as many (a device may repeat its timestamp); the 1-minute
+    roll-ups count every stored reading once."""
     sims = cluster.processes(info_file, "sim")
-    for sim in sims:
-        cluster.kill(sim, signal.SIGSTOP)
+    for sim in sims:  # with its device processes: the whole process group
+        os.killpg(int(sim["pid"]), signal.SIGSTOP)
     try:
         seen: dict[str, Any] = {}
 
         def drained() -> bool:
-            produced = cluster.produced_by_der(info_file)
-            stored = cluster.readings_by_der(info["db_url"])
-            seen.update(produced=produced, stored=stored)
-            return bool(produced) and produced == stored
+            seen["published"] = asyncio.run(cluster.published_keys(Path(info["run_dir"])))
+            seen["stored"] = cluster.stored_keys(info["db_url"])
+            return bool(seen["published"]) and set(seen["published"]) == seen["stored"]
 
-        wait_until(drained, 60, 2.0, what=lambda: f"read model != produced: {seen}")
-        stored = sum(seen["stored"].values())
+        def missing() -> str:
+            published, stored = set(seen.get("published", ())), seen.get("stored", set())
+            lost, unknown = sorted(published - stored)[:5], sorted(stored - published)[:5]
+            return f"not stored: {lost}, stored but never published: {unknown}"
 
-        def rolled_up() -> bool:  # the roll-ups' owner recomputes the minutes written to
-            seen["rolled"] = cluster.store_query(info["db_url"], "SELECT SUM(n) FROM telemetry_1m")
-            return bool(seen["rolled"][0][0] == stored)
+        wait_until(drained, 60, 2.0, what=missing)
+        produced = sum(cluster.produced_by_der(info_file).values())
+        assert produced >= len(seen["stored"]) > 0
+        # every closed minute is rolled up, counting each reading once (the minute still
+        # open is left to the readers, who aggregate it from the raw rows)
+        per_minute = Counter((d, ts.replace(second=0, microsecond=0)) for d, ts in seen["stored"])
+        open_minute = max(m for _, m in per_minute)
+        closed = {k: n for k, n in per_minute.items() if k[1] < open_minute}
 
-        wait_until(rolled_up, 30, 1.0, what=lambda: f"roll-ups {seen['rolled']} != {stored}")
+        def rolled_up() -> bool:
+            seen["rolled"] = cluster.rolled_up_minutes(info["db_url"])
+            return {k: n for k, n in seen["rolled"].items() if k[1] < open_minute} == closed
+
+        wait_until(rolled_up, 30, 1.0, what=lambda: f"roll-ups {seen['rolled']} != {closed}")
     finally:
         for sim in sims:
-            os.kill(int(sim["pid"]), signal.SIGCONT)
+            os.killpg(int(sim["pid"]), signal.SIGCONT)
 
 
-def assert_targets_up(prometheus_url: str) -> None:
+def assert_targets_up(info_file: Path) -> None:
+    """Prometheus scrapes every process with an ops endpoint, and every one is up."""
+    info = cluster.info_of(info_file)
+    wanted = {p["name"] for p in info["processes"] if p.get("ops_url")}
+    seen: dict[str, str] = {}
+
     def all_up() -> bool:
-        body = httpx.get(f"{prometheus_url}/api/v1/query", params={"query": "up"}).json()
-        values = [r["value"][1] for r in body["data"]["result"]]
-        return len(values) >= 7 and all(v == "1" for v in values)
+        query = {"query": "up"}
+        body = httpx.get(f"{info['prometheus_url']}/api/v1/query", params=query).json()
+        seen.clear()
+        seen.update({r["metric"]["instance"]: r["value"][1] for r in body["data"]["result"]})
+        return set(seen) == wanted and all(v == "1" for v in seen.values())
 
-    wait_until(all_up, 30, 1.0, what="a Prometheus target is down")
-
-
-def restart_one(info_file: Path, proc: dict[str, Any]) -> None:
-    """SIGTERM ``proc`` (a clean stop, as systemd's restart does) and wait until the
-    playground has started it again and it is ready."""
-    cluster.kill(proc, signal.SIGTERM)
-    wait_until(lambda: not cluster.alive(int(proc["pid"])), 30, 0.2, what=f"{proc} still runs")
-
-    def back() -> bool:
-        now = [p for p in cluster.info_of(info_file)["processes"] if p["name"] == proc["name"]]
-        return bool(now) and now[0]["pid"] != proc["pid"] and cluster.ready(now[0]["ops_url"])
-
-    wait_until(back, 60, 0.5, what=f"{proc['name']} did not come back ready")
-
-
-def test_rolling_restart_under_load_loses_nothing_and_the_dispatch_completes(
-    local_cluster: tuple[dict[str, Any], Path],
-) -> None:
-    info, info_file = local_cluster
-    api = api_client(info)
-    wait_until(lambda: every_member_reports(api), 90, 1.0, what="not all members report")
-    dispatch_id, target = start_dispatch(api, minutes=3)
-    wait_until(lambda: in_band(api, target), 30, 1.0, what="the plant never reached its target")
-    order = [*cluster.processes(info_file, "projector"), *cluster.processes(info_file, "api")]
-    order += cluster.processes(info_file, "dispatcher")
-    for proc in order:
-        restart_one(info_file, proc)
-        assert len(cluster.leaders(info_file)) <= 1
-    one_leader(info_file)
-    assert_nothing_lost(info, info_file)  # the gateway ran throughout: exact counts
-    restart_one(info_file, cluster.processes(info_file, "gateway")[0])
-    api = api_client(cluster.info_of(info_file))
-    wait_until(lambda: every_member_reports(api), 60, 1.0, what="members silent after restarts")
-
-    def final() -> bool:
-        return bool(api.get(f"/v1/dispatches/{dispatch_id}").json()["final"])
-
-    wait_until(final, 240, 2.0, what="the dispatch never ended")
-    status = api.get(f"/v1/dispatches/{dispatch_id}").json()
-    assert status["status"] == "completed", status
+    wait_until(all_up, 30, 1.0, what=lambda: f"targets {seen}, wanted {sorted(wanted)} up")

@@ -7,12 +7,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
+
+from tests.harness.nats_cluster import telemetry_keys
+from vpp.adapters.nats.client import connect
+from vpp.adapters.store import schema
+from vpp.bootstrap.nats_client import settings_for
 
 
 def info_of(info_file: Path) -> dict[str, Any]:
@@ -91,3 +98,37 @@ def produced_by_der(info_file: Path) -> dict[str, int]:
                     der = s.labels["der_id"]
                     out[der] = out.get(der, 0) + int(s.value)
     return out
+
+
+def stored_keys(db_url: str) -> set[tuple[str, datetime]]:
+    """Every (der_id, ts) the read model holds, typed by the store's own schema."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            t = schema.telemetry
+            rows = conn.execute(select(t.c.der_id, t.c.ts))
+            return {(d, ts if ts.tzinfo else ts.replace(tzinfo=UTC)) for d, ts in rows}
+    finally:
+        engine.dispose()
+
+
+async def published_keys(run_dir: Path) -> Counter[tuple[str, datetime]]:
+    """Every reading's (der_id, ts) in the TELEMETRY stream, counted, read as ops."""
+    ops_file = run_dir / "security" / "nats" / "clients" / "ops.yaml"
+    nc = await connect(settings_for(None, ops_file), "test-ops")
+    try:
+        return await telemetry_keys(nc, "TELEMETRY")
+    finally:
+        await nc.close()
+
+
+def rolled_up_minutes(db_url: str) -> dict[tuple[str, datetime], int]:
+    """The 1-minute roll-ups stored: (der_id, minute) -> readings counted."""
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            t = schema.telemetry_1m
+            rows = conn.execute(select(t.c.der_id, t.c.bucket, t.c.n))
+            return {(d, b if b.tzinfo else b.replace(tzinfo=UTC)): int(n) for d, b, n in rows}
+    finally:
+        engine.dispose()

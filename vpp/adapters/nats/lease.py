@@ -20,6 +20,7 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSe
 from nats.js.kv import KeyValue
 
 from vpp.adapters.nats import subjects
+from vpp.adapters.nats.retry import retrying
 from vpp.application.ports import Lease, LeaseRecord
 from vpp.domain.errors import InvalidValue
 
@@ -29,7 +30,7 @@ VERSION = 1
 async def ensure_lease_bucket(js: JetStreamContext, replicas: int = 1) -> KeyValue:
     """The lease bucket, created if missing (needs the JetStream API rights of ``ops``)."""
     try:
-        return await js.key_value(subjects.LEASES_BUCKET)
+        return await retrying(lambda: js.key_value(subjects.LEASES_BUCKET), "lease bucket")
     except BucketNotFoundError:
         config = KeyValueConfig(
             bucket=subjects.LEASES_BUCKET,

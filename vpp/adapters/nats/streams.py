@@ -31,6 +31,7 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from vpp.adapters.nats import subjects
+from vpp.adapters.nats.retry import retrying
 from vpp.adapters.nats.subjects import ALL_STREAMS, StreamSpec
 
 DUPLICATE_WINDOW_S = 120.0
@@ -80,7 +81,7 @@ async def ensure_stream(
     partitions: int | None = None,
 ) -> None:
     try:
-        info = await js.stream_info(spec.name)
+        info = await retrying(lambda: js.stream_info(spec.name), f"stream {spec.name}")
     except NotFoundError:
         config = stream_config(spec, max_age_s, replicas=replicas or 1, partitions=partitions or 1)
         await js.add_stream(config)

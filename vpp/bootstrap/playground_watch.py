@@ -3,10 +3,10 @@
 One box (one NATS node, one process of each kind): any death stops the playground, its
 log tail shown — nothing is left half running.  A local cluster (``--nats-nodes 3``,
 ``--projectors N``, ``--dispatchers N``) is meant to survive the loss of one process, as
-a deployment under systemd (``Restart=on-failure``) does: a dead process is started
+a deployment under systemd does: a process that crashed or was killed is started
 again after :data:`RESTART_AFTER_S` (long enough for its peers to take over its work
-first, which is what the kill tests look at) and ``info.json`` is written again with its
-new PID.  A NATS node comes back with its store and catches up from its peers.
+first, which is what the kill tests look at), one that stopped cleanly (SIGTERM, exit 0:
+an operator's restart) at once; ``info.json`` is written again with its new PID.  A NATS node comes back with its store and catches up from its peers.
 """
 
 from __future__ import annotations
@@ -56,12 +56,15 @@ class Healer:
 
     def _due(self, key: str, code: int | None, tail: str) -> bool:
         now = time.monotonic()
+        wait = 0.0 if code == 0 else RESTART_AFTER_S
         if key not in self.dead_since:
             self.dead_since[key] = now
-            _report_death(self.stack, key, code, tail)
-            self.stack.echo(f"  (started again in {RESTART_AFTER_S:.0f} s)", err=True)
-            return False
-        return now - self.dead_since[key] >= RESTART_AFTER_S
+            if code == 0:
+                self.stack.echo(f"  {key:<16} stopped cleanly; started again at once")
+            else:
+                _report_death(self.stack, key, code, tail)
+                self.stack.echo(f"  (started again in {wait:.0f} s)", err=True)
+        return now - self.dead_since[key] >= wait
 
     def child(self, child: Child) -> bool:
         if not self.children:

@@ -89,6 +89,8 @@ def learn_cap(state: LoopState, der: Der, measured_w: float) -> None:
     sent = state.sent.get(der.der_id)
     if sent is None or der.ratings.ramp_w_per_s is not None:
         return  # a ramping unit is judged on its ramp (follow_time_s), not capped
+    if der.kind is DerKind.BATTERY:
+        return  # its limits are its state of charge (the envelope): held, then tried again
     lo, hi = state.caps.get(der.der_id, (float("-inf"), float("inf")))
     if sent.p_w > measured_w:
         hi = min(hi, measured_w)

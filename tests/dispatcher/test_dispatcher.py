@@ -43,12 +43,19 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
     await disp.cycle(T0 + timedelta(seconds=3.2))
     assert (await sent_commands(js))[len(cmds) :] == []
     # 8 s on, the battery with the largest setpoint is stuck at 0 W while the others reached
-    # their setpoints: it is held at what it measures and the others take over its share
+    # their setpoints: it is sent its setpoint again (a command may be lost) ...
     victim = max((d for d in sent if d.startswith("bat")), key=lambda d: abs(sent[d]))
     assert abs(sent[victim]) > 1000
     stuck = {d: (0.0 if d == victim else p) for d, p in sent.items()}
     devices_report(store, T0 + timedelta(seconds=8), stuck)
     await disp.cycle(T0 + timedelta(seconds=9))
+    resent = (await sent_commands(js))[len(cmds) :]
+    assert {str(c["der_id"]): c["p_w"] for c in resent} == {victim: sent[victim]}
+    cmds = [*cmds, *resent]
+    # ... and still stuck after that, it is held at what it measures and the others take
+    # over its share
+    devices_report(store, T0 + timedelta(seconds=12), stuck)
+    await disp.cycle(T0 + timedelta(seconds=13))
     cmds2 = (await sent_commands(js))[len(cmds) :]
     assert victim not in {c["der_id"] for c in cmds2}
     latest = {**sent, **{str(c["der_id"]): float(c["p_w"]) for c in cmds2}}  # type: ignore[arg-type]
@@ -56,7 +63,7 @@ async def test_absolute_dispatch_is_planned_followed_and_completed(
         15000.0, abs=1.0
     )  # + the correction term
     assert f"held at measured power for now: {victim}" in row(store, "d-abs")[1]
-    for s in range(13, 62, 4):  # the others follow; the victim stays stuck and held
+    for s in range(17, 62, 4):  # the others follow; the victim stays stuck and held
         devices_report(store, T0 + timedelta(seconds=s - 1), {**latest, victim: 0.0})
         await disp.cycle(T0 + timedelta(seconds=s))
     later = (await sent_commands(js, n_max=1000))[len(cmds) + len(cmds2) :]
@@ -91,22 +98,26 @@ async def test_held_members_are_tried_again_and_lapsed_commands_resent(
     await disp.cycle(T0 + timedelta(seconds=1))
     first = {str(c["der_id"]): float(c["p_w"]) for c in await sent_commands(js)}  # type: ignore[arg-type]
     assert first
-    # nobody moves: after follow_s every commanded member is held at what it measures
+    # nobody moves: after follow_s every commanded member is sent its setpoint again, and
+    # still not moving after that it is held at what it measures
     devices_report(store, T0 + timedelta(seconds=8), dict.fromkeys(first, 0.0))
     await disp.cycle(T0 + timedelta(seconds=9))
+    assert "held" not in row(store, "d-retry")[1]
+    devices_report(store, T0 + timedelta(seconds=12), dict.fromkeys(first, 0.0))
+    await disp.cycle(T0 + timedelta(seconds=13))
     assert "held at measured power for now" in row(store, "d-retry")[1]
     n_before = len(await sent_commands(js, 1000))
     # 30 s later they are tried again with fresh setpoints
-    devices_report(store, T0 + timedelta(seconds=40), dict.fromkeys(first, 0.0))
-    await disp.cycle(T0 + timedelta(seconds=41))
+    devices_report(store, T0 + timedelta(seconds=43), dict.fromkeys(first, 0.0))
+    await disp.cycle(T0 + timedelta(seconds=44))
     retried = (await sent_commands(js, 1000))[n_before:]
     assert {c["der_id"] for c in retried} == set(first)
     assert "held" not in row(store, "d-retry")[1]
     # the dispatcher is away for 30 s: its commands lapse, the devices fall back; back, it
     # sends them again instead of holding the members against them
     n_before = len(await sent_commands(js, 1000))
-    devices_report(store, T0 + timedelta(seconds=70), dict.fromkeys(first, 0.0))
-    await disp.cycle(T0 + timedelta(seconds=71))
+    devices_report(store, T0 + timedelta(seconds=73), dict.fromkeys(first, 0.0))
+    await disp.cycle(T0 + timedelta(seconds=74))
     resent = (await sent_commands(js, 1000))[n_before:]
     assert {c["der_id"] for c in resent} == set(first)
     assert "held" not in row(store, "d-retry")[1]

@@ -1,9 +1,11 @@
 """Who follows: members judged on their setpoints, held when they do not, the integral term.
 
-A member that is still off the setpoint it was sent ``follow_s`` ago is not following (it
-failed, is stuck, or its physics does not allow it): it is held ("pinned") at what it
-measures for ``retry_pinned_s`` and the rest of the plant is re-allocated around it, then
-it is tried again.  A command that lapsed (the dispatcher or NATS was away) is sent again,
+A member that is still off the setpoint it was sent ``follow_s`` ago is first sent it
+again (the command may have been lost: a gateway restarted, a device fell back to its
+default mode).  Still off after that, it is not following (it failed, is stuck, or its
+physics does not allow it): it is held ("pinned") at what it measures for
+``retry_pinned_s`` and the rest of the plant is re-allocated around it, then it is tried
+again.  A command that lapsed (the dispatcher or NATS was away) is sent again,
 not held against the member.  Once every commanded member has reached its setpoint, an
 integral term removes what is left of the plant's error.  A member whose acks said it
 takes less than it was sent (a clamp) has its range narrowed for the rest of the interval.
@@ -37,8 +39,14 @@ def update_pins(
     stuck, settled = follow_judgement(members, readings, state, settings, now)
     release_pins(state, settings, now)
     by_id = {m.der_id: m for m in members}
-    for der_id in stuck:  # held for a while (no flapping), then tried again
-        state.pinned.setdefault(der_id, now)
+    for der_id in stuck:
+        if der_id not in state.resent:
+            # first sent its setpoint again: the command may be lost (a gateway restarted,
+            # a device back in its default mode), and is judged afresh from now on
+            state.resent.add(der_id)
+            state.sent.pop(der_id, None)
+            continue
+        state.pinned.setdefault(der_id, now)  # held for a while (no flapping), then tried again
         learn_cap(state, by_id[der_id], readings[der_id].p_w)
     followers = [m for m in members if m.der_id not in state.pinned]
     car_limits(followers, readings, state, settings, now)
@@ -74,6 +82,7 @@ def follow_judgement(
         if not sent.in_force(now):
             continue  # not in force (the dispatcher or NATS was away): resent, not judged
         if abs(r.p_w - sent.p_w) <= settings.follow_tol_w(m):
+            state.resent.discard(m.der_id)  # following: a later miss is resent first again
             continue
         if r.ts >= sent.since + timedelta(seconds=follow_time_s(m, r, sent.p_w, settings)):
             stuck.add(m.der_id)

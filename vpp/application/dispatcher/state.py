@@ -53,6 +53,8 @@ class LoopState:
     #: CHPs seen stopping (der -> when): they rest for their ``min_off_s`` before a restart
     chp_stopped: dict[str, datetime] = field(default_factory=dict)
     chp_running: set[str] = field(default_factory=set)  # CHPs last seen running
+    #: members found off their setpoint and sent it again (held if still off after that)
+    resent: set[str] = field(default_factory=set)
 
     def enter_interval(self, idx: int) -> None:
         """A new interval starts with no integral term, no member held, no learnt cap."""

@@ -6,7 +6,8 @@ log tail shown — nothing is left half running.  A local cluster (``--nats-node
 a deployment under systemd does: a process that crashed or was killed is started
 again after :data:`RESTART_AFTER_S` (long enough for its peers to take over its work
 first, which is what the kill tests look at), one that stopped cleanly (SIGTERM, exit 0:
-an operator's restart) at once; ``info.json`` is written again with its new PID.  A NATS node comes back with its store and catches up from its peers.
+an operator's restart) at once; ``info.json`` is written again with its new PID.  A NATS
+node comes back with its store and catches up from its peers.
 """
 
 from __future__ import annotations

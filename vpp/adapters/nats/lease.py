@@ -77,7 +77,7 @@ class NatsLeaseStore:
     async def create(self, lease: Lease) -> int | None:
         try:
             return await self.kv.create(self.key, encode_lease(lease))
-        except KeyWrongLastSequenceError:
+        except (KeyWrongLastSequenceError, KeyNotFoundError):  # someone created it first
             return None
 
     async def replace(self, lease: Lease, revision: int) -> int | None:

@@ -71,7 +71,9 @@ class KvLeaseBoard:
                 await kv.create(key, data)
             else:
                 await kv.update(key, data, last=revision)
-        except KeyWrongLastSequenceError:
+        except (KeyWrongLastSequenceError, KeyNotFoundError):
+            # someone wrote first (nats-py's create looks the key up after a clash and may
+            # not see the other writer's entry yet on a cluster: KeyNotFoundError)
             return False
         return True
 

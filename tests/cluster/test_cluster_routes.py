@@ -23,7 +23,7 @@ from vpp.adapters.nats.server import (
     start_nats_server,
 )
 from vpp.adapters.nats.server_config import MONITOR_HOST, ClusterSpec, ServerTls
-from vpp.adapters.nats.subjects import ALL_STREAMS
+from vpp.adapters.nats.subjects import ALL_STREAMS, LEASES_BUCKET
 from vpp.bootstrap.nats_client import settings_for
 from vpp.bootstrap.nats_cluster import SecureNatsCluster, start_secure_nats_cluster
 from vpp.bootstrap.nats_security import gateway_identity
@@ -98,7 +98,7 @@ def test_a_gateway_certificate_cannot_join_as_a_route(
 async def test_every_stream_has_three_replicas_one_on_each_node(
     cluster: SecureNatsCluster,
 ) -> None:
-    names = {s.name for s in ALL_STREAMS}
+    names = {s.name for s in ALL_STREAMS} | {f"KV_{LEASES_BUCKET}"}  # the leases' bucket too
     for node in cluster.nodes:
         assert set(node.streams()) == names, node.name
     ops_file = cluster.client_file("ops")

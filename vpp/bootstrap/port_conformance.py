@@ -60,11 +60,6 @@ if TYPE_CHECKING:
         clock: SystemClock,
         signer: Ed25519CommandSigner,
         verifier: Ed25519CommandVerifier,
-        lease: NatsLeaseStore,
-        election: LeaderElection,
-        dispatcher_metrics: PrometheusDispatcherMetrics,
-        board: KvLeaseBoard,
-        projector_metrics: PrometheusProjectorMetrics,
     ) -> None:
         devices: list[p.DeviceDriver] = [sunspec, iec61850]
         ratings: p.RatingsSource = sunspec
@@ -91,11 +86,19 @@ if TYPE_CHECKING:
         signing: tuple[p.CommandSigner, p.CommandVerifier] = (signer, verifier)
         del devices, ratings, services, gateway, metrics, projector, dispatcher, operator, now
         del signing, retained
+
+    def groups_implement_their_ports(
+        lease: NatsLeaseStore,
+        election: LeaderElection,
+        dispatcher_metrics: PrometheusDispatcherMetrics,
+        board: KvLeaseBoard,
+        projector_metrics: PrometheusProjectorMetrics,
+    ) -> None:
+        """The dispatchers' leadership and the projector group's leases."""
         leadership: tuple[p.LeaseStore, p.Fence, p.DispatcherMetrics] = (
             lease,
             election,
             dispatcher_metrics,
         )
-        del leadership
         group: tuple[p.LeaseBoard, p.ProjectorMetrics] = (board, projector_metrics)
-        del group
+        del leadership, group
